@@ -1,0 +1,1 @@
+"""Hand-written, parameterised Verilog library (rtl/*.v)."""

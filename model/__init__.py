@@ -1,0 +1,1 @@
+"""QKeras side: LIF neuron, ReScaW quantizer, model builder, data, training, deploy form, golden."""

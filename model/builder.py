@@ -1,0 +1,56 @@
+"""Build the trainable QKeras spiking model from a validated spec."""
+
+from __future__ import annotations
+
+from qkeras import QConv2D, QDense
+from tensorflow import keras
+
+from qpsnn.model.lif import LIF, RepeatTime, TimeMean
+from qpsnn.model.rescaw import ReScaW
+from qpsnn.spec import Spec
+
+
+def weight_layer_bits(spec: Spec) -> dict[str, tuple[int, bool]]:
+    """(bits, per_channel) of each conv/dense: the first (analog input) and the last (readout)
+    use their own widths; the readout shares one gamma so its logits compare across classes."""
+    names = [layer["name"] for layer in spec.layers if layer["type"] in ("conv", "dense")]
+    out = {}
+    for i, name in enumerate(names):
+        if i == len(names) - 1:
+            out[name] = (spec.quant["last_bits"], False)
+        elif i == 0:
+            out[name] = (spec.quant["first_bits"], True)
+        else:
+            out[name] = (spec.quant["bits"], True)
+    return out
+
+
+def build_model(spec: Spec, input_shape: tuple[int, ...]) -> keras.Model:
+    T = spec.time_steps
+    bits = weight_layer_bits(spec)
+    inp = keras.Input(shape=input_shape, name="image")
+    x = inp
+    repeated = False
+    for layer in spec.layers:
+        kind, name = layer["type"], layer["name"]
+        if kind in ("conv", "dense"):
+            b, per_channel = bits[name]
+            quant = ReScaW(b, spec.quant["gamma"], per_channel=per_channel)
+            if kind == "conv":
+                x = QConv2D(layer["filters"], layer["kernel"], strides=layer["stride"],
+                            padding=layer["padding"], kernel_quantizer=quant, name=name)(x)
+            else:
+                x = QDense(layer["units"], kernel_quantizer=quant, name=name)(x)
+            if not repeated:
+                # direct encoding: the first layer's current is the same at every step
+                x = RepeatTime(T, name="repeat_time")(x)
+                repeated = True
+        elif kind == "lif":
+            x = LIF(T, tau=layer["tau"], threshold=layer["threshold"], reset=layer["reset"], name=name)(x)
+        elif kind == "maxpool":
+            x = keras.layers.MaxPooling2D(layer["size"], name=name)(x)
+        elif kind == "flatten":
+            x = keras.layers.Flatten(name=name)(x)
+        elif kind == "readout":
+            x = TimeMean(T, name=name)(x)
+    return keras.Model(inp, x, name=spec.name)

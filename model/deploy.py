@@ -1,0 +1,161 @@
+"""The deploy form: the integer-only description of a trained network (JSON + npz).
+
+One source of truth for the golden model, the hls4ml project and the RTL. Per weight layer
+(conv/dense) with b-bit ReScaW codes W_int in {0..s}, s = 2**b - 1, and input x (8-bit pixel
+codes for the first layer, spikes 0/1 after it), the current in membrane units is
+
+    X_c = 2**F * (2 * sum_i x_i * W_int[i, c]  -  s * sum_i x_i)  +  B_c
+
+because W_q = (gamma_c / s) * (2 W_int - s). The per-channel scale q_c = gamma_c / (s * in_scale)
+(in_scale = 255 for pixels, 1 for spikes) folds into the integer bias B_c = round(b_c 2**F / q_c)
+and into the next neuron's threshold theta_c = round(theta 2**F / q_c). F (quant.frac_bits) is
+the only approximation knob: the leak is an arithmetic right shift of the membrane.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from qpsnn.model.builder import weight_layer_bits
+from qpsnn.model.rescaw import codes_numpy, gamma_numpy
+from qpsnn.spec import Spec, check_tau
+
+FORMAT = "qpsnn-deploy"
+VERSION = 1
+
+
+@dataclass
+class Deploy:
+    meta: dict
+    arrays: dict
+
+    @property
+    def layers(self) -> list[dict]:
+        return self.meta["layers"]
+
+    @property
+    def time_steps(self) -> int:
+        return self.meta["time_steps"]
+
+    def array(self, key: str) -> np.ndarray:
+        return self.arrays[key]
+
+    def save(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "deploy.json"), "w") as fh:
+            json.dump(self.meta, fh, indent=1, sort_keys=True)
+        np.savez(os.path.join(directory, "deploy.npz"), **self.arrays)
+
+    @classmethod
+    def load(cls, directory: str) -> "Deploy":
+        with open(os.path.join(directory, "deploy.json")) as fh:
+            meta = json.load(fh)
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise ValueError(f"{directory}: not a {FORMAT} v{VERSION} deploy form")
+        with np.load(os.path.join(directory, "deploy.npz")) as f:
+            arrays = {k: f[k] for k in f.files}
+        return cls(meta, arrays)
+
+    def digest(self) -> str:
+        h = hashlib.sha256(json.dumps(self.meta, sort_keys=True).encode())
+        for k in sorted(self.arrays):
+            h.update(k.encode())
+            h.update(np.ascontiguousarray(self.arrays[k]).tobytes())
+        return h.hexdigest()[:16]
+
+
+def signed_width(bound: int) -> int:
+    """Bits of a two's-complement integer holding every value in [-bound, bound]."""
+    return int(bound).bit_length() + 1
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
+    """TensorFlow 'same' padding: (out, pad_before, pad_after)."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return out, total // 2, total - total // 2
+
+
+def conv_geometry(in_shape, kernel, stride, padding):
+    h, w, _ = in_shape
+    if padding == "same":
+        oh, pt, pb = same_padding(h, kernel, stride)
+        ow, pl, pr = same_padding(w, kernel, stride)
+    else:
+        oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+        pt = pb = pl = pr = 0
+    return (oh, ow), (pt, pb, pl, pr)
+
+
+def export_deploy(spec: Spec, model, input_shape) -> Deploy:
+    """Integer deploy form of a trained QKeras model built from `spec`."""
+    bits_of = weight_layer_bits(spec)
+    F = spec.quant["frac_bits"]
+    T = spec.time_steps
+    arrays: dict[str, np.ndarray] = {}
+    layers: list[dict] = []
+    shape = list(input_shape)
+    x_max = 255            # largest input value of the next weight layer
+    is_analog = True
+    pending_scale = None   # q_c of the last weight layer, for the next neuron's threshold
+    x_bound = 0            # bound of |X| of the last weight layer
+    for layer in spec.layers:
+        kind, name = layer["type"], layer["name"]
+        entry: dict = {"name": name, "type": kind, "in_shape": list(shape)}
+        if kind in ("conv", "dense"):
+            kernel, bias = [np.asarray(v, np.float32) for v in model.get_layer(name).get_weights()]
+            b, per_channel = bits_of[name]
+            s = 2**b - 1
+            gamma = gamma_numpy(kernel, spec.quant["gamma"], per_channel)
+            codes = codes_numpy(kernel, b, gamma)
+            in_scale = 255.0 if is_analog else 1.0
+            q = gamma.astype(np.float64) / (s * in_scale)
+            bias_int = np.round(bias.astype(np.float64) * 2**F / q).astype(np.int64)
+            if kind == "conv":
+                k, st = layer["kernel"], layer["stride"]
+                (oh, ow), pads = conv_geometry(shape, k, st, layer["padding"])
+                taps = k * k * shape[2]
+                out_shape = [oh, ow, layer["filters"]]
+                entry.update(kernel=k, stride=st, padding=list(pads))
+            else:
+                taps = shape[0]
+                out_shape = [layer["units"]]
+            acc_bound = taps * x_max * s
+            x_bound = acc_bound * 2**F + int(np.abs(bias_int).max())
+            arrays[f"{name}.weights"] = codes.astype(np.int64)
+            arrays[f"{name}.bias"] = bias_int
+            entry.update(input="analog" if is_analog else "spikes", input_bits=8 if is_analog else 1,
+                         bits=b, offset_s=s, frac_bits=F, out_shape=out_shape,
+                         acc_bits=signed_width(acc_bound + 1), out_bits=signed_width(x_bound),
+                         weights=f"{name}.weights", bias=f"{name}.bias")
+            arrays[f"{name}.scale"] = q  # float, for reports only: one unit of the current
+            pending_scale = q
+            shape = out_shape
+            is_analog, x_max = False, 1
+        elif kind == "lif":
+            k = check_tau(layer["tau"], name)
+            theta = np.round(layer["threshold"] * 2**F / pending_scale).astype(np.int64)
+            theta = np.maximum(theta, 1)
+            u_bound = int(math.ceil(x_bound * sum(2.0 ** (-k * j) for j in range(T)))) + int(theta.max())
+            arrays[f"{name}.threshold"] = theta
+            entry.update(out_shape=list(shape), leak_shift=k, reset=layer["reset"],
+                         threshold=f"{name}.threshold", membrane_bits=signed_width(u_bound))
+        elif kind == "maxpool":
+            p = layer["size"]
+            shape = [shape[0] // p, shape[1] // p, shape[2]]
+            entry.update(size=p, out_shape=list(shape))
+        elif kind == "flatten":
+            shape = [int(np.prod(shape))]
+            entry.update(out_shape=list(shape))
+        elif kind == "readout":
+            entry.update(mode=layer["mode"], out_shape=list(shape))
+        layers.append(entry)
+    meta = {"format": FORMAT, "version": VERSION, "name": spec.name, "time_steps": T,
+            "input": {"shape": list(input_shape), "bits": 8}, "layers": layers}
+    return Deploy(meta, arrays)

@@ -1,0 +1,110 @@
+"""The golden model: the deploy form run in plain numpy integer arithmetic.
+
+It is the reference that the hls4ml C simulation and the RTL must match bit for bit. Every
+tensor is int64; spikes are 0/1. Time is an explicit axis: (N, T, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qpsnn.model.deploy import Deploy
+
+
+@dataclass
+class GoldenTrace:
+    logits: np.ndarray                           # (N, T, K) readout current at every step
+    spikes: dict = field(default_factory=dict)   # LIF layer name -> (N, T, ...) 0/1
+    currents: dict = field(default_factory=dict)  # weight layer name -> (N, T, ...) X
+
+    @property
+    def accumulated(self) -> np.ndarray:
+        return self.logits.sum(axis=1)
+
+    @property
+    def prediction(self) -> np.ndarray:
+        return np.argmax(self.accumulated, axis=1)
+
+
+def im2col(x: np.ndarray, kernel: int, stride: int, pads) -> np.ndarray:
+    """(M, H, W, C) -> (M, OH, OW, kernel*kernel*C), taps ordered (ky, kx, c) like a Keras kernel."""
+    pt, pb, pl, pr = pads
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    m, h, w, c = xp.shape
+    oh = (h - kernel) // stride + 1
+    ow = (w - kernel) // stride + 1
+    cols = np.empty((m, oh, ow, kernel, kernel, c), dtype=x.dtype)
+    for ky in range(kernel):
+        for kx in range(kernel):
+            cols[:, :, :, ky, kx, :] = xp[:, ky:ky + stride * oh:stride, kx:kx + stride * ow:stride, :]
+    return cols.reshape(m, oh, ow, kernel * kernel * c)
+
+
+def accumulate(x: np.ndarray, codes: np.ndarray, s: int) -> np.ndarray:
+    """ReScaW accumulate: 2 * sum x*W_int - s * sum x over the last axis of x.
+
+    With spikes as x this is additions of weight codes and a popcount: no multipliers."""
+    x = x.astype(np.int64)
+    return 2 * (x @ codes) - s * x.sum(axis=-1, keepdims=True)
+
+
+def weight_layer(layer: dict, deploy: Deploy, x: np.ndarray) -> np.ndarray:
+    """x: (M, ...) integer input of one time step (or the analog image); returns X (M, ...)."""
+    codes = deploy.array(layer["weights"])
+    bias = deploy.array(layer["bias"])
+    if layer["type"] == "conv":
+        cols = im2col(x, layer["kernel"], layer["stride"], layer["padding"])
+        acc = accumulate(cols, codes.reshape(-1, codes.shape[-1]), layer["offset_s"])
+    else:
+        acc = accumulate(x, codes, layer["offset_s"])
+    return acc * (1 << layer["frac_bits"]) + bias
+
+
+def lif(layer: dict, deploy: Deploy, current: np.ndarray) -> np.ndarray:
+    """current: (N, T, ..., C); hard or soft reset; leak = arithmetic shift right (floor)."""
+    theta = deploy.array(layer["threshold"])
+    k = layer["leak_shift"]
+    u = np.zeros_like(current[:, 0])
+    spikes = np.zeros(current.shape, dtype=np.int64)
+    for t in range(current.shape[1]):
+        u = (u >> k) + current[:, t]
+        s = (u >= theta).astype(np.int64)
+        spikes[:, t] = s
+        u = u * (1 - s) if layer["reset"] == "hard" else u - theta * s
+    return spikes
+
+
+def run_golden(deploy: Deploy, images: np.ndarray) -> GoldenTrace:
+    """images: (N, H, W, C) uint8 codes. Direct encoding: the image at every step."""
+    T = deploy.time_steps
+    x = np.asarray(images).astype(np.int64)
+    n = x.shape[0]
+    timed = False  # becomes True after the first weight layer (input repeated over T)
+    trace = GoldenTrace(logits=np.zeros((n, T, 0), np.int64))
+    for layer in deploy.layers:
+        kind = layer["type"]
+        if kind in ("conv", "dense"):
+            if not timed:
+                cur = weight_layer(layer, deploy, x)  # computed once, integrated T times
+                x = np.repeat(cur[:, None], T, axis=1)
+                timed = True
+            else:
+                flat = x.reshape((n * T,) + x.shape[2:])
+                x = weight_layer(layer, deploy, flat).reshape((n, T) + tuple(layer["out_shape"]))
+            trace.currents[layer["name"]] = x
+        elif kind == "lif":
+            x = lif(layer, deploy, x)
+            trace.spikes[layer["name"]] = x
+        elif kind == "maxpool":
+            p = layer["size"]
+            lead = x.shape[:-3]
+            h, w, c = x.shape[-3:]
+            oh, ow = h // p, w // p
+            x = x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).max(axis=(-4, -2))
+        elif kind == "flatten":
+            x = x.reshape(x.shape[:1 + timed] + (-1,))
+        elif kind == "readout":
+            trace.logits = x
+    return trace

@@ -1,0 +1,106 @@
+"""Leaky integrate-and-fire neuron for QKeras/Keras 2 models (METHOD.md section 1).
+
+Tensors inside a spiking model carry time in the batch axis: shape (batch * T, ...), time
+minor, so every Keras/QKeras layer (QConv2D, QDense, MaxPooling2D, Flatten) applies per time
+step unchanged and only the neuron needs to know T.
+
+    U~[t] = tau * U[t-1] + X[t]
+    S[t]  = U~[t] >= theta
+    U[t]  = U~[t] * (1 - S[t])           (hard reset)   or   U~[t] - theta * S[t]   (soft)
+
+Gradient: triangular surrogate dS/dU = (1/a^2) * max(a - |U - theta|, 0), a = 1.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from tensorflow import keras
+
+SURROGATE_WIDTH = 1.0
+
+
+@tf.custom_gradient
+def spike(v):
+    """Heaviside of v = U~ - theta, with the triangular surrogate gradient."""
+    out = tf.cast(v >= 0.0, v.dtype)
+
+    def grad(dy):
+        a = SURROGATE_WIDTH
+        return dy * tf.maximum(a - tf.abs(v), 0.0) / (a * a)
+
+    return out, grad
+
+
+def _split_time(x, time_steps):
+    shape = tf.shape(x)
+    return tf.reshape(x, tf.concat([[-1, time_steps], shape[1:]], axis=0))
+
+
+def _merge_time(x):
+    shape = tf.shape(x)
+    return tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0))
+
+
+class LIF(keras.layers.Layer):
+    """Stateful across the T time steps of one sample; state starts at zero for each sample."""
+
+    def __init__(self, time_steps, tau=0.5, threshold=1.0, reset="hard", **kwargs):
+        super().__init__(**kwargs)
+        self.time_steps = int(time_steps)
+        self.tau = float(tau)
+        self.threshold = float(threshold)
+        self.reset = reset
+
+    def membrane_trace(self, x):
+        """Return (spikes, pre-reset membranes), both shaped (batch, T, ...)."""
+        xt = _split_time(x, self.time_steps)
+        u = tf.zeros_like(xt[:, 0])
+        spikes, pre = [], []
+        for t in range(self.time_steps):
+            u = self.tau * u + xt[:, t]
+            s = spike(u - self.threshold)
+            pre.append(u)
+            spikes.append(s)
+            u = u * (1.0 - s) if self.reset == "hard" else u - self.threshold * s
+        return tf.stack(spikes, axis=1), tf.stack(pre, axis=1)
+
+    def call(self, x):
+        spikes, _ = self.membrane_trace(x)
+        return _merge_time(spikes)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(time_steps=self.time_steps, tau=self.tau, threshold=self.threshold, reset=self.reset)
+        return cfg
+
+
+class RepeatTime(keras.layers.Layer):
+    """Direct encoding: the same analog input (or its first-layer current) at every time step."""
+
+    def __init__(self, time_steps, **kwargs):
+        super().__init__(**kwargs)
+        self.time_steps = int(time_steps)
+
+    def call(self, x):
+        return _merge_time(tf.repeat(tf.expand_dims(x, 1), self.time_steps, axis=1))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(time_steps=self.time_steps)
+        return cfg
+
+
+class TimeMean(keras.layers.Layer):
+    """Readout: the time average of the last layer's output (the logits of the loss)."""
+
+    def __init__(self, time_steps, **kwargs):
+        super().__init__(**kwargs)
+        self.time_steps = int(time_steps)
+
+    def call(self, x):
+        return tf.reduce_mean(_split_time(x, self.time_steps), axis=1)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(time_steps=self.time_steps)
+        return cfg

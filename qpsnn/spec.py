@@ -1,0 +1,226 @@
+"""Network spec: a small YAML file, validated completely before any work or output starts."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from qpsnn.errors import InputError
+
+LAYER_TYPES = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
+GAMMA_MODES = ("max", "percentile", "mean", "none")
+RESET_MODES = ("hard", "soft")
+DATASETS = ("mnist", "digits")  # or a path to a user's .npz
+
+DEFAULTS: dict[str, Any] = {
+    "name": "qpsnn_model",
+    "data": {"dataset": "mnist", "test_fraction": 0.2, "seed": 0},
+    "time_steps": 4,
+    "neuron": {"tau": 0.5, "threshold": 1.0, "reset": "hard"},
+    "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
+    "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0},
+    "verify": {"hls_images": 50, "rtl_images": 50},
+}
+
+
+@dataclass
+class Spec:
+    name: str
+    data: dict
+    time_steps: int
+    neuron: dict
+    quant: dict
+    train: dict
+    verify: dict
+    layers: list = field(default_factory=list)
+    source: str = ""
+
+    def to_dict(self) -> dict:
+        return {k: copy.deepcopy(getattr(self, k)) for k in
+                ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "layers")}
+
+
+def _merge(defaults: dict, given: Any, where: str) -> dict:
+    if given is None:
+        return copy.deepcopy(defaults)
+    if not isinstance(given, dict):
+        raise InputError(f"{where}: expected a mapping with keys {sorted(defaults)}, got {given!r}")
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {unknown}; accepted: {sorted(defaults)}")
+    out = copy.deepcopy(defaults)
+    out.update(given)
+    return out
+
+
+def check_bits(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 2 <= value <= 8:
+        raise InputError(f"{where}: bits must be an integer in 2..8, got {value!r}")
+    return value
+
+
+def check_tau(value: Any, where: str) -> int:
+    """Return the leak shift k for tau = 2**-k; tau must be a power of two in (0, 1]."""
+    try:
+        tau = float(value)
+    except (TypeError, ValueError):
+        tau = float("nan")
+    k = -math.log2(tau) if tau > 0 else float("nan")
+    if not (tau > 0 and k == int(k) and 0 <= k <= 8):
+        raise InputError(f"{where}: leak tau must be a power of two in [1/256, 1] "
+                         f"(1, 0.5, 0.25, ...), got {value!r}")
+    return int(k)
+
+
+def _pos_int(value: Any, where: str, lo: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+        raise InputError(f"{where}: expected an integer >= {lo}, got {value!r}")
+    return value
+
+
+LAYER_KEYS = {
+    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "name": None},
+    "maxpool": {"size": 2, "name": None},
+    "flatten": {"name": None},
+    "dense": {"units": None, "name": None},
+    "lif": {"tau": None, "threshold": None, "reset": None, "name": None},
+    "readout": {"mode": "membrane", "name": None},
+}
+
+
+def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
+    where = f"layers[{i}]"
+    if not isinstance(layer, dict) or "type" not in layer:
+        raise InputError(f"{where}: each layer is a mapping with a 'type' in {list(LAYER_TYPES)}")
+    kind = layer["type"]
+    if kind not in LAYER_TYPES:
+        raise InputError(f"{where}: unknown layer type {kind!r}; accepted: {list(LAYER_TYPES)}")
+    body = {k: v for k, v in layer.items() if k != "type"}
+    merged = _merge(LAYER_KEYS[kind], body, f"{where} ({kind})")
+    merged["type"] = kind
+    if kind == "conv":
+        _pos_int(merged["filters"], f"{where} conv.filters")
+        if merged["kernel"] not in (1, 3, 5):
+            raise InputError(f"{where} conv.kernel: accepted 1, 3 or 5, got {merged['kernel']!r}")
+        if merged["stride"] not in (1, 2):
+            raise InputError(f"{where} conv.stride: accepted 1 or 2, got {merged['stride']!r}")
+        if merged["padding"] not in ("same", "valid"):
+            raise InputError(f"{where} conv.padding: accepted 'same' or 'valid', got {merged['padding']!r}")
+    elif kind == "maxpool":
+        if merged["size"] not in (2,):
+            raise InputError(f"{where} maxpool.size: accepted 2, got {merged['size']!r}")
+    elif kind == "dense":
+        _pos_int(merged["units"], f"{where} dense.units")
+    elif kind == "lif":
+        merged["tau"] = neuron["tau"] if merged["tau"] is None else merged["tau"]
+        merged["threshold"] = neuron["threshold"] if merged["threshold"] is None else merged["threshold"]
+        merged["reset"] = neuron["reset"] if merged["reset"] is None else merged["reset"]
+        check_tau(merged["tau"], f"{where} lif.tau")
+        if not isinstance(merged["threshold"], (int, float)) or merged["threshold"] <= 0:
+            raise InputError(f"{where} lif.threshold: expected a number > 0, got {merged['threshold']!r}")
+        if merged["reset"] not in RESET_MODES:
+            raise InputError(f"{where} lif.reset: accepted {list(RESET_MODES)}, got {merged['reset']!r}")
+    elif kind == "readout":
+        if merged["mode"] != "membrane":
+            raise InputError(f"{where} readout.mode: accepted 'membrane', got {merged['mode']!r}")
+    return merged
+
+
+def _check_structure(layers: list) -> None:
+    """The network grammar: (weight layer, lif, [maxpool])* ... final dense, readout."""
+    kinds = [layer["type"] for layer in layers]
+    if len(kinds) < 2 or kinds[-1] != "readout" or kinds[-2] != "dense":
+        raise InputError("layers: the network must end with a 'dense' layer followed by 'readout' "
+                         f"(got ... {kinds[-2:]})")
+    if "readout" in kinds[:-1]:
+        raise InputError("layers: 'readout' may only appear once, as the last layer")
+    for i, kind in enumerate(kinds[:-2]):
+        nxt = kinds[i + 1]
+        if kind in ("conv", "dense") and nxt != "lif":
+            raise InputError(f"layers[{i}]: a hidden '{kind}' layer must be followed by 'lif', got {nxt!r}")
+        if kind == "lif" and (i == 0 or kinds[i - 1] not in ("conv", "dense")):
+            raise InputError(f"layers[{i}]: 'lif' must follow a 'conv' or 'dense' layer")
+        if kind == "conv" and "flatten" in kinds[:i]:
+            raise InputError(f"layers[{i}]: 'conv' after 'flatten' is not accepted")
+        if kind == "maxpool" and "flatten" in kinds[:i]:
+            raise InputError(f"layers[{i}]: 'maxpool' after 'flatten' is not accepted")
+    if kinds.count("flatten") > 1:
+        raise InputError("layers: at most one 'flatten' is accepted")
+    if "conv" in kinds and "flatten" not in kinds:
+        raise InputError("layers: a network with 'conv' layers needs a 'flatten' before its first 'dense'")
+    first_dense = kinds.index("dense")
+    if "flatten" in kinds and kinds.index("flatten") > first_dense:
+        raise InputError("layers: 'flatten' must come before the first 'dense' layer")
+
+
+def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
+    if not isinstance(raw, dict):
+        raise InputError(f"{source}: a spec is a YAML mapping with keys "
+                         f"{sorted(list(DEFAULTS) + ['layers'])}")
+    unknown = sorted(set(raw) - set(DEFAULTS) - {"layers"})
+    if unknown:
+        raise InputError(f"{source}: unknown key(s) {unknown}; accepted: "
+                         f"{sorted(list(DEFAULTS) + ['layers'])}")
+    name = raw.get("name", DEFAULTS["name"])
+    if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name[:1].isalpha():
+        raise InputError(f"name: expected an identifier (letters, digits, '_'), got {name!r}")
+    data = _merge(DEFAULTS["data"], raw.get("data"), "data")
+    ds = data["dataset"]
+    if not isinstance(ds, str) or (ds not in DATASETS and not ds.endswith(".npz")):
+        raise InputError(f"data.dataset: accepted {list(DATASETS)} or a path to a .npz file, got {ds!r}")
+    if ds.endswith(".npz") and not os.path.isfile(ds):
+        raise InputError(f"data.dataset: file not found: {ds}")
+    tf_ = data["test_fraction"]
+    if not isinstance(tf_, (int, float)) or not 0 < tf_ < 1:
+        raise InputError(f"data.test_fraction: expected a number in (0, 1), got {tf_!r}")
+    t_steps = raw.get("time_steps", DEFAULTS["time_steps"])
+    _pos_int(t_steps, "time_steps")
+    if t_steps > 32:
+        raise InputError(f"time_steps: accepted 1..32, got {t_steps}")
+    neuron = _merge(DEFAULTS["neuron"], raw.get("neuron"), "neuron")
+    quant = _merge(DEFAULTS["quant"], raw.get("quant"), "quant")
+    for key in ("bits", "first_bits", "last_bits"):
+        check_bits(quant[key], f"quant.{key}")
+    if quant["gamma"] not in GAMMA_MODES:
+        raise InputError(f"quant.gamma: accepted {list(GAMMA_MODES)}, got {quant['gamma']!r}")
+    if not isinstance(quant["frac_bits"], int) or not 0 <= quant["frac_bits"] <= 12:
+        raise InputError(f"quant.frac_bits: accepted an integer in 0..12, got {quant['frac_bits']!r}")
+    train = _merge(DEFAULTS["train"], raw.get("train"), "train")
+    _pos_int(train["epochs"], "train.epochs", lo=0)
+    _pos_int(train["batch_size"], "train.batch_size")
+    verify = _merge(DEFAULTS["verify"], raw.get("verify"), "verify")
+    _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
+    _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
+    layers_raw = raw.get("layers")
+    if not isinstance(layers_raw, list) or not layers_raw:
+        raise InputError("layers: expected a non-empty list of layers, each with a 'type' in "
+                         f"{list(LAYER_TYPES)}")
+    layers = [_check_layer(i, layer, neuron) for i, layer in enumerate(layers_raw)]
+    _check_structure(layers)
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if layer.get("name") is None:
+            n = counts.get(layer["type"], 0)
+            counts[layer["type"]] = n + 1
+            layer["name"] = f"{layer['type']}{n}"
+    names = [layer["name"] for layer in layers]
+    if len(set(names)) != len(names):
+        raise InputError(f"layers: layer names must be unique, got {names}")
+    return Spec(name=name, data=data, time_steps=t_steps, neuron=neuron, quant=quant,
+                train=train, verify=verify, layers=layers, source=source)
+
+
+def load_spec(path: str) -> Spec:
+    if not os.path.isfile(path):
+        raise InputError(f"spec file not found: {path} (expected a YAML file, see examples/)")
+    try:
+        with open(path) as fh:
+            raw = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    return parse_spec(raw, source=path)

@@ -1,0 +1,1 @@
+"""cocotb testbenches, the Verilator runner, golden comparison, cycle counting."""
