@@ -66,11 +66,19 @@ def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: 
     if tb_path not in sys.path:
         sys.path.insert(0, tb_path)
     runner = get_runner("verilator")
-    runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, parameters=parameters or {},
-                 build_args=["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"], always=True)
+    os.makedirs(build_dir, exist_ok=True)
+    build_log = Path(build_dir) / "build.log"
+    try:
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, parameters=parameters or {},
+                     build_args=["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"], always=True,
+                     log_file=build_log)
+    except RuntimeError as exc:
+        tail = build_log.read_text()[-3000:] if build_log.exists() else ""
+        raise DesignError(f"Verilator build of {top} failed ({exc}):\n{tail}") from None
+    env = {"COCOTB_LOG_LEVEL": "WARNING", **(extra_env or {})}
     results = runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
-                          test_dir=test_dir, extra_env=extra_env or {},
-                          results_xml=str(Path(build_dir) / "results.xml"))
+                          test_dir=test_dir, extra_env=env, results_xml=str(Path(build_dir) / "results.xml"),
+                          log_file=Path(build_dir) / "sim.log")
     return Path(results)
 
 

@@ -1,0 +1,164 @@
+"""`qpsnn flow`: spec -> train -> deploy form -> golden -> hls4ml C-sim -> RTL sim -> report.
+
+The output directory is written atomically: everything goes into a temporary sibling that
+replaces DIR only when the flow has finished, so a failure or Ctrl-C leaves DIR as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from qpsnn.errors import DesignError, InputError
+from qpsnn.spec import Spec
+
+
+class Timer:
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        print(f"[qpsnn] {name} ...", flush=True)
+        start = time.perf_counter()
+        yield
+        self.stages[name] = round(time.perf_counter() - start, 3)
+        print(f"[qpsnn] {name} done in {self.stages[name]:.1f} s", flush=True)
+
+
+def check_out_dir(out: str) -> str:
+    out = os.path.abspath(out)
+    parent = os.path.dirname(out)
+    if not os.path.isdir(parent):
+        raise InputError(f"--out: parent directory does not exist: {parent}")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--out: {out} exists and is not a directory")
+    return out
+
+
+@contextmanager
+def atomic_dir(out: str):
+    """Yield a temporary directory that replaces `out` on success; removed on failure."""
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=os.path.dirname(out))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if os.path.exists(out):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(out))
+        os.rename(out, os.path.join(old, "previous"))
+    os.rename(tmp, out)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def model_stats(deploy, spec: Spec) -> dict:
+    """Bits, parameter count, connections and size (METHOD.md: quantized params at their
+    bits, full-precision ones (bias) at 32 bits)."""
+    params = 0
+    size_bits = 0
+    connections = 0
+    for layer in deploy.layers:
+        if layer["type"] in ("conv", "dense"):
+            w = deploy.array(layer["weights"])
+            b = deploy.array(layer["bias"])
+            params += w.size + b.size
+            size_bits += w.size * layer["bits"] + b.size * 32
+            if layer["type"] == "conv":
+                oh, ow, _ = layer["out_shape"]
+                connections += w.size * oh * ow
+            else:
+                connections += w.size
+    return {"bits": spec.quant["bits"], "first_bits": spec.quant["first_bits"],
+            "last_bits": spec.quant["last_bits"], "gamma": spec.quant["gamma"],
+            "params": int(params), "connections": int(connections), "connections_pct": 100.0,
+            "size_bytes": int(np.ceil(size_bits / 8))}
+
+
+def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
+    out = check_out_dir(out)
+    # heavy imports after validation: bad input answers at once
+    from qpsnn.codegen import hls as hls_gen
+    from qpsnn.codegen import rtl as rtl_gen
+    from qpsnn.model.data import load_dataset
+    from qpsnn.model.deploy import export_deploy
+    from qpsnn.model.golden import run_golden
+    from qpsnn.model.train import float_predict, train_model
+    from qpsnn.sim.network import simulate_network
+    from qpsnn.sim.runner import lint
+
+    timer = Timer()
+    report: dict = {"name": spec.name, "spec": spec.to_dict()}
+    with atomic_dir(out) as work:
+        with timer.stage("data"):
+            data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+        with timer.stage("train"):
+            model = train_model(spec, data)
+            os.makedirs(os.path.join(work, "model"))
+            model.save_weights(os.path.join(work, "model", "weights.h5"))
+        with timer.stage("export"):
+            deploy = export_deploy(spec, model, data.input_shape)
+            deploy.save(os.path.join(work, "deploy"))
+            # the golden model must read what was written, not what is in memory
+            deploy = type(deploy).load(os.path.join(work, "deploy"))
+        if rtl:
+            rtl_gen.check_supported(deploy)  # before any slow step: a clear answer first
+        with timer.stage("golden"):
+            float_pred = float_predict(model, data.x_test)
+            trace = run_golden(deploy, data.x_test)
+            golden_pred = trace.prediction
+            rates = {name: float(s.mean()) for name, s in trace.spikes.items()}
+        report["accuracy"] = {
+            "test_images": int(len(data.y_test)),
+            "float_model": float((float_pred == data.y_test).mean()),
+            "golden": float((golden_pred == data.y_test).mean()),
+            "float_golden_agreement": float((float_pred == golden_pred).mean()),
+        }
+        report["firing_rate"] = rates
+        report["model"] = model_stats(deploy, spec)
+        report["deploy_digest"] = deploy.digest()
+        report["bit_exact"] = {}
+        mismatched = []
+        if hls and spec.verify["hls_images"] > 0:
+            with timer.stage("hls"):
+                n = min(spec.verify["hls_images"], len(data.x_test))
+                images = data.x_test[:n]
+                hls_model = hls_gen.convert(deploy, os.path.join(work, "hls"))
+                hls_model.compile()
+                csim = hls_gen.csim_logits(hls_model, deploy, images)
+                golden = trace.logits[:n]
+                bad = int(np.any(csim != golden, axis=(1, 2)).sum())
+                report["bit_exact"]["hls_csim"] = {"images": n, "mismatches": bad}
+                if bad:
+                    mismatched.append(f"hls C-sim: {bad} of {n} images")
+        if rtl and spec.verify["rtl_images"] > 0:
+            with timer.stage("rtl"):
+                n = min(spec.verify["rtl_images"], len(data.x_test))
+                images = data.x_test[:n]
+                design = rtl_gen.design(deploy)
+                rtl_dir = os.path.join(work, "rtl")
+                sources = rtl_gen.write(design, rtl_dir)
+                lint(sources, design.top, cwd=rtl_dir)
+                result = simulate_network(sources, design.top, rtl_dir, os.path.join(work, "sim"), images,
+                                          trace.logits[:n], design.lane)
+                report["bit_exact"]["rtl"] = {"images": n, "mismatches": result.mismatches,
+                                              "first_mismatch": result.first_mismatch, "lint": "clean"}
+                report["latency"] = {"cycles_per_image_measured": result.cycles_mean,
+                                     "cycles_per_image_max": int(result.cycles.max()),
+                                     "parallelism": design.layer_pe}
+                if result.mismatches:
+                    mismatched.append(f"rtl: {result.mismatches} of {n} images ({result.first_mismatch})")
+        report["timing_s"] = timer.stages
+        with open(os.path.join(work, "report.json"), "w") as fh:
+            json.dump(report, fh, indent=1)
+    if mismatched:
+        raise DesignError("bit-exact check failed: " + "; ".join(mismatched) + f" (report: {out}/report.json)")
+    return report
