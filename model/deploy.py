@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qpsnn.model.builder import weight_layer_bits
-from qpsnn.model.rescaw import codes_numpy, gamma_numpy
 from qpsnn.spec import Spec, check_tau
 
 FORMAT = "qpsnn-deploy"
@@ -95,6 +93,10 @@ def conv_geometry(in_shape, kernel, stride, padding):
 
 def export_deploy(spec: Spec, model, input_shape) -> Deploy:
     """Integer deploy form of a trained QKeras model built from `spec`."""
+    # TensorFlow only here: readers of the deploy form (golden, testbenches) stay light
+    from qpsnn.model.builder import weight_layer_bits
+    from qpsnn.model.rescaw import codes_numpy, gamma_numpy
+
     bits_of = weight_layer_bits(spec)
     F = spec.quant["frac_bits"]
     T = spec.time_steps

@@ -76,10 +76,15 @@ def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: 
         tail = build_log.read_text()[-3000:] if build_log.exists() else ""
         raise DesignError(f"Verilator build of {top} failed ({exc}):\n{tail}") from None
     env = {"COCOTB_LOG_LEVEL": "WARNING", **(extra_env or {})}
-    results = runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
-                          test_dir=test_dir, extra_env=env, results_xml=str(Path(build_dir) / "results.xml"),
-                          log_file=Path(build_dir) / "sim.log")
-    return Path(results)
+    results = Path(build_dir) / "results.xml"
+    try:
+        runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir, test_dir=test_dir,
+                    extra_env=env, results_xml=str(results), log_file=Path(build_dir) / "sim.log")
+    except SystemExit:
+        pass  # the runner exits when a test failed; results.xml says which
+    if not results.exists():
+        raise DesignError(f"cocotb run of {top} produced no results (see {Path(build_dir) / 'sim.log'})")
+    return results
 
 
 def results_failures(results_xml: Path) -> int:

@@ -27,12 +27,12 @@ module accumulate_engine #(
 ) (
     input  wire                    clk,
     input  wire                    rst,
-    input  wire [IN_BITS-1:0]      s_data,
-    input  wire                    s_valid,
-    output wire                    s_ready,
-    output reg  [N_OUT*OUT_BITS-1:0] m_data,
-    output reg                     m_valid,
-    input  wire                    m_ready
+    input  wire [IN_BITS-1:0]      s_axis_tdata,
+    input  wire                    s_axis_tvalid,
+    output wire                    s_axis_tready,
+    output reg  [N_OUT*OUT_BITS-1:0] m_axis_tdata,
+    output reg                     m_axis_tvalid,
+    input  wire                    m_axis_tready
 );
     localparam integer G = N_OUT / PE;                       // cycles per non-zero element
     localparam integer DEPTH = N_IN * G;
@@ -72,9 +72,9 @@ module accumulate_engine #(
     reg [GW-1:0]        s1_g;
     reg [IN_BITS-1:0]   s1_x;
 
-    assign s_ready = !busy && !frame_done && !m_valid;
-    wire take = s_valid && s_ready;
-    wire nonzero = (s_data != {IN_BITS{1'b0}});
+    assign s_axis_tready = !busy && !frame_done && !m_axis_tvalid;
+    wire take = s_axis_tvalid && s_axis_tready;
+    wire nonzero = (s_axis_tdata != {IN_BITS{1'b0}});
     wire [AW-1:0] rd_addr = base + {{(AW-GW){1'b0}}, g};
 
     // the currents, from the finished sums: X_o = ((2 acc_o - S sum_x) << F) + B_o
@@ -105,8 +105,8 @@ module accumulate_engine #(
             if (count == LAST_I) frame_done <= 1'b1;
             if (nonzero) begin
                 busy <= 1'b1;
-                x_reg <= s_data;
-                sum_x <= sum_x + {{(SUM_W-IN_BITS){1'b0}}, s_data};
+                x_reg <= s_axis_tdata;
+                sum_x <= sum_x + {{(SUM_W-IN_BITS){1'b0}}, s_axis_tdata};
             end else begin
                 base <= base + G_AW;
             end
@@ -130,13 +130,13 @@ module accumulate_engine #(
         end
 
         // all elements in and the pipeline drained: form the currents
-        if (frame_done && !busy && !s1_valid && !m_valid) begin
-            m_data <= currents;
-            m_valid <= 1'b1;
+        if (frame_done && !busy && !s1_valid && !m_axis_tvalid) begin
+            m_axis_tdata <= currents;
+            m_axis_tvalid <= 1'b1;
         end
 
-        if (m_valid && m_ready) begin
-            m_valid <= 1'b0;
+        if (m_axis_tvalid && m_axis_tready) begin
+            m_axis_tvalid <= 1'b0;
             frame_done <= 1'b0;
             count <= {IW{1'b0}};
             base <= {AW{1'b0}};
@@ -151,7 +151,7 @@ module accumulate_engine #(
             count <= {IW{1'b0}};
             frame_done <= 1'b0;
             s1_valid <= 1'b0;
-            m_valid <= 1'b0;
+            m_axis_tvalid <= 1'b0;
             sum_x <= {SUM_W{1'b0}};
             for (o = 0; o < N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
         end

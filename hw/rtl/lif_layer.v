@@ -17,12 +17,12 @@ module lif_layer #(
 ) (
     input  wire                 clk,
     input  wire                 rst,
-    input  wire [N*X_BITS-1:0]  s_data,
-    input  wire                 s_valid,
-    output wire                 s_ready,
-    output reg  [N-1:0]         m_data,
-    output reg                  m_valid,
-    input  wire                 m_ready
+    input  wire [N*X_BITS-1:0]  s_axis_tdata,
+    input  wire                 s_axis_tvalid,
+    output wire                 s_axis_tready,
+    output reg  [N-1:0]         m_axis_tdata,
+    output reg                  m_axis_tvalid,
+    input  wire                 m_axis_tready
 );
     localparam integer TW = (T > 1) ? $clog2(T) : 1;
     localparam [TW-1:0] LAST_STEP = TW'(T - 1);
@@ -35,8 +35,8 @@ module lif_layer #(
 
     wire signed [U_BITS-1:0] u_next [0:N-1];
     wire [N-1:0] spikes;
-    wire take = s_valid && s_ready;
-    assign s_ready = !m_valid || m_ready;
+    wire take = s_axis_tvalid && s_axis_tready;
+    assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
 
     genvar n;
     generate
@@ -46,7 +46,7 @@ module lif_layer #(
             ) u_lif (
                 .first(step == 0),
                 .u(membrane[n]),
-                .x(s_data[n*X_BITS +: X_BITS]),
+                .x(s_axis_tdata[n*X_BITS +: X_BITS]),
                 .theta(theta[n % C]),
                 .u_next(u_next[n]),
                 .spike(spikes[n])
@@ -58,14 +58,14 @@ module lif_layer #(
     always @(posedge clk) begin
         if (take) begin
             for (k = 0; k < N; k = k + 1) membrane[k] <= u_next[k];
-            m_data <= spikes;
+            m_axis_tdata <= spikes;
             step <= (step == LAST_STEP) ? {TW{1'b0}} : step + 1'b1;
         end
-        if (take) m_valid <= 1'b1;
-        else if (m_ready) m_valid <= 1'b0;
+        if (take) m_axis_tvalid <= 1'b1;
+        else if (m_axis_tready) m_axis_tvalid <= 1'b0;
         if (rst) begin
             step <= {TW{1'b0}};
-            m_valid <= 1'b0;
+            m_axis_tvalid <= 1'b0;
         end
     end
 endmodule

@@ -10,12 +10,12 @@ module repeat_stream #(
 ) (
     input  wire              clk,
     input  wire              rst,
-    input  wire [WIDTH-1:0]  s_data,
-    input  wire              s_valid,
-    output wire              s_ready,
-    output wire [WIDTH-1:0]  m_data,
-    output wire              m_valid,
-    input  wire              m_ready
+    input  wire [WIDTH-1:0]  s_axis_tdata,
+    input  wire              s_axis_tvalid,
+    output wire              s_axis_tready,
+    output wire [WIDTH-1:0]  m_axis_tdata,
+    output wire              m_axis_tvalid,
+    input  wire              m_axis_tready
 );
     localparam integer TW = (T > 1) ? $clog2(T) : 1;
     localparam [TW-1:0] LAST = TW'(T - 1);
@@ -24,16 +24,16 @@ module repeat_stream #(
     reg             full;
     reg [TW-1:0]    step;
 
-    assign s_ready = !full;
-    assign m_valid = full;
-    assign m_data = held;
+    assign s_axis_tready = !full;
+    assign m_axis_tvalid = full;
+    assign m_axis_tdata = held;
 
     always @(posedge clk) begin
-        if (s_valid && s_ready) begin
-            held <= s_data;
+        if (s_axis_tvalid && s_axis_tready) begin
+            held <= s_axis_tdata;
             full <= 1'b1;
             step <= {TW{1'b0}};
-        end else if (m_valid && m_ready) begin
+        end else if (m_axis_tvalid && m_axis_tready) begin
             step <= step + 1'b1;
             if (step == LAST) full <= 1'b0;
         end

@@ -11,12 +11,12 @@ module vector_serializer #(
 ) (
     input  wire                     clk,
     input  wire                     rst,
-    input  wire [N*ELEM_BITS-1:0]   s_data,
-    input  wire                     s_valid,
-    output wire                     s_ready,
-    output wire [ELEM_BITS-1:0]     m_data,
-    output wire                     m_valid,
-    input  wire                     m_ready
+    input  wire [N*ELEM_BITS-1:0]   s_axis_tdata,
+    input  wire                     s_axis_tvalid,
+    output wire                     s_axis_tready,
+    output wire [ELEM_BITS-1:0]     m_axis_tdata,
+    output wire                     m_axis_tvalid,
+    input  wire                     m_axis_tready
 );
     localparam integer IW = (N > 1) ? $clog2(N) : 1;
     localparam [IW-1:0] LAST = IW'(N - 1);
@@ -25,16 +25,16 @@ module vector_serializer #(
     reg                   full;
     reg [IW-1:0]          idx;
 
-    assign s_ready = !full;
-    assign m_valid = full;
-    assign m_data = vec[ELEM_BITS-1:0];
+    assign s_axis_tready = !full;
+    assign m_axis_tvalid = full;
+    assign m_axis_tdata = vec[ELEM_BITS-1:0];
 
     always @(posedge clk) begin
-        if (s_valid && s_ready) begin
-            vec <= s_data;
+        if (s_axis_tvalid && s_axis_tready) begin
+            vec <= s_axis_tdata;
             full <= 1'b1;
             idx <= {IW{1'b0}};
-        end else if (m_valid && m_ready) begin
+        end else if (m_axis_tvalid && m_axis_tready) begin
             vec <= vec >> ELEM_BITS;
             idx <= idx + 1'b1;
             if (idx == LAST) full <= 1'b0;
