@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from qpsnn.errors import DesignError, InputError
-from qpsnn.spec import Spec
+from qpsnn.spec import Spec, infer_shapes
 
 
 class Timer:
@@ -100,6 +100,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     with atomic_dir(out) as work:
         with timer.stage("data"):
             data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+            infer_shapes(spec, data.input_shape)
         with timer.stage("train"):
             model = train_model(spec, data)
             os.makedirs(os.path.join(work, "model"))

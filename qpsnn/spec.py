@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import yaml
 
 from qpsnn.errors import InputError
@@ -224,3 +225,40 @@ def load_spec(path: str) -> Spec:
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
     return parse_spec(raw, source=path)
+
+
+def infer_shapes(spec: Spec, input_shape) -> list[tuple]:
+    """Output shape of every layer for an input shape (H, W, C); a layer that cannot be built
+    on its input raises InputError naming it."""
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 3:
+        raise InputError(f"input shape must be (H, W, C), got {shape}")
+    shapes = []
+    for layer in spec.layers:
+        kind, name = layer["type"], layer["name"]
+        if kind == "conv":
+            k, st = layer["kernel"], layer["stride"]
+            h, w, _ = shape
+            if layer["padding"] == "same":
+                oh, ow = -(-h // st), -(-w // st)
+            else:
+                oh, ow = (h - k) // st + 1, (w - k) // st + 1
+            if oh < 1 or ow < 1:
+                raise InputError(f"layer {name!r}: a {k}x{k} 'valid' conv does not fit its {h}x{w} input; "
+                                 "use padding 'same' or a smaller kernel")
+            shape = (oh, ow, layer["filters"])
+        elif kind == "maxpool":
+            h, w, c = shape
+            p = layer["size"]
+            if h % p or w % p:
+                raise InputError(f"layer {name!r}: max-pool {p}x{p} needs an input whose height and width "
+                                 f"divide by {p}, got {h}x{w}")
+            shape = (h // p, w // p, c)
+        elif kind == "flatten":
+            shape = (int(np.prod(shape)),)
+        elif kind == "dense":
+            if len(shape) != 1:
+                raise InputError(f"layer {name!r}: 'dense' needs a flat input; put 'flatten' before it")
+            shape = (layer["units"],)
+        shapes.append(shape)
+    return shapes

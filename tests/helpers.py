@@ -1,0 +1,61 @@
+"""Small specs and trained models shared by the tests (digits 8x8: seconds, not minutes)."""
+
+import copy
+
+from qpsnn.spec import parse_spec
+
+CONV_SPEC = {
+    "name": "tiny_conv",
+    "data": {"dataset": "digits", "test_fraction": 0.25, "seed": 0},
+    "time_steps": 3,
+    "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
+    "train": {"epochs": 10, "batch_size": 32, "lr": 0.01, "seed": 1},
+    "verify": {"hls_images": 20, "rtl_images": 20},
+    "layers": [
+        {"type": "conv", "filters": 4, "kernel": 3, "padding": "same"},
+        {"type": "lif"},
+        {"type": "maxpool", "size": 2},
+        {"type": "conv", "filters": 6, "kernel": 3, "padding": "same"},
+        {"type": "lif", "reset": "soft"},
+        {"type": "flatten"},
+        {"type": "dense", "units": 10},
+        {"type": "readout"},
+    ],
+}
+
+MLP_SPEC = {
+    "name": "tiny_mlp",
+    "data": {"dataset": "digits", "test_fraction": 0.25, "seed": 0},
+    "time_steps": 2,
+    "neuron": {"tau": 0.25, "threshold": 1.0, "reset": "hard"},
+    "quant": {"bits": 3, "gamma": "mean", "first_bits": 8, "last_bits": 6, "frac_bits": 4},
+    "train": {"epochs": 5, "batch_size": 64, "lr": 0.005, "seed": 2},
+    "verify": {"hls_images": 20, "rtl_images": 20},
+    "layers": [
+        {"type": "flatten"},
+        {"type": "dense", "units": 24},
+        {"type": "lif"},
+        {"type": "dense", "units": 12},
+        {"type": "lif", "reset": "soft"},
+        {"type": "dense", "units": 10},
+        {"type": "readout"},
+    ],
+}
+
+
+def make_spec(raw, **changes):
+    raw = copy.deepcopy(raw)
+    raw.update(changes)
+    return parse_spec(raw, "<test>")
+
+
+def trained(raw, **changes):
+    """(spec, data, keras model, deploy form) for a spec dict."""
+    from qpsnn.model.data import load_dataset
+    from qpsnn.model.deploy import export_deploy
+    from qpsnn.model.train import train_model
+
+    spec = make_spec(raw, **changes)
+    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    model = train_model(spec, data, verbose=0)
+    return spec, data, model, export_deploy(spec, model, data.input_shape)
