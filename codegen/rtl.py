@@ -71,15 +71,17 @@ def weight_words(codes: np.ndarray, pe: int, bits: int) -> list[int]:
     return words
 
 
-def check_supported(deploy: Deploy) -> None:
-    for layer in deploy.layers:
+def check_supported(layers: list[dict]) -> None:
+    """Layers of a spec or a deploy form: InputError naming the first one the RTL cannot build."""
+    for layer in layers:
         if layer["type"] not in SUPPORTED:
             raise InputError(f"rtl: layer {layer['name']!r} of type {layer['type']!r} cannot be built in "
-                             f"hardware yet; supported layer types: {list(SUPPORTED)}")
+                             f"hardware yet; supported layer types: {list(SUPPORTED)} "
+                             "(use --no-rtl for the hls4ml path alone)")
 
 
 def design(deploy: Deploy, pe: dict | None = None) -> RtlDesign:
-    check_supported(deploy)
+    check_supported(deploy.layers)
     pe = dict(pe or {})
     T = deploy.time_steps
     top = f"qpsnn_{deploy.meta['name']}"

@@ -95,6 +95,8 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     from qpsnn.sim.network import simulate_network
     from qpsnn.sim.runner import lint
 
+    if rtl:
+        rtl_gen.check_supported(spec.layers)  # before any slow step: a clear answer first
     timer = Timer()
     report: dict = {"name": spec.name, "spec": spec.to_dict()}
     with atomic_dir(out) as work:
@@ -110,8 +112,6 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
             deploy.save(os.path.join(work, "deploy"))
             # the golden model must read what was written, not what is in memory
             deploy = type(deploy).load(os.path.join(work, "deploy"))
-        if rtl:
-            rtl_gen.check_supported(deploy)  # before any slow step: a clear answer first
         with timer.stage("golden"):
             float_pred = float_predict(model, data.x_test)
             trace = run_golden(deploy, data.x_test)

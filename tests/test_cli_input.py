@@ -1,0 +1,102 @@
+"""Bad input: one clear message naming the problem and what is accepted, exit code 2, and no
+output directory (or the previous one untouched)."""
+
+import copy
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+from helpers import MLP_SPEC
+from qpsnn.cli import main
+
+
+def write_spec(tmp_path, raw, name="spec.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def with_layer(i, **changes):
+    raw = copy.deepcopy(MLP_SPEC)
+    raw["layers"][i].update(changes)
+    return raw
+
+
+BAD = [
+    ("unknown layer", with_layer(1, type="attention"), ["unknown layer type 'attention'", "accepted"]),
+    ("bits 9", dict(MLP_SPEC, quant={"bits": 9}), ["bits must be an integer in 2..8", "9"]),
+    ("bits 1", dict(MLP_SPEC, quant={"first_bits": 1}), ["quant.first_bits", "2..8"]),
+    ("leak 0.3", dict(MLP_SPEC, neuron={"tau": 0.3}), ["power of two", "0.3"]),
+    ("layer leak 3", with_layer(2, tau=3), ["power of two", "layers[2]"]),
+    ("missing data file", dict(MLP_SPEC, data={"dataset": "nowhere/data.npz"}), ["file not found", "nowhere/data.npz"]),
+    ("no readout", dict(MLP_SPEC, layers=MLP_SPEC["layers"][:-1]), ["must end with", "readout"]),
+    ("dense without lif", dict(MLP_SPEC, layers=[MLP_SPEC["layers"][i] for i in (0, 1, 3, 5, 6)]), ["followed by 'lif'"]),
+    ("unknown key", dict(MLP_SPEC, quantization={}), ["unknown key", "quantization"]),
+    ("kernel 4", dict(MLP_SPEC, layers=[{"type": "conv", "filters": 2, "kernel": 4}] + MLP_SPEC["layers"]),
+     ["conv.kernel", "1, 3 or 5"]),
+]
+
+
+@pytest.mark.parametrize("label,raw,words", BAD, ids=[b[0] for b in BAD])
+def test_bad_spec_exit_2_no_output(tmp_path, capsys, label, raw, words):
+    out = tmp_path / "out"
+    code = main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("qpsnn: error:"), err
+    for word in words:
+        assert word in err, err
+    assert not out.exists()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".out")], "temporary output left behind"
+
+
+def test_missing_spec_file(tmp_path, capsys):
+    assert main(["flow", "--spec", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "o")]) == 2
+    assert "spec file not found" in capsys.readouterr().err
+
+
+def test_not_yaml(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("layers: [unclosed\n")
+    assert main(["validate", "--spec", str(path)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,word", [
+    ({"x": np.zeros((20, 4, 4), np.uint8)}, "missing key"),
+    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.zeros(19, np.int64)}, "same N"),
+    ({"x": np.full((20, 4, 4), 300), "y": np.zeros(20, np.int64)}, "0..255"),
+    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.full(20, 0.5)}, "labels must be integers"),
+])
+def test_bad_npz_exit_2_previous_output_kept(tmp_path, capsys, content, word):
+    data = tmp_path / "data.npz"
+    np.savez(data, **content)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "previous.txt").write_text("keep me")
+    raw = dict(MLP_SPEC, data={"dataset": str(data)})
+    assert main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(out)]) == 2
+    assert word in capsys.readouterr().err
+    assert (out / "previous.txt").read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["data.npz", "out", "spec.yaml"]
+
+
+def test_truncated_npz(tmp_path, capsys):
+    data = tmp_path / "data.npz"
+    np.savez(data, x=np.zeros((20, 4, 4), np.uint8), y=np.zeros(20, np.int64))
+    data.write_bytes(data.read_bytes()[:50])
+    raw = dict(MLP_SPEC, data={"dataset": str(data)})
+    assert main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(tmp_path / "o")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_shape_that_does_not_fit(tmp_path, capsys):
+    raw = copy.deepcopy(MLP_SPEC)
+    raw["layers"] = [{"type": "conv", "filters": 2, "kernel": 5, "padding": "valid"}, {"type": "lif"},
+                     {"type": "maxpool"}, {"type": "conv", "filters": 2, "kernel": 5, "padding": "valid"},
+                     {"type": "lif"}, {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}]
+    assert main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(tmp_path / "o")]) == 2
+    assert "'conv1'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,99 @@
+"""End to end: `qpsnn flow` on a small spec writes the output contract, bit-exact everywhere;
+the generated RTL stays bit-exact under stalls and with images back to back."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+from helpers import CONV_SPEC, MLP_SPEC
+from qpsnn.cli import main
+
+REPORT_KEYS = ["accuracy.float_model", "accuracy.golden", "bit_exact.hls_csim.images",
+               "bit_exact.hls_csim.mismatches", "bit_exact.rtl.images", "bit_exact.rtl.mismatches",
+               "latency.cycles_per_image_measured", "model.bits", "model.params", "model.connections_pct",
+               "model.size_bytes", "timing_s.train"]
+
+
+@pytest.fixture(scope="module")
+def flow_out(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("flow")
+    spec = tmp / "spec.yaml"
+    spec.write_text(yaml.safe_dump(MLP_SPEC))
+    out = tmp / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an earlier run")
+    assert main(["flow", "--spec", str(spec), "--out", str(out)]) == 0
+    return out
+
+
+def test_output_contract(flow_out):
+    for sub in ("deploy/deploy.json", "deploy/deploy.npz", "hls", "rtl", "report.json"):
+        assert (flow_out / sub).exists(), sub
+    assert not (flow_out / "stale.txt").exists()  # the directory was replaced as a whole
+    report = json.loads((flow_out / "report.json").read_text())
+    for key in REPORT_KEYS:
+        node = report
+        for part in key.split("."):
+            node = node[part]
+    assert report["bit_exact"]["hls_csim"] == {"images": 20, "mismatches": 0}
+    assert report["bit_exact"]["rtl"]["mismatches"] == 0 and report["bit_exact"]["rtl"]["images"] == 20
+    assert report["accuracy"]["float_golden_agreement"] >= 0.99
+    assert report["latency"]["cycles_per_image_measured"] > 0
+
+
+def test_rtl_is_lint_clean_and_memories_match_deploy(flow_out):
+    from qpsnn.codegen.rtl import design
+    from qpsnn.model.deploy import Deploy
+    from qpsnn.sim.runner import lint
+
+    deploy = Deploy.load(str(flow_out / "deploy"))
+    rtl = design(deploy)
+    for name, text in rtl.files.items():
+        assert (flow_out / "rtl" / name).read_text() == text  # regenerating gives the same files
+    sources = [str(flow_out / "rtl" / f"{m}.v") for m in rtl.library] + [str(flow_out / "rtl" / f"{rtl.top}.v")]
+    lint(sources, rtl.top, cwd=str(flow_out / "rtl"))
+
+
+@pytest.mark.parametrize("mode,idle,backpressure", [("latency", 0.4, 0.6), ("stream", 0.0, 0.0),
+                                                    ("stream", 0.3, 0.3)])
+def test_rtl_under_stalls_and_back_to_back(flow_out, tmp_path, mode, idle, backpressure):
+    from qpsnn.codegen.rtl import design
+    from qpsnn.model.data import load_dataset
+    from qpsnn.model.deploy import Deploy
+    from qpsnn.model.golden import run_golden
+    from qpsnn.sim.network import simulate_network
+
+    deploy = Deploy.load(str(flow_out / "deploy"))
+    rtl = design(deploy)
+    data = load_dataset("digits", 0.25, 0)
+    images = data.x_test[20:44]
+    golden = run_golden(deploy, images)
+    sources = [str(flow_out / "rtl" / f"{m}.v") for m in rtl.library] + [str(flow_out / "rtl" / f"{rtl.top}.v")]
+    result = simulate_network(sources, rtl.top, str(flow_out / "rtl"), str(tmp_path), images, golden.logits,
+                              rtl.lane, mode=mode, idle=idle, backpressure=backpressure)
+    assert result.mismatches == 0, result.first_mismatch
+
+
+def test_conv_spec_without_rtl_support_fails_before_training(tmp_path, capsys):
+    spec = tmp_path / "conv.yaml"
+    spec.write_text(yaml.safe_dump(CONV_SPEC))
+    assert main(["flow", "--spec", str(spec), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'conv0'" in err and "--no-rtl" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_conv_spec_hls_only(tmp_path):
+    spec = tmp_path / "conv.yaml"
+    raw = dict(CONV_SPEC, train={"epochs": 2, "seed": 1}, verify={"hls_images": 10, "rtl_images": 0})
+    spec.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "o"
+    assert main(["flow", "--spec", str(spec), "--out", str(out), "--no-rtl"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["bit_exact"]["hls_csim"] == {"images": 10, "mismatches": 0}
+    assert "rtl" not in report["bit_exact"]
+    assert os.path.exists(out / "hls")
+    assert np.isclose(report["model"]["connections_pct"], 100.0)
