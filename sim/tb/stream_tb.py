@@ -73,6 +73,10 @@ class StreamTB:
         for beat in beats:
             await self.source.send(AxiStreamFrame([int(beat)]))
 
+    async def send_frame(self, beats):
+        """Queue one frame of several beats (tlast on the last, where the port has tlast)."""
+        await self.source.send(AxiStreamFrame([int(b) for b in beats]))
+
     async def recv(self, count):
         beats = []
         while len(beats) < count:

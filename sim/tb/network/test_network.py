@@ -8,38 +8,22 @@ Configured by QPSNN_TB_CONFIG (a JSON file written by qpsnn.sim.network):
   idle, backpressure: probability of an idle input cycle / a stalled output cycle
 """
 
-import json
-import logging
-import os
-import random
+import sys
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import RisingEdge
+
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
+from stream_tb import StreamTB, load_config, unpack  # noqa: E402
 
 
-def random_pauses(probability, seed):
-    rng = random.Random(seed)
-    while True:
-        yield rng.random() < probability
-
-
-class NetworkTB:
+class NetworkTB(StreamTB):
     def __init__(self, dut, cfg):
-        self.dut = dut
-        self.cfg = cfg
+        super().__init__(dut, cfg.get("idle", 0.0), cfg.get("backpressure", 0.0))
+        self.lane = cfg["lane"]
+        self.classes = len(dut.m_axis_tdata) // self.lane
         self.cycle = 0
-        Clock(dut.clk, 10, unit="ns").start()
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
-        for driver in (self.source, self.sink):
-            driver.log.setLevel(logging.WARNING)  # no per-frame dumps
-        if cfg.get("idle", 0) > 0:
-            self.source.set_pause_generator(random_pauses(cfg["idle"], 1))
-        if cfg.get("backpressure", 0) > 0:
-            self.sink.set_pause_generator(random_pauses(cfg["backpressure"], 2))
         cocotb.start_soon(self._count_cycles())
 
     async def _count_cycles(self):
@@ -47,29 +31,21 @@ class NetworkTB:
             await RisingEdge(self.dut.clk)
             self.cycle += 1
 
-    async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
+    async def send_image(self, image):
+        await self.send_frame(image.reshape(-1))
 
-    def decode(self, frame, T):
-        lane_bytes = self.cfg["lane"] // 8
-        raw = np.frombuffer(bytes(frame.tdata), dtype=np.uint8).reshape(T, -1, lane_bytes).astype(np.int64)
-        value = np.zeros(raw.shape[:2], dtype=np.int64)
-        for b in range(lane_bytes):
-            value |= raw[:, :, b] << (8 * b)
-        sign = np.int64(1) << (8 * lane_bytes - 1)
-        return (value ^ sign) - sign
+    async def recv_steps(self):
+        """One output frame: T beats, tlast on the last time step."""
+        frame = await self.sink.recv()
+        return [unpack(beat, self.classes, self.lane) for beat in frame.tdata]
 
 
 @cocotb.test()
 async def run_network(dut):
-    with open(os.environ["QPSNN_TB_CONFIG"]) as fh:
-        cfg = json.load(fh)
+    cfg = load_config()
     vectors = np.load(cfg["vectors"])
     images, golden = vectors["images"], vectors["logits"]
-    n, T = golden.shape[0], golden.shape[1]
+    n = golden.shape[0]
     tb = NetworkTB(dut, cfg)
     await tb.reset()
     out = np.zeros_like(golden)
@@ -77,16 +53,15 @@ async def run_network(dut):
     if cfg.get("mode", "latency") == "latency":
         for i in range(n):
             start = tb.cycle
-            await tb.source.send(AxiStreamFrame(images[i].reshape(-1).tobytes()))
-            frame = await tb.sink.recv()
+            await tb.send_image(images[i])
+            out[i] = await tb.recv_steps()
             cycles[i] = tb.cycle - start
-            out[i] = tb.decode(frame, T)
     else:
         start = tb.cycle
         for i in range(n):
-            await tb.source.send(AxiStreamFrame(images[i].reshape(-1).tobytes()))
+            await tb.send_image(images[i])
         for i in range(n):
-            out[i] = tb.decode(await tb.sink.recv(), T)
+            out[i] = await tb.recv_steps()
         cycles[:] = (tb.cycle - start) // max(n, 1)
     np.savez(cfg["results"], logits=out, cycles=cycles)
     mismatches = int(np.any(out != golden, axis=(1, 2)).sum())
