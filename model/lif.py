@@ -74,33 +74,28 @@ class LIF(keras.layers.Layer):
         return cfg
 
 
-class RepeatTime(keras.layers.Layer):
-    """Direct encoding: the same analog input (or its first-layer current) at every time step."""
+class _TimeLayer(keras.layers.Layer):
+    """A layer that only needs to know T."""
 
     def __init__(self, time_steps, **kwargs):
         super().__init__(**kwargs)
         self.time_steps = int(time_steps)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(time_steps=self.time_steps)
+        return cfg
+
+
+class RepeatTime(_TimeLayer):
+    """Direct encoding: the same analog input (or its first-layer current) at every time step."""
 
     def call(self, x):
         return _merge_time(tf.repeat(tf.expand_dims(x, 1), self.time_steps, axis=1))
 
-    def get_config(self):
-        cfg = super().get_config()
-        cfg.update(time_steps=self.time_steps)
-        return cfg
 
-
-class TimeMean(keras.layers.Layer):
+class TimeMean(_TimeLayer):
     """Readout: the time average of the last layer's output (the logits of the loss)."""
-
-    def __init__(self, time_steps, **kwargs):
-        super().__init__(**kwargs)
-        self.time_steps = int(time_steps)
 
     def call(self, x):
         return tf.reduce_mean(_split_time(x, self.time_steps), axis=1)
-
-    def get_config(self):
-        cfg = super().get_config()
-        cfg.update(time_steps=self.time_steps)
-        return cfg

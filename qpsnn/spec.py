@@ -174,8 +174,13 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     ds = data["dataset"]
     if not isinstance(ds, str) or (ds not in DATASETS and not ds.endswith(".npz")):
         raise InputError(f"data.dataset: accepted {list(DATASETS)} or a path to a .npz file, got {ds!r}")
-    if ds.endswith(".npz") and not os.path.isfile(ds):
-        raise InputError(f"data.dataset: file not found: {ds}")
+    if ds.endswith(".npz"):
+        # relative paths: from the working directory, else from the spec file's directory
+        beside_spec = os.path.join(os.path.dirname(source), ds)
+        found = ds if os.path.isfile(ds) else beside_spec if os.path.isfile(beside_spec) else None
+        if found is None:
+            raise InputError(f"data.dataset: file not found: {ds}")
+        data["dataset"] = os.path.abspath(found)
     tf_ = data["test_fraction"]
     if not isinstance(tf_, (int, float)) or not 0 < tf_ < 1:
         raise InputError(f"data.test_fraction: expected a number in (0, 1), got {tf_!r}")
