@@ -34,11 +34,13 @@ class Timer:
 
 def check_out_dir(out: str) -> str:
     out = os.path.abspath(out)
-    parent = os.path.dirname(out)
-    if not os.path.isdir(parent):
-        raise InputError(f"--out: parent directory does not exist: {parent}")
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out: {out} exists and is not a directory")
+    parent = os.path.dirname(out)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out: cannot create the parent directory {parent} ({exc.strerror})") from None
     return out
 
 
