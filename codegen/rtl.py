@@ -2,6 +2,12 @@
 
 The top is a chain of streaming stages from our hardware library (hw/rtl); this module
 decides the chain and each stage's parameters, the template (templates/top.v.j2) writes it.
+
+Streams are pixel-major: a spike element carries all T steps of one neuron, so every layer
+handles an image in one pass and membranes never leave the LIF stage. Between stages:
+  pixels   one beat per pixel, C elements of EB bits (8-bit analog values, or T spikes)
+  vector   one beat with the N elements of a flat layer
+  currents one beat per position with the T (or 1, direct encoding) x N currents
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from qpsnn.model.deploy import Deploy, signed_width
 
 HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SUPPORTED = ("flatten", "dense", "lif", "readout")
+SUPPORTED = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
 MAX_PE = 16
 
 
@@ -35,6 +41,16 @@ class Stage:
 
 
 @dataclass
+class Stream:
+    """What flows out of the last stage: `positions` beats per image of `count` elements."""
+    kind: str               # pixels | vector | currents
+    count: int              # elements (pixels, vector) or neurons (currents) per beat
+    elem_bits: int          # bits per element (pixels, vector)
+    steps: int = 1          # currents: time steps per beat (1 = the same at every step)
+    shape: tuple = ()       # (H, W) of a pixel stream or of the currents' positions
+
+
+@dataclass
 class RtlDesign:
     top: str
     files: dict            # file name -> text (Verilog and .mem)
@@ -44,6 +60,9 @@ class RtlDesign:
     out_bits: int
     lane: int
     n_classes: int
+
+    def sources(self, rtl_dir: str) -> list[str]:
+        return [os.path.join(rtl_dir, f"{m}.v") for m in self.library] + [os.path.join(rtl_dir, f"{self.top}.v")]
 
 
 def default_pe(n_out: int) -> int:
@@ -76,8 +95,11 @@ def check_supported(layers: list[dict]) -> None:
     for layer in layers:
         if layer["type"] not in SUPPORTED:
             raise InputError(f"rtl: layer {layer['name']!r} of type {layer['type']!r} cannot be built in "
-                             f"hardware yet; supported layer types: {list(SUPPORTED)} "
-                             "(use --no-rtl for the hls4ml path alone)")
+                             f"hardware; supported layer types: {list(SUPPORTED)}")
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
 
 
 def design(deploy: Deploy, pe: dict | None = None) -> RtlDesign:
@@ -88,64 +110,86 @@ def design(deploy: Deploy, pe: dict | None = None) -> RtlDesign:
     files: dict[str, str] = {}
     stages: list[Stage] = []
     layer_pe: dict[str, int] = {}
-    width = 8  # width of the stream feeding the next stage
+    h, w, c = deploy.meta["input"]["shape"]
+    stream = Stream("pixels", c, 8, shape=(h, w))
     out_bits = 0
-    layers = deploy.layers
-    for idx, layer in enumerate(layers):
+    for layer in deploy.layers:
         kind, name = layer["type"], layer["name"]
-        if kind == "dense":
-            n_in, n_out = deploy.array(layer["weights"]).shape
+        if kind in ("conv", "dense"):
+            codes = deploy.array(layer["weights"])
+            codes = codes.reshape(-1, codes.shape[-1])
+            n_in, n_out = codes.shape
             p = pe.get(name, default_pe(n_out))
             if n_out % p:
                 raise InputError(f"rtl: parallelism of {name!r} must divide its {n_out} outputs, got {p}")
             layer_pe[name] = p
             analog = layer["input"] == "analog"
-            if not analog:
-                stages.append(Stage("vector_serializer", f"u_{name}_serial",
-                                    f"{name}: spike vector of one step -> {n_in} elements", 1,
-                                    [("N", n_in), ("ELEM_BITS", 1)]))
+            elem_bits = stream.elem_bits
+            if kind == "conv":
+                (ih, iw), (oh, ow) = stream.shape, tuple(layer["out_shape"][:2])
+                pt, _, pl, _ = layer["padding"]
+                stages.append(Stage("conv_window", f"u_{name}_window",
+                                    f"{name}: {layer['kernel']}x{layer['kernel']} windows, stride {layer['stride']}",
+                                    elem_bits,
+                                    [("H", ih), ("W", iw), ("C", stream.count), ("ELEM_BITS", elem_bits),
+                                     ("K", layer["kernel"]), ("STRIDE", layer["stride"]), ("PAD_T", pt),
+                                     ("PAD_L", pl), ("OH", oh), ("OW", ow)]))
+                positions = (oh, ow)
+            else:
+                if stream.count > 1:
+                    stages.append(Stage("vector_serializer", f"u_{name}_serial",
+                                        f"{name}: beats of {stream.count} elements -> one element per beat",
+                                        elem_bits, [("N", stream.count), ("ELEM_BITS", elem_bits)]))
+                positions = ()
+            steps = 1 if analog else T
             bias = deploy.array(layer["bias"])
             bias_bits = signed_width(int(np.abs(bias).max()))
             out_bits = layer["out_bits"]
-            files[f"{name}_weights.mem"] = hex_words(weight_words(deploy.array(layer["weights"]), p, layer["bits"]),
-                                                     p * layer["bits"])
+            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"]), p * layer["bits"])
             files[f"{name}_bias.mem"] = hex_words(bias, bias_bits)
             stages.append(Stage("accumulate_engine", f"u_{name}_engine",
-                                f"{name}: {n_in} -> {n_out}, {layer['bits']}-bit ReScaW codes, PE={p}",
-                                n_out * out_bits,
-                                [("N_IN", n_in), ("N_OUT", n_out), ("PE", p), ("IN_BITS", layer["input_bits"]),
-                                 ("W_BITS", layer["bits"]), ("S", layer["offset_s"]),
-                                 ("FRAC_BITS", layer["frac_bits"]), ("OUT_BITS", out_bits),
-                                 ("BIAS_BITS", bias_bits), ("WEIGHT_FILE", f'"{name}_weights.mem"'),
-                                 ("BIAS_FILE", f'"{name}_bias.mem"')]))
-            if analog:
-                stages.append(Stage("repeat_stream", f"u_{name}_repeat",
-                                    f"{name}: direct encoding, the current once per time step",
-                                    n_out * out_bits, [("WIDTH", n_out * out_bits), ("T", T)]))
-            width = n_out * out_bits
+                                f"{name}: {n_in} inputs -> {n_out} outputs, {layer['bits']}-bit ReScaW codes, PE={p}",
+                                steps * n_out * out_bits,
+                                [("N_IN", n_in), ("N_OUT", n_out), ("PE", p), ("T_IN", steps),
+                                 ("IN_BITS", layer["input_bits"]), ("W_BITS", layer["bits"]),
+                                 ("S", layer["offset_s"]), ("FRAC_BITS", layer["frac_bits"]),
+                                 ("OUT_BITS", out_bits), ("BIAS_BITS", bias_bits),
+                                 ("WEIGHT_FILE", _quote(f"{name}_weights.mem")),
+                                 ("BIAS_FILE", _quote(f"{name}_bias.mem"))]))
+            stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])
-            n = int(np.prod(layer["out_shape"]))
+            n = stream.count
             u_bits = max(layer["membrane_bits"], out_bits)
             files[f"{name}_threshold.mem"] = hex_words(theta, u_bits)
-            stages.append(Stage("lif_layer", f"u_{name}", f"{name}: {n} LIF neurons, tau = 2^-{layer['leak_shift']}, "
-                                f"{layer['reset']} reset", n,
-                                [("N", n), ("C", len(theta)), ("T", T), ("X_BITS", out_bits), ("U_BITS", u_bits),
-                                 ("LEAK_SHIFT", layer["leak_shift"]),
+            stages.append(Stage("lif_layer", f"u_{name}",
+                                f"{name}: {n} LIF neurons x {T} steps, tau = 2^-{layer['leak_shift']}, "
+                                f"{layer['reset']} reset", n * T,
+                                [("N", n), ("C", len(theta)), ("T", T), ("X_STEPS", stream.steps),
+                                 ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
                                  ("SOFT_RESET", int(layer["reset"] == "soft")),
-                                 ("THRESHOLD_FILE", f'"{name}_threshold.mem"')]))
-            width = n
-    del width
-    n_classes = int(layers[-1]["out_shape"][0])
+                                 ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))]))
+            stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)
+        elif kind == "maxpool":
+            ih, iw = stream.shape
+            stages.append(Stage("maxpool2", f"u_{name}", f"{name}: 2x2 max-pool of spikes (OR)",
+                                stream.count * stream.elem_bits,
+                                [("H", ih), ("W", iw), ("BITS", stream.count * stream.elem_bits)]))
+            stream = Stream("pixels", stream.count, stream.elem_bits, shape=(ih // 2, iw // 2))
+        # flatten: the pixel stream already is the flattened order (H, W, C); dense serializes it
+    if stream.kind != "currents":
+        raise InputError("rtl: the network must end with a dense layer and its readout")
+    n_classes = stream.count
     lane = 8 * math.ceil(out_bits / 8)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     text = env.get_template("top.v.j2").render(
         version=qpsnn.__version__, name=deploy.meta["name"], digest=deploy.digest(), top=top, T=T,
-        n_pixels=int(np.prod(deploy.meta["input"]["shape"])), n_classes=n_classes, lane=lane,
-        out_bits=out_bits, stages=stages, last=len(stages), step_bits=max(1, math.ceil(math.log2(T))) if T > 1 else 1)
+        in_channels=c, n_pixels=h * w, n_classes=n_classes, lane=lane, out_bits=out_bits,
+        out_steps=stream.steps, stages=stages, last=len(stages))
     files[f"{top}.v"] = text
-    library = sorted({st.module for st in stages} | {"lif_unit"})
+    library = sorted({st.module for st in stages} | ({"lif_unit"} if any(st.module == "lif_layer" for st in stages)
+                                                     else set()))
     return RtlDesign(top, files, library, stages, layer_pe, out_bits, lane, n_classes)
 
 
@@ -155,10 +199,6 @@ def write(rtl: RtlDesign, out_dir: str) -> list[str]:
     for fname, text in rtl.files.items():
         with open(os.path.join(out_dir, fname), "w") as fh:
             fh.write(text)
-    sources = []
     for module in rtl.library:
-        dst = os.path.join(out_dir, f"{module}.v")
-        shutil.copyfile(HW_RTL / f"{module}.v", dst)
-        sources.append(dst)
-    sources.append(os.path.join(out_dir, f"{rtl.top}.v"))
-    return sources
+        shutil.copyfile(HW_RTL / f"{module}.v", os.path.join(out_dir, f"{module}.v"))
+    return rtl.sources(out_dir)

@@ -50,6 +50,14 @@ def accumulate(x: np.ndarray, codes: np.ndarray, s: int) -> np.ndarray:
     return 2 * (x @ codes) - s * x.sum(axis=-1, keepdims=True)
 
 
+def maxpool(x: np.ndarray, p: int) -> np.ndarray:
+    """Max over p x p windows of the last three axes (H, W, C); on spikes, an OR."""
+    lead = x.shape[:-3]
+    h, w, c = x.shape[-3:]
+    oh, ow = h // p, w // p
+    return x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).max(axis=(-4, -2))
+
+
 def weight_layer(layer: dict, deploy: Deploy, x: np.ndarray) -> np.ndarray:
     """x: (M, ...) integer input of one time step (or the analog image); returns X (M, ...)."""
     codes = deploy.array(layer["weights"])
@@ -98,11 +106,7 @@ def run_golden(deploy: Deploy, images: np.ndarray) -> GoldenTrace:
             x = lif(layer, deploy, x)
             trace.spikes[layer["name"]] = x
         elif kind == "maxpool":
-            p = layer["size"]
-            lead = x.shape[:-3]
-            h, w, c = x.shape[-3:]
-            oh, ow = h // p, w // p
-            x = x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).max(axis=(-4, -2))
+            x = maxpool(x, layer["size"])
         elif kind == "flatten":
             x = x.reshape(x.shape[:1 + timed] + (-1,))
         elif kind == "readout":

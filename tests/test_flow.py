@@ -17,11 +17,11 @@ REPORT_KEYS = ["accuracy.float_model", "accuracy.golden", "bit_exact.hls_csim.im
                "model.size_bytes", "timing_s.train"]
 
 
-@pytest.fixture(scope="module")
-def flow_out(tmp_path_factory):
+@pytest.fixture(scope="module", params=[MLP_SPEC, CONV_SPEC], ids=["mlp", "conv"])
+def flow_out(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("flow")
     spec = tmp / "spec.yaml"
-    spec.write_text(yaml.safe_dump(MLP_SPEC))
+    spec.write_text(yaml.safe_dump(request.param))
     out = tmp / "out"
     out.mkdir()
     (out / "stale.txt").write_text("from an earlier run")
@@ -53,8 +53,7 @@ def test_rtl_is_lint_clean_and_memories_match_deploy(flow_out):
     rtl = design(deploy)
     for name, text in rtl.files.items():
         assert (flow_out / "rtl" / name).read_text() == text  # regenerating gives the same files
-    sources = [str(flow_out / "rtl" / f"{m}.v") for m in rtl.library] + [str(flow_out / "rtl" / f"{rtl.top}.v")]
-    lint(sources, rtl.top, cwd=str(flow_out / "rtl"))
+    lint(rtl.sources(str(flow_out / "rtl")), rtl.top, cwd=str(flow_out / "rtl"))
 
 
 @pytest.mark.parametrize("mode,idle,backpressure", [("latency", 0.4, 0.6), ("stream", 0.0, 0.0),
@@ -69,21 +68,11 @@ def test_rtl_under_stalls_and_back_to_back(flow_out, tmp_path, mode, idle, backp
     deploy = Deploy.load(str(flow_out / "deploy"))
     rtl = design(deploy)
     data = load_dataset("digits", 0.25, 0)
-    images = data.x_test[20:44]
+    images = data.x_test[20:36]
     golden = run_golden(deploy, images)
-    sources = [str(flow_out / "rtl" / f"{m}.v") for m in rtl.library] + [str(flow_out / "rtl" / f"{rtl.top}.v")]
-    result = simulate_network(sources, rtl.top, str(flow_out / "rtl"), str(tmp_path), images, golden.logits,
+    result = simulate_network(rtl.sources(str(flow_out / "rtl")), rtl.top, str(flow_out / "rtl"), str(tmp_path), images, golden.logits,
                               rtl.lane, mode=mode, idle=idle, backpressure=backpressure)
     assert result.mismatches == 0, result.first_mismatch
-
-
-def test_conv_spec_without_rtl_support_fails_before_training(tmp_path, capsys):
-    spec = tmp_path / "conv.yaml"
-    spec.write_text(yaml.safe_dump(CONV_SPEC))
-    assert main(["flow", "--spec", str(spec), "--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert "'conv0'" in err and "--no-rtl" in err
-    assert not (tmp_path / "o").exists()
 
 
 def test_conv_spec_hls_only(tmp_path):

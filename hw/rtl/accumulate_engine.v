@@ -1,13 +1,16 @@
-// The ReScaW accumulate engine of one conv/dense layer, for spike (1-bit) or pixel inputs.
+// The ReScaW accumulate engine of one conv/dense layer, for spike or pixel inputs.
 //
-// It consumes the N_IN input elements of one time step, x_i, one per beat, and produces the
-// layer's N_OUT currents in one output beat:
-//     X_o = ((2 * sum_i x_i * W_int[i][o]  -  S * sum_i x_i) << FRAC_BITS) + B_o
-// With spike inputs x_i * W_int is an AND: the engine only adds weight codes and counts
-// spikes, no multipliers. PE outputs are updated per cycle (the parallelism knob): an element
-// takes N_OUT/PE cycles; an element equal to zero takes one (event-driven: work scales with
-// the number of spikes). Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read
-// synchronously (block RAM), from WEIGHT_FILE ($readmemh); biases from BIAS_FILE.
+// It consumes the N_IN input elements of one output position (a conv window, or the whole
+// input of a dense layer), one element per beat, and produces that position's N_OUT currents
+// for each of T_IN time steps in one output beat:
+//     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o
+// An element carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
+// pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
+// inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
+// PE outputs are updated per cycle (the parallelism knob): a non-zero element takes
+// N_OUT/PE cycles, an all-zero element one (event-driven: work scales with the spikes).
+// Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read synchronously (block RAM), from
+// WEIGHT_FILE ($readmemh); biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -16,6 +19,7 @@ module accumulate_engine #(
     parameter integer N_IN = 16,
     parameter integer N_OUT = 8,
     parameter integer PE = 4,
+    parameter integer T_IN = 1,
     parameter integer IN_BITS = 1,
     parameter integer W_BITS = 4,
     parameter integer S = 15,            // ReScaW offset 2^W_BITS - 1
@@ -25,18 +29,19 @@ module accumulate_engine #(
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem"
 ) (
-    input  wire                    clk,
-    input  wire                    rst,
-    input  wire [IN_BITS-1:0]      s_axis_tdata,
-    input  wire                    s_axis_tvalid,
-    output wire                    s_axis_tready,
-    output reg  [N_OUT*OUT_BITS-1:0] m_axis_tdata,
-    output reg                     m_axis_tvalid,
-    input  wire                    m_axis_tready
+    input  wire                             clk,
+    input  wire                             rst,
+    input  wire [T_IN*IN_BITS-1:0]          s_axis_tdata,
+    input  wire                             s_axis_tvalid,
+    output wire                             s_axis_tready,
+    output reg  [T_IN*N_OUT*OUT_BITS-1:0]   m_axis_tdata,
+    output reg                              m_axis_tvalid,
+    input  wire                             m_axis_tready
 );
     localparam integer G = N_OUT / PE;                       // cycles per non-zero element
     localparam integer DEPTH = N_IN * G;
-    localparam integer AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    localparam integer AW = $clog2(DEPTH + 1);                         // counts to DEPTH
+    localparam integer RA = (DEPTH > 1) ? $clog2(DEPTH) : 1;            // ROM index
     localparam integer GW = (G > 1) ? $clog2(G) : 1;
     localparam integer IW = $clog2(N_IN + 1);
     localparam integer ACC_W = IN_BITS + W_BITS + $clog2(N_IN + 1);   // sum x*W_int, unsigned
@@ -55,47 +60,50 @@ module accumulate_engine #(
         $readmemh(BIAS_FILE, bias);
     end
 
-    reg [ACC_W-1:0] acc [0:N_OUT-1];
-    reg [SUM_W-1:0] sum_x;
+    reg [ACC_W-1:0] acc [0:T_IN*N_OUT-1];
+    reg [SUM_W-1:0] sum_x [0:T_IN-1];
 
     // element state
-    reg [IN_BITS-1:0] x_reg;
+    reg [T_IN*IN_BITS-1:0] x_reg;
     reg               busy;        // iterating the groups of one non-zero element
     reg [GW-1:0]      g;
     reg [AW-1:0]      base;        // ROM address of group 0 of the current element
-    reg [IW-1:0]      count;       // elements accepted in this frame
+    reg [IW-1:0]      count;       // elements accepted for this position
     reg               frame_done;  // all N_IN elements accepted
 
     // pipeline stage 1: ROM data arrives one cycle after its address
-    reg [PE*W_BITS-1:0] w_q;
-    reg                 s1_valid;
-    reg [GW-1:0]        s1_g;
-    reg [IN_BITS-1:0]   s1_x;
+    reg [PE*W_BITS-1:0]    w_q;
+    reg                    s1_valid;
+    reg [GW-1:0]           s1_g;
+    reg [T_IN*IN_BITS-1:0] s1_x;
 
     assign s_axis_tready = !busy && !frame_done && !m_axis_tvalid;
     wire take = s_axis_tvalid && s_axis_tready;
-    wire nonzero = (s_axis_tdata != {IN_BITS{1'b0}});
-    wire [AW-1:0] rd_addr = base + {{(AW-GW){1'b0}}, g};
+    wire nonzero = (s_axis_tdata != {(T_IN*IN_BITS){1'b0}});
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [AW-1:0] rd_addr = base + {{(AW-GW){1'b0}}, g};   // its top bit only counts to DEPTH
+    /* verilator lint_on UNUSEDSIGNAL */
 
-    // the currents, from the finished sums: X_o = ((2 acc_o - S sum_x) << F) + B_o
-    wire [N_OUT*OUT_BITS-1:0] currents;
-    genvar go;
+    // the currents, from the finished sums: X[t][o] = ((2 acc - S sum_x) << F) + B_o
+    wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
+    genvar gt, go;
     generate
-        for (go = 0; go < N_OUT; go = go + 1) begin : g_current
-            wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc[go], 1'b0});
-            wire signed [WIDE-1:0] offset = $signed(WIDE'(S)) * $signed({{(WIDE-SUM_W){1'b0}}, sum_x});
-            // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire signed [WIDE-1:0] cur = ((twice - offset) <<< FRAC_BITS) + WIDE'(bias[go]);
-            /* verilator lint_on UNUSEDSIGNAL */
-            assign currents[go*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
+        for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
+            for (go = 0; go < N_OUT; go = go + 1) begin : g_current
+                wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc[gt*N_OUT + go], 1'b0});
+                wire signed [WIDE-1:0] offset = $signed(WIDE'(S)) * $signed({{(WIDE-SUM_W){1'b0}}, sum_x[gt]});
+                // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire signed [WIDE-1:0] cur = ((twice - offset) <<< FRAC_BITS) + WIDE'(bias[go]);
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign currents[(gt*N_OUT + go)*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
+            end
         end
     endgenerate
 
-    integer p, o;
-
+    integer p, t, o;
     always @(posedge clk) begin
-        w_q <= rom[rd_addr];
+        w_q <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses w_q
         s1_valid <= busy;
         s1_g <= g;
         s1_x <= x_reg;
@@ -106,7 +114,8 @@ module accumulate_engine #(
             if (nonzero) begin
                 busy <= 1'b1;
                 x_reg <= s_axis_tdata;
-                sum_x <= sum_x + {{(SUM_W-IN_BITS){1'b0}}, s_axis_tdata};
+                for (t = 0; t < T_IN; t = t + 1)
+                    sum_x[t] <= sum_x[t] + SUM_W'(s_axis_tdata[t*IN_BITS +: IN_BITS]);
             end else begin
                 base <= base + G_AW;
             end
@@ -123,10 +132,10 @@ module accumulate_engine #(
         end
 
         if (s1_valid) begin
-            for (p = 0; p < PE; p = p + 1) begin
-                acc[s1_g * PE + p] <= acc[s1_g * PE + p]
-                    + ACC_W'(s1_x) * ACC_W'(w_q[p*W_BITS +: W_BITS]);
-            end
+            for (t = 0; t < T_IN; t = t + 1)
+                for (p = 0; p < PE; p = p + 1)
+                    acc[t*N_OUT + s1_g*PE + p] <= acc[t*N_OUT + s1_g*PE + p]
+                        + ACC_W'(s1_x[t*IN_BITS +: IN_BITS]) * ACC_W'(w_q[p*W_BITS +: W_BITS]);
         end
 
         // all elements in and the pipeline drained: form the currents
@@ -140,8 +149,8 @@ module accumulate_engine #(
             frame_done <= 1'b0;
             count <= {IW{1'b0}};
             base <= {AW{1'b0}};
-            sum_x <= {SUM_W{1'b0}};
-            for (o = 0; o < N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
+            for (t = 0; t < T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
+            for (o = 0; o < T_IN*N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
         end
 
         if (rst) begin
@@ -152,8 +161,8 @@ module accumulate_engine #(
             frame_done <= 1'b0;
             s1_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
-            sum_x <= {SUM_W{1'b0}};
-            for (o = 0; o < N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
+            for (t = 0; t < T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
+            for (o = 0; o < T_IN*N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
         end
     end
 endmodule

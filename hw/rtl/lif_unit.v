@@ -2,8 +2,6 @@
 //   u~ = (u >>> LEAK_SHIFT) + x          (tau = 2^-LEAK_SHIFT; arithmetic shift = floor)
 //   spike = (u~ >= theta)
 //   u' = spike ? (SOFT_RESET ? u~ - theta : 0) : u~
-// `first` treats the stored membrane as zero: the first time step of an image starts from rest,
-// so no state leaks from one image into the next.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -14,17 +12,15 @@ module lif_unit #(
     parameter integer LEAK_SHIFT = 1,
     parameter integer SOFT_RESET = 0
 ) (
-    input  wire                      first,
     input  wire signed [U_BITS-1:0]  u,
     input  wire signed [X_BITS-1:0]  x,
     input  wire signed [U_BITS-1:0]  theta,
     output wire signed [U_BITS-1:0]  u_next,
     output wire                      spike
 );
-    wire signed [U_BITS-1:0] u_prev = first ? {U_BITS{1'b0}} : u;
     // every operand signed: one unsigned operand would turn >>> into a logical shift
     wire signed [U_BITS-1:0] x_ext = $signed({{(U_BITS-X_BITS){x[X_BITS-1]}}, x});
-    wire signed [U_BITS-1:0] u_int = (u_prev >>> LEAK_SHIFT) + x_ext;
+    wire signed [U_BITS-1:0] u_int = (u >>> LEAK_SHIFT) + x_ext;
     assign spike = (u_int >= theta);
     assign u_next = spike ? (SOFT_RESET != 0 ? u_int - theta : {U_BITS{1'b0}}) : u_int;
 endmodule
