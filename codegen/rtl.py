@@ -102,8 +102,15 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
-def design(deploy: Deploy, pe: dict | None = None) -> RtlDesign:
+RTL_MODES = ("event", "dense")
+
+
+def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDesign:
+    """`pe`: weight layer name -> outputs per cycle (default: default_pe); `mode`: 'event'
+    skips all-zero input elements in one cycle, 'dense' spends the full work on every element."""
     check_supported(deploy.layers)
+    if mode not in RTL_MODES:
+        raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")
     pe = dict(pe or {})
     T = deploy.time_steps
     top = f"qpsnn_{deploy.meta['name']}"
@@ -154,6 +161,7 @@ def design(deploy: Deploy, pe: dict | None = None) -> RtlDesign:
                                  ("IN_BITS", layer["input_bits"]), ("W_BITS", layer["bits"]),
                                  ("S", layer["offset_s"]), ("FRAC_BITS", layer["frac_bits"]),
                                  ("OUT_BITS", out_bits), ("BIAS_BITS", bias_bits),
+                                 ("SKIP_ZEROS", int(mode == "event")),
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem")),
                                  ("BIAS_FILE", _quote(f"{name}_bias.mem"))]))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from qpsnn.errors import DesignError, InputError
-from qpsnn.spec import Spec, infer_shapes
+from qpsnn.spec import Spec, infer_shapes, layer_pe
 
 
 class Timer:
@@ -146,7 +146,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
             with timer.stage("rtl"):
                 n = min(spec.verify["rtl_images"], len(data.x_test))
                 images = data.x_test[:n]
-                design = rtl_gen.design(deploy)
+                design = rtl_gen.design(deploy, pe=layer_pe(spec), mode=spec.rtl["mode"])
                 rtl_dir = os.path.join(work, "rtl")
                 sources = rtl_gen.write(design, rtl_dir)
                 lint(sources, design.top, cwd=rtl_dir)
@@ -156,7 +156,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
                                               "first_mismatch": result.first_mismatch, "lint": "clean"}
                 report["latency"] = {"cycles_per_image_measured": result.cycles_mean,
                                      "cycles_per_image_max": int(result.cycles.max()),
-                                     "parallelism": design.layer_pe}
+                                     "parallelism": design.layer_pe, "mode": spec.rtl["mode"]}
                 if result.mismatches:
                     mismatched.append(f"rtl: {result.mismatches} of {n} images ({result.first_mismatch})")
         report["timing_s"] = timer.stages

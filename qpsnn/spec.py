@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0},
     "verify": {"hls_images": 50, "rtl_images": 50},
+    "rtl": {"mode": "event"},
 }
 
 
@@ -38,12 +39,13 @@ class Spec:
     quant: dict
     train: dict
     verify: dict
+    rtl: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     source: str = ""
 
     def to_dict(self) -> dict:
         return {k: copy.deepcopy(getattr(self, k)) for k in
-                ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "layers")}
+                ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "rtl", "layers")}
 
 
 def _merge(defaults: dict, given: Any, where: str) -> dict:
@@ -85,10 +87,10 @@ def _pos_int(value: Any, where: str, lo: int = 1) -> int:
 
 
 LAYER_KEYS = {
-    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "name": None},
+    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "pe": None, "name": None},
     "maxpool": {"size": 2, "name": None},
     "flatten": {"name": None},
-    "dense": {"units": None, "name": None},
+    "dense": {"units": None, "pe": None, "name": None},
     "lif": {"tau": None, "threshold": None, "reset": None, "name": None},
     "readout": {"mode": "membrane", "name": None},
 }
@@ -117,6 +119,11 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
             raise InputError(f"{where} maxpool.size: accepted 2, got {merged['size']!r}")
     elif kind == "dense":
         _pos_int(merged["units"], f"{where} dense.units")
+    if kind in ("conv", "dense") and merged["pe"] is not None:
+        outputs = merged["filters"] if kind == "conv" else merged["units"]
+        if not isinstance(merged["pe"], int) or merged["pe"] < 1 or outputs % merged["pe"]:
+            raise InputError(f"{where} {kind}.pe (outputs computed in parallel): accepted a divisor of "
+                             f"its {outputs} outputs, got {merged['pe']!r}")
     elif kind == "lif":
         merged["tau"] = neuron["tau"] if merged["tau"] is None else merged["tau"]
         merged["threshold"] = neuron["threshold"] if merged["threshold"] is None else merged["threshold"]
@@ -157,6 +164,11 @@ def _check_structure(layers: list) -> None:
     first_dense = kinds.index("dense")
     if "flatten" in kinds and kinds.index("flatten") > first_dense:
         raise InputError("layers: 'flatten' must come before the first 'dense' layer")
+
+
+def layer_pe(spec: Spec) -> dict:
+    """The spec's parallelism knobs: weight layer name -> outputs per cycle, where given."""
+    return {layer["name"]: layer["pe"] for layer in spec.layers if layer.get("pe")}
 
 
 def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
@@ -200,6 +212,9 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     _pos_int(train["epochs"], "train.epochs", lo=0)
     _pos_int(train["batch_size"], "train.batch_size")
     verify = _merge(DEFAULTS["verify"], raw.get("verify"), "verify")
+    rtl = _merge(DEFAULTS["rtl"], raw.get("rtl"), "rtl")
+    if rtl["mode"] not in ("event", "dense"):
+        raise InputError(f"rtl.mode: accepted ['event', 'dense'], got {rtl['mode']!r}")
     _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
     _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
     layers_raw = raw.get("layers")
@@ -218,7 +233,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     if len(set(names)) != len(names):
         raise InputError(f"layers: layer names must be unique, got {names}")
     return Spec(name=name, data=data, time_steps=t_steps, neuron=neuron, quant=quant,
-                train=train, verify=verify, layers=layers, source=source)
+                train=train, verify=verify, rtl=rtl, layers=layers, source=source)
 
 
 def load_spec(path: str) -> Spec:

@@ -34,6 +34,8 @@ BAD = [
     ("no readout", dict(MLP_SPEC, layers=MLP_SPEC["layers"][:-1]), ["must end with", "readout"]),
     ("dense without lif", dict(MLP_SPEC, layers=[MLP_SPEC["layers"][i] for i in (0, 1, 3, 5, 6)]), ["followed by 'lif'"]),
     ("unknown key", dict(MLP_SPEC, quantization={}), ["unknown key", "quantization"]),
+    ("pe not a divisor", with_layer(1, pe=5), ["dense.pe", "divisor of its 24 outputs"]),
+    ("rtl mode", dict(MLP_SPEC, rtl={"mode": "sparse"}), ["rtl.mode", "event"]),
     ("kernel 4", dict(MLP_SPEC, layers=[{"type": "conv", "filters": 2, "kernel": 4}] + MLP_SPEC["layers"]),
      ["conv.kernel", "1, 3 or 5"]),
 ]

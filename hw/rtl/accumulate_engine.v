@@ -8,7 +8,8 @@
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
 // PE outputs are updated per cycle (the parallelism knob): a non-zero element takes
-// N_OUT/PE cycles, an all-zero element one (event-driven: work scales with the spikes).
+// N_OUT/PE cycles, an all-zero element one when SKIP_ZEROS = 1 (event-driven: work scales with
+// the spikes), N_OUT/PE like any other when SKIP_ZEROS = 0 (the dense baseline).
 // Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read synchronously (block RAM), from
 // WEIGHT_FILE ($readmemh); biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
@@ -26,6 +27,7 @@ module accumulate_engine #(
     parameter integer FRAC_BITS = 4,
     parameter integer OUT_BITS = 24,
     parameter integer BIAS_BITS = 24,
+    parameter integer SKIP_ZEROS = 1,
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem"
 ) (
@@ -79,7 +81,7 @@ module accumulate_engine #(
 
     assign s_axis_tready = !busy && !frame_done && !m_axis_tvalid;
     wire take = s_axis_tvalid && s_axis_tready;
-    wire nonzero = (s_axis_tdata != {(T_IN*IN_BITS){1'b0}});
+    wire nonzero = (SKIP_ZEROS == 0) || (s_axis_tdata != {(T_IN*IN_BITS){1'b0}});
     /* verilator lint_off UNUSEDSIGNAL */
     wire [AW-1:0] rd_addr = base + {{(AW-GW){1'b0}}, g};   // its top bit only counts to DEPTH
     /* verilator lint_on UNUSEDSIGNAL */
