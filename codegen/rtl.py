@@ -38,6 +38,7 @@ class Stage:
     comment: str
     out_width: int
     params: list = field(default_factory=list)
+    user_bits: int = 0      # a tuser sideband on the output (the readout's class)
 
 
 @dataclass
@@ -60,6 +61,8 @@ class RtlDesign:
     out_bits: int
     lane: int
     n_classes: int
+    class_bits: int
+    probes: list = field(default_factory=list)  # LIF outputs: layer, stage signal, neurons, steps, positions
 
     def sources(self, rtl_dir: str) -> list[str]:
         return [os.path.join(rtl_dir, f"{m}.v") for m in self.library] + [os.path.join(rtl_dir, f"{self.top}.v")]
@@ -117,6 +120,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
     files: dict[str, str] = {}
     stages: list[Stage] = []
     layer_pe: dict[str, int] = {}
+    probes: list[dict] = []
     h, w, c = deploy.meta["input"]["shape"]
     stream = Stream("pixels", c, 8, shape=(h, w))
     out_bits = 0
@@ -178,6 +182,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
                                  ("SOFT_RESET", int(layer["reset"] == "soft")),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))]))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)
+            probes.append({"layer": name, "signal": f"st{len(stages)}", "neurons": n, "steps": T,
+                           "positions": list(stream.shape) or [1]})
         elif kind == "maxpool":
             ih, iw = stream.shape
             stages.append(Stage("maxpool2", f"u_{name}", f"{name}: 2x2 max-pool of spikes (OR)",
@@ -189,16 +195,22 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
         raise InputError("rtl: the network must end with a dense layer and its readout")
     n_classes = stream.count
     lane = 8 * math.ceil(out_bits / 8)
+    class_bits = max(1, math.ceil(math.log2(n_classes)))
+    stages.append(Stage("readout", "u_readout",
+                        f"readout: {n_classes} classes x {T} steps, class = argmax of the summed membrane",
+                        T * n_classes * lane,
+                        [("K", n_classes), ("T", T), ("STEPS", stream.steps), ("BITS", out_bits),
+                         ("LANE", lane), ("CLASS_BITS", class_bits)], user_bits=class_bits))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     text = env.get_template("top.v.j2").render(
         version=qpsnn.__version__, name=deploy.meta["name"], digest=deploy.digest(), top=top, T=T,
         in_channels=c, n_pixels=h * w, n_classes=n_classes, lane=lane, out_bits=out_bits,
-        out_steps=stream.steps, stages=stages, last=len(stages))
+        class_bits=class_bits, stages=stages, last=len(stages))
     files[f"{top}.v"] = text
     library = sorted({st.module for st in stages} | ({"lif_unit"} if any(st.module == "lif_layer" for st in stages)
                                                      else set()))
-    return RtlDesign(top, files, library, stages, layer_pe, out_bits, lane, n_classes)
+    return RtlDesign(top, files, library, stages, layer_pe, out_bits, lane, n_classes, class_bits, probes)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

@@ -25,7 +25,13 @@ class GoldenTrace:
 
     @property
     def prediction(self) -> np.ndarray:
-        return np.argmax(self.accumulated, axis=1)
+        return readout_class(self.logits)
+
+
+def readout_class(logits: np.ndarray) -> np.ndarray:
+    """The class of each image: argmax over classes of the readout membrane accumulated over
+    the steps (N, T, K) -> (N,); the lowest class on ties (the RTL readout scans the same way)."""
+    return np.argmax(logits.sum(axis=1), axis=1)
 
 
 def im2col(x: np.ndarray, kernel: int, stride: int, pads) -> np.ndarray:

@@ -94,7 +94,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
     from qpsnn.model.train import float_predict, train_model
-    from qpsnn.sim.network import simulate_network
+    from qpsnn.sim.network import locate_mismatch, simulate_network
     from qpsnn.sim.runner import lint
 
     if rtl:
@@ -154,11 +154,19 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
                                           trace.logits[:n], design.lane)
                 report["bit_exact"]["rtl"] = {"images": n, "mismatches": result.mismatches,
                                               "first_mismatch": result.first_mismatch, "lint": "clean"}
+                report["accuracy"]["rtl_class"] = {"images": n,
+                                                   "accuracy": float((result.classes == data.y_test[:n]).mean())}
                 report["latency"] = {"cycles_per_image_measured": result.cycles_mean,
                                      "cycles_per_image_max": int(result.cycles.max()),
                                      "parallelism": design.layer_pe, "mode": spec.rtl["mode"]}
                 if result.mismatches:
-                    mismatched.append(f"rtl: {result.mismatches} of {n} images ({result.first_mismatch})")
+                    first = int(np.argmax(np.any(result.logits != trace.logits[:n], axis=(1, 2))))
+                    image_trace = run_golden(deploy, images[first:first + 1])
+                    where = locate_mismatch(sources, design.top, rtl_dir, os.path.join(work, "sim_locate"),
+                                            images[first], image_trace, design.lane, design.probes)
+                    report["bit_exact"]["rtl"]["first_wrong_spike"] = f"image {first}: {where}"
+                    mismatched.append(f"rtl: {result.mismatches} of {n} images; first wrong spike: image {first}, "
+                                      f"{where}")
         report["timing_s"] = timer.stages
         with open(os.path.join(work, "report.json"), "w") as fh:
             json.dump(report, fh, indent=1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qpsnn.model.golden import readout_class
 from qpsnn.sim.runner import results_failures, run_cocotb
 
 
@@ -17,32 +18,67 @@ class RtlResult:
     mismatches: int            # images with any differing output
     cycles: np.ndarray         # per image
     logits: np.ndarray         # (N, T, K) from the RTL
+    classes: np.ndarray        # (N,) the RTL's argmax
     first_mismatch: str | None
+    probed: dict = None        # LIF layer -> its output beats, when probed
 
     @property
     def cycles_mean(self) -> float:
         return float(self.cycles.mean()) if len(self.cycles) else 0.0
 
 
-def first_difference(rtl: np.ndarray, golden: np.ndarray) -> str | None:
+def first_difference(rtl: np.ndarray, golden: np.ndarray, rtl_class: np.ndarray,
+                     golden_class: np.ndarray) -> str | None:
     diff = np.argwhere(rtl != golden)
-    if len(diff) == 0:
-        return None
-    i, t, k = diff[0]
-    return f"image {i}, time step {t}, readout channel {k}: rtl {rtl[i, t, k]} golden {golden[i, t, k]}"
+    if len(diff):
+        i, t, k = diff[0]
+        return f"image {i}, time step {t}, readout channel {k}: rtl {rtl[i, t, k]} golden {golden[i, t, k]}"
+    wrong = np.flatnonzero(rtl_class != golden_class)
+    if len(wrong):
+        i = wrong[0]
+        return f"image {i}, readout class: rtl {rtl_class[i]} golden {golden_class[i]}"
+    return None
+
+
+def first_wrong_spike(probed: dict, probes: list[dict], golden_spikes: dict) -> str | None:
+    """The first LIF layer (in network order) whose spikes differ from the golden model, and
+    there the first differing time step, pixel and channel. Beats hold bit n*T + t."""
+    for probe in probes:
+        beats = [int(v) for v in probed[probe["layer"]]]
+        n, t_steps = probe["neurons"], probe["steps"]
+        gold = golden_spikes[probe["layer"]][0]            # (T, ...) of the one probed image
+        gold = gold.reshape(t_steps, -1, n)                  # (T, positions, neurons)
+        if len(beats) != gold.shape[1]:
+            return f"layer {probe['layer']}: {len(beats)} output beats, expected {gold.shape[1]}"
+        bits = np.array([[(b >> k) & 1 for k in range(n * t_steps)] for b in beats])
+        rtl = bits.reshape(len(beats), n, t_steps).transpose(2, 0, 1)
+        diff = np.argwhere(rtl != gold)
+        if len(diff):
+            t, pos, ch = (int(v) for v in diff[0])
+            if len(probe["positions"]) == 2:
+                width = probe["positions"][1]
+                where = f"pixel (y={pos // width}, x={pos % width})"
+            else:
+                where = "the flat layer"
+            return (f"layer {probe['layer']}, time step {t}, {where}, channel {ch}: rtl {rtl[t, pos, ch]} "
+                    f"golden {gold[t, pos, ch]}")
+    return None
 
 
 def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, images: np.ndarray,
                      golden_logits: np.ndarray, lane: int, mode: str = "latency",
-                     idle: float = 0.0, backpressure: float = 0.0) -> RtlResult:
+                     idle: float = 0.0, backpressure: float = 0.0, probes: list | None = None) -> RtlResult:
+    """Simulate the images and compare every readout value with golden_logits. `probes`
+    (RtlDesign.probes) are recorded and returned in RtlResult.probed when given."""
     os.makedirs(work_dir, exist_ok=True)
     vectors = os.path.join(work_dir, "vectors.npz")
     results = os.path.join(work_dir, "rtl_results.npz")
-    np.savez(vectors, images=images, logits=golden_logits)
+    golden_class = readout_class(golden_logits)
+    np.savez(vectors, images=images, logits=golden_logits, classes=golden_class)
     if os.path.exists(results):
         os.remove(results)
     cfg = {"vectors": vectors, "results": results, "lane": lane, "mode": mode, "idle": idle,
-           "backpressure": backpressure}
+           "backpressure": backpressure, "probes": probes or []}
     cfg_path = os.path.join(work_dir, "tb_config.json")
     with open(cfg_path, "w") as fh:
         json.dump(cfg, fh)
@@ -51,9 +87,19 @@ def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, 
     if not os.path.exists(results):
         raise RuntimeError(f"the network testbench did not finish (see {xml})")
     with np.load(results) as f:
-        logits, cycles = f["logits"], f["cycles"]
-    mismatches = int(np.any(logits != golden_logits, axis=(1, 2)).sum())
+        logits, classes, cycles = f["logits"], f["classes"], f["cycles"]
+        probed = {k[len("probe_"):]: f[k] for k in f.files if k.startswith("probe_")}
+    mismatches = int((np.any(logits != golden_logits, axis=(1, 2)) | (classes != golden_class)).sum())
     failures = results_failures(xml)
     if failures and not mismatches:
         raise RuntimeError(f"the network testbench failed without a mismatch (see {xml})")
-    return RtlResult(len(images), mismatches, cycles, logits, first_difference(logits, golden_logits))
+    return RtlResult(len(images), mismatches, cycles, logits, classes,
+                     first_difference(logits, golden_logits, classes, golden_class), probed)
+
+
+def locate_mismatch(sources: list[str], top: str, rtl_dir: str, work_dir: str, image: np.ndarray,
+                    golden, lane: int, probes: list[dict]) -> str | None:
+    """Re-simulate one image with the LIF streams probed: where the first wrong spike is."""
+    result = simulate_network(sources, top, rtl_dir, work_dir, image[None], golden.logits[:1], lane,
+                              probes=probes)
+    return first_wrong_spike(result.probed, probes, {k: v[:1] for k, v in golden.spikes.items()})

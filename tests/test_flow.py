@@ -73,6 +73,7 @@ def test_rtl_under_stalls_and_back_to_back(flow_out, tmp_path, mode, idle, backp
     result = simulate_network(rtl.sources(str(flow_out / "rtl")), rtl.top, str(flow_out / "rtl"), str(tmp_path), images, golden.logits,
                               rtl.lane, mode=mode, idle=idle, backpressure=backpressure)
     assert result.mismatches == 0, result.first_mismatch
+    assert np.array_equal(result.classes, golden.prediction)  # the RTL's own argmax
 
 
 def test_conv_spec_hls_only(tmp_path):
@@ -108,3 +109,30 @@ def test_event_mode_same_outputs_fewer_cycles_than_dense(tmp_path):
         assert result.mismatches == 0, result.first_mismatch
         cycles[mode] = result.cycles_mean
     assert cycles["event"] < cycles["dense"]
+
+
+def test_mismatch_report_names_layer_step_pixel_channel(tmp_path):
+    """A corrupted weight of the second conv: the report points at its LIF layer, not later."""
+    from helpers import trained
+    from qpsnn.codegen.rtl import design, write
+    from qpsnn.model.golden import run_golden
+    from qpsnn.sim.network import locate_mismatch, simulate_network
+
+    spec, data, model, deploy = trained(CONV_SPEC, train={"epochs": 2, "seed": 1})
+    images = data.x_test[:6]
+    golden = run_golden(deploy, images)
+    rtl = design(deploy)
+    rtl_dir = str(tmp_path / "rtl")
+    sources = write(rtl, rtl_dir)
+    # flip every weight code of conv1 (W_int -> s - W_int: the weights change sign)
+    mem = tmp_path / "rtl" / "conv1_weights.mem"
+    lines = mem.read_text().splitlines()
+    mask = (1 << (rtl.layer_pe["conv1"] * 4)) - 1
+    mem.write_text("".join(format(int(line, 16) ^ mask, f"0{len(line)}x") + "\n" for line in lines))
+    result = simulate_network(sources, rtl.top, rtl_dir, str(tmp_path / "sim"), images, golden.logits, rtl.lane)
+    assert result.mismatches > 0
+    first = int(np.argmax(np.any(result.logits != golden.logits, axis=(1, 2))))
+    where = locate_mismatch(sources, rtl.top, rtl_dir, str(tmp_path / "locate"), images[first],
+                            run_golden(deploy, images[first:first + 1]), rtl.lane, rtl.probes)
+    assert where is not None and where.startswith("layer lif1, time step "), where
+    assert "pixel (y=" in where and "channel " in where

@@ -45,6 +45,11 @@ def unpack(word, count, bits, signed=True):
     return out
 
 
+def frame_user(frame):
+    """tuser of a one-beat frame (cocotbext-axi compacts a constant tuser to an int)."""
+    return int(frame.tuser[0]) if isinstance(frame.tuser, list) else int(frame.tuser)
+
+
 class StreamTB:
     def __init__(self, dut, idle=0.0, backpressure=0.0, seed=0):
         self.dut = dut

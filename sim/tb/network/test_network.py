@@ -2,11 +2,13 @@
 readout current out, compared with the golden model; cycles per image recorded.
 
 Configured by QPSNN_TB_CONFIG (a JSON file written by qpsnn.sim.network):
-  vectors:  npz with images (N, H, W, C) uint8 and golden logits (N, T, K)
-  results:  npz path the testbench writes: rtl logits (N, T, K), cycles (N,)
+  vectors:  npz with images (N, H, W, C) uint8, golden logits (N, T, K) and classes (N,)
+  results:  npz path the testbench writes: rtl logits (N, T, K), classes (N,), cycles (N,)
   lane:     bits per readout lane (one output beat per image: lane t*K + k = class k at step t)
   mode:     "latency" (one image at a time) | "stream" (back to back)
   idle, backpressure: probability of an idle input cycle / a stalled output cycle
+  probes:   optional [{layer, signal}]: record every beat of these internal LIF streams
+            (stN_data at each valid & ready) into results as probe_<layer>
 """
 
 import sys
@@ -16,7 +18,7 @@ import numpy as np
 from cocotb.triggers import RisingEdge
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
-from stream_tb import StreamTB, load_config, pack, unpack  # noqa: E402
+from stream_tb import StreamTB, frame_user, load_config, pack, unpack  # noqa: E402
 
 
 class NetworkTB(StreamTB):
@@ -25,7 +27,19 @@ class NetworkTB(StreamTB):
         self.lane = cfg["lane"]
         self.lanes = len(dut.m_axis_tdata) // self.lane
         self.cycle = 0
+        self.probed = {p["layer"]: [] for p in cfg.get("probes", [])}
         cocotb.start_soon(self._count_cycles())
+        for probe in cfg.get("probes", []):
+            cocotb.start_soon(self._record(probe["layer"], probe["signal"]))
+
+    async def _record(self, layer, signal):
+        data = getattr(self.dut, f"{signal}_data")
+        valid = getattr(self.dut, f"{signal}_valid")
+        ready = getattr(self.dut, f"{signal}_ready")
+        while True:
+            await RisingEdge(self.dut.clk)
+            if int(valid.value) and int(ready.value):
+                self.probed[layer].append(int(data.value))
 
     async def _count_cycles(self):
         while True:
@@ -37,34 +51,37 @@ class NetworkTB(StreamTB):
         await self.send_frame([pack(px, 8) for px in image.reshape(-1, image.shape[-1])])
 
     async def recv_steps(self, t_steps):
-        """One output beat: the readout currents of every time step, (T, K)."""
+        """One output beat: the readout currents of every time step, (T, K), and the class."""
         frame = await self.sink.recv()
-        return np.array(unpack(frame.tdata[0], self.lanes, self.lane)).reshape(t_steps, -1)
+        return (np.array(unpack(frame.tdata[0], self.lanes, self.lane)).reshape(t_steps, -1),
+                frame_user(frame))
 
 
 @cocotb.test()
 async def run_network(dut):
     cfg = load_config()
     vectors = np.load(cfg["vectors"])
-    images, golden = vectors["images"], vectors["logits"]
+    images, golden, golden_class = vectors["images"], vectors["logits"], vectors["classes"]
     n = golden.shape[0]
     tb = NetworkTB(dut, cfg)
     await tb.reset()
     out = np.zeros_like(golden)
+    classes = np.zeros_like(golden_class)
     cycles = np.zeros(n, dtype=np.int64)
     if cfg.get("mode", "latency") == "latency":
         for i in range(n):
             start = tb.cycle
             await tb.send_image(images[i])
-            out[i] = await tb.recv_steps(golden.shape[1])
+            out[i], classes[i] = await tb.recv_steps(golden.shape[1])
             cycles[i] = tb.cycle - start
     else:
         start = tb.cycle
         for i in range(n):
             await tb.send_image(images[i])
         for i in range(n):
-            out[i] = await tb.recv_steps(golden.shape[1])
+            out[i], classes[i] = await tb.recv_steps(golden.shape[1])
         cycles[:] = (tb.cycle - start) // max(n, 1)
-    np.savez(cfg["results"], logits=out, cycles=cycles)
-    mismatches = int(np.any(out != golden, axis=(1, 2)).sum())
+    probes = {f"probe_{k}": np.array([str(v) for v in beats]) for k, beats in tb.probed.items()}
+    np.savez(cfg["results"], logits=out, classes=classes, cycles=cycles, **probes)
+    mismatches = int((np.any(out != golden, axis=(1, 2)) | (classes != golden_class)).sum())
     assert mismatches == 0, f"{mismatches} of {n} images differ from the golden model"
