@@ -90,6 +90,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     # heavy imports after validation: bad input answers at once
     from qpsnn.codegen import hls as hls_gen
     from qpsnn.codegen import rtl as rtl_gen
+    from qpsnn.codegen.estimate import cycle_model
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
@@ -156,8 +157,16 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
                                               "first_mismatch": result.first_mismatch, "lint": "clean"}
                 report["accuracy"]["rtl_class"] = {"images": n,
                                                    "accuracy": float((result.classes == data.y_test[:n]).mean())}
+                model = cycle_model(deploy, design.layer_pe, images, run_golden(deploy, images), spec.rtl["mode"])
                 report["latency"] = {"cycles_per_image_measured": result.cycles_mean,
                                      "cycles_per_image_max": int(result.cycles.max()),
+                                     "cycles_per_image_analytic": model["cycles_per_image"],
+                                     "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
+                                     "cycles_per_layer_analytic": model["cycles_per_layer"],
+                                     "bottleneck": model["bottleneck"],
+                                     "clock_mhz_assumed": model["clock_mhz"],
+                                     "estimated_latency_ns": model["estimated_latency_ns"],
+                                     "estimated_throughput_fps": model["estimated_throughput_fps"],
                                      "parallelism": design.layer_pe, "mode": spec.rtl["mode"]}
                 if result.mismatches:
                     first = int(np.argmax(np.any(result.logits != trace.logits[:n], axis=(1, 2))))

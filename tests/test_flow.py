@@ -42,6 +42,9 @@ def test_output_contract(flow_out):
     assert report["bit_exact"]["rtl"]["mismatches"] == 0 and report["bit_exact"]["rtl"]["images"] == 20
     assert report["accuracy"]["float_golden_agreement"] >= 0.99
     assert report["latency"]["cycles_per_image_measured"] > 0
+    # the analytic cycle model predicts the simulated cycles (FINN-style per-layer sums)
+    assert abs(report["latency"]["measured_over_analytic"] - 1) <= 0.01
+    assert report["latency"]["bottleneck"] in report["latency"]["cycles_per_layer_analytic"]
 
 
 def test_rtl_is_lint_clean_and_memories_match_deploy(flow_out):
@@ -92,6 +95,7 @@ def test_conv_spec_hls_only(tmp_path):
 def test_event_mode_same_outputs_fewer_cycles_than_dense(tmp_path):
     """The event-driven engine skips silent inputs; the dense one does the full work: same bits."""
     from helpers import trained
+    from qpsnn.codegen.estimate import cycle_model
     from qpsnn.codegen.rtl import design, write
     from qpsnn.model.golden import run_golden
     from qpsnn.sim.network import simulate_network
@@ -108,6 +112,8 @@ def test_event_mode_same_outputs_fewer_cycles_than_dense(tmp_path):
                                   golden.logits, rtl.lane)
         assert result.mismatches == 0, result.first_mismatch
         cycles[mode] = result.cycles_mean
+        predicted = cycle_model(deploy, rtl.layer_pe, images, golden, mode)["cycles_per_image_each"]
+        assert np.abs(result.cycles / predicted - 1).max() <= 0.01, (mode, result.cycles, predicted)
     assert cycles["event"] < cycles["dense"]
 
 

@@ -8,8 +8,9 @@
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
 // PE outputs are updated per cycle (the parallelism knob): a non-zero element takes
-// N_OUT/PE cycles, an all-zero element one when SKIP_ZEROS = 1 (event-driven: work scales with
-// the spikes), N_OUT/PE like any other when SKIP_ZEROS = 0 (the dense baseline).
+// G = N_OUT/PE cycles (its group 0 is read in the cycle it is taken), an all-zero element one
+// when SKIP_ZEROS = 1 (event-driven: work scales with the spikes), G like any other when
+// SKIP_ZEROS = 0 (the dense baseline).
 // Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read synchronously (block RAM), from
 // WEIGHT_FILE ($readmemh); biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
@@ -105,19 +106,23 @@ module accumulate_engine #(
 
     integer p, t, o;
     always @(posedge clk) begin
+        // the ROM address is base + g: group 0 of the element at the input while not busy
         w_q <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses w_q
-        s1_valid <= busy;
+        s1_valid <= busy || (take && nonzero);
         s1_g <= g;
-        s1_x <= x_reg;
+        s1_x <= busy ? x_reg : s_axis_tdata;
 
         if (take) begin
             count <= count + 1'b1;
             if (count == LAST_I) frame_done <= 1'b1;
             if (nonzero) begin
-                busy <= 1'b1;
                 x_reg <= s_axis_tdata;
                 for (t = 0; t < T_IN; t = t + 1)
                     sum_x[t] <= sum_x[t] + SUM_W'(s_axis_tdata[t*IN_BITS +: IN_BITS]);
+            end
+            if (nonzero && G > 1) begin
+                busy <= 1'b1;          // groups 1 .. G-1 follow
+                g <= GW'(1);
             end else begin
                 base <= base + G_AW;
             end
