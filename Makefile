@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_skeleton.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test test-random bench-rtl lint clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,18 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# More random networks than the test suite's five: SEEDS=1-40 make test-random
+SEEDS ?= 1-30
+test-random: setup
+	QPSNN_RANDOM_SEEDS=$(SEEDS) $(BIN)/python -m pytest -q tests/test_random_networks.py
+
+# The accelerator on 200 real hold-out images, event and dense mode (BENCHMARKS.md)
+BENCH_SPEC ?= examples/mnist_conv.yaml
+BENCH_OUT ?= out/$(basename $(notdir $(BENCH_SPEC)))
+bench-rtl: setup
+	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200
 
 lint: setup
 	$(BIN)/python -m qpsnn.sim.lint_library

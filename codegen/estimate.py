@@ -21,8 +21,9 @@ from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
 DRAIN_CYCLES = 2        # per position: ROM stage drained, currents presented
-STAGE_CYCLES = 1        # handing a beat on through a LIF or max-pool register
-READOUT_CYCLES = 2      # readout: take the beat, present the output (plus one per class)
+STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool, window write,
+                        # vector serializer)
+READOUT_CYCLES = 3      # readout: take the beat, present and hand over the output (plus one per class)
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
@@ -72,8 +73,9 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
     h, w, c = deploy.meta["input"]["shape"]
-    # the stream feeding the next layer: when its first and last beats arrive, elements per beat
-    first, last, beat_elems = np.zeros(n), np.full(n, float(h * w)), c
+    # the stream feeding the next layer: the cycles its first and last beats can be taken
+    # (the input: one pixel per cycle from cycle 0), and its elements per beat
+    first, last, beat_elems = np.zeros(n), np.full(n, float(h * w - 1)), c
     per_layer = {}
     for layer in deploy.layers:
         kind = layer["type"]
@@ -90,13 +92,17 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
         per_position = per_element.sum(axis=2) + overhead
         cycles = per_position.sum(axis=1)
         per_layer[layer["name"]] = float(cycles.mean())
-        if kind == "conv":     # the window waits for the whole map
-            start = last
-            first, last = start + per_position[:, 0], start + cycles
+        if kind == "conv":     # the window waits for the whole map, then feeds the engine
+            start = last + STAGE_CYCLES
+            done_first, done = start + per_position[:, 0], start + cycles
         else:                  # consumes its input as it streams: the last beat's work remains
+            if beat_elems > 1:     # a vector_serializer splits the beats
+                first, last = first + STAGE_CYCLES, last + STAGE_CYCLES
             tail = per_element[:, -1, -beat_elems:].sum(axis=1) + overhead[:, -1]
-            last = np.maximum(first + cycles, last + tail)
-            first = last
+            done = np.maximum(first + cycles, last + tail)
+            done_first = done
+        # the engine's cycles end with the handshake of its output beat: available one before
+        first, last = done_first - 1, done - 1
         beat_elems = n_out
     n_classes = beat_elems
     latency = last + READOUT_CYCLES + n_classes

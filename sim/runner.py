@@ -44,10 +44,12 @@ def setup_verilator_env() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def lint(sources: list[str], top: str, cwd: str | None = None) -> str:
-    """`verilator --lint-only -Wall`; raises DesignError with the warnings if any."""
+def lint(sources: list[str], top: str, cwd: str | None = None, parameters: dict | None = None) -> str:
+    """`verilator --lint-only -Wall` (with the top's `parameters`); raises DesignError with the
+    warnings if any."""
     setup_verilator_env()
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top, *sources]
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top,
+           *(f"-G{k}={v}" for k, v in (parameters or {}).items()), *sources]
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     out = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0 or "%Warning" in out or "%Error" in out:

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from qpsnn.sim.runner import results_failures, run_cocotb
+from qpsnn.sim.runner import lint, results_failures, run_cocotb
 
 HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
 
@@ -15,7 +15,8 @@ DEPENDS = {"lif_layer": ["lif_unit"]}
 
 
 def run_unit(module: str, parameters: dict, work_dir: str, config: dict, files: dict | None = None) -> int:
-    """Build `module` with `parameters` and run its testbench; returns the number of failures.
+    """Lint and build `module` with `parameters` and run its testbench; returns the number of
+    failures (a lint warning raises DesignError: every tested parameter set is lint-clean).
 
     `files` (name -> text) are written to work_dir, where the simulation runs ($readmemh)."""
     os.makedirs(work_dir, exist_ok=True)
@@ -25,6 +26,7 @@ def run_unit(module: str, parameters: dict, work_dir: str, config: dict, files: 
     cfg_path.write_text(json.dumps({"parameters": parameters, **config}))
     sources = [str(HW_RTL / f"{m}.v") for m in [module, *DEPENDS.get(module, [])]]
     verilog_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
+    lint(sources, module, cwd=work_dir, parameters=verilog_params)
     xml = run_cocotb(sources, module, module, build_dir=os.path.join(work_dir, "sim_build"), test_dir=work_dir,
                      parameters=verilog_params, extra_env={"QPSNN_TB_CONFIG": str(cfg_path)})
     return results_failures(xml)

@@ -29,7 +29,7 @@ module readout #(
     input  wire                      m_axis_tready
 );
     localparam integer SUM_W = BITS + $clog2(T + 1);
-    localparam integer KW = $clog2(K + 1);
+    localparam integer KW = (K > 1) ? $clog2(K) : 1;     // indexes the classes
     localparam [KW-1:0] LAST_K = KW'(K - 1);
 
     reg signed [SUM_W-1:0] sums [0:K-1];

@@ -25,19 +25,22 @@ module vector_serializer #(
     reg                   full;
     reg [IW-1:0]          idx;
 
-    assign s_axis_tready = !full;
+    wire last_out = m_axis_tvalid && m_axis_tready && idx == LAST;
+    // the next vector is taken in the cycle the last element leaves: no bubble between beats
+    assign s_axis_tready = !full || last_out;
     assign m_axis_tvalid = full;
     assign m_axis_tdata = vec[ELEM_BITS-1:0];
 
     always @(posedge clk) begin
+        if (m_axis_tvalid && m_axis_tready) begin
+            vec <= vec >> ELEM_BITS;
+            idx <= idx + 1'b1;
+            if (idx == LAST) full <= 1'b0;
+        end
         if (s_axis_tvalid && s_axis_tready) begin
             vec <= s_axis_tdata;
             full <= 1'b1;
             idx <= {IW{1'b0}};
-        end else if (m_axis_tvalid && m_axis_tready) begin
-            vec <= vec >> ELEM_BITS;
-            idx <= idx + 1'b1;
-            if (idx == LAST) full <= 1'b0;
         end
         if (rst) full <= 1'b0;
     end

@@ -8,8 +8,9 @@ import logging
 import os
 import random
 
+import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles
+from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 
@@ -66,6 +67,13 @@ class StreamTB:
             self.source.set_pause_generator(random_pauses(idle, seed + 1))
         if backpressure > 0:
             self.sink.set_pause_generator(random_pauses(backpressure, seed + 2))
+        self.cycle = 0     # rising clock edges since the start: latency and rate checks
+        cocotb.start_soon(self._count_cycles())
+
+    async def _count_cycles(self):
+        while True:
+            await RisingEdge(self.dut.clk)
+            self.cycle += 1
 
     async def reset(self):
         self.dut.rst.value = 1

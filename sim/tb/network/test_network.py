@@ -26,9 +26,7 @@ class NetworkTB(StreamTB):
         super().__init__(dut, cfg.get("idle", 0.0), cfg.get("backpressure", 0.0))
         self.lane = cfg["lane"]
         self.lanes = len(dut.m_axis_tdata) // self.lane
-        self.cycle = 0
         self.probed = {p["layer"]: [] for p in cfg.get("probes", [])}
-        cocotb.start_soon(self._count_cycles())
         for probe in cfg.get("probes", []):
             cocotb.start_soon(self._record(probe["layer"], probe["signal"]))
 
@@ -40,11 +38,6 @@ class NetworkTB(StreamTB):
             await RisingEdge(self.dut.clk)
             if int(valid.value) and int(ready.value):
                 self.probed[layer].append(int(data.value))
-
-    async def _count_cycles(self):
-        while True:
-            await RisingEdge(self.dut.clk)
-            self.cycle += 1
 
     async def send_image(self, image):
         """One beat per pixel: its C channels, channel 0 in the low byte."""

@@ -1,0 +1,106 @@
+"""The accelerator on real images: every step of every readout current and the class of N
+hold-out images, in event and dense mode, against the golden model; cycles measured in
+simulation next to the analytic model, per layer; wall time including the Verilator build.
+
+    make bench-rtl                  (after `make run SPEC=examples/mnist_conv.yaml`)
+    .venv/bin/python benchmarks/rtl_check.py --flow out/mnist_conv --images 200
+Writes benchmarks/results/rtl_<name>.json and prints a Markdown table for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, cycle_model
+from qpsnn.codegen.rtl import design, write
+from qpsnn.model.data import load_dataset
+from qpsnn.model.deploy import Deploy
+from qpsnn.model.golden import run_golden
+from qpsnn.sim.network import simulate_network
+from qpsnn.sim.runner import lint
+from qpsnn.spec import layer_pe, parse_spec
+
+
+def check(flow_dir: str, images: int, modes: list[str]) -> dict:
+    with open(os.path.join(flow_dir, "report.json")) as fh:
+        report = json.load(fh)
+    spec = parse_spec(report["spec"], os.path.join(flow_dir, "report.json"))
+    deploy = Deploy.load(os.path.join(flow_dir, "deploy"))
+    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    x = data.x_test[:images]
+    golden = run_golden(deploy, x)
+    out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),
+           "clock_mhz_assumed": NOMINAL_CLOCK_MHZ, "modes": {}}
+    for mode in modes:
+        rtl = design(deploy, pe=layer_pe(spec), mode=mode)
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            sources = write(rtl, os.path.join(tmp, "rtl"))
+            lint(sources, rtl.top, cwd=os.path.join(tmp, "rtl"))
+            result = simulate_network(sources, rtl.top, os.path.join(tmp, "rtl"), os.path.join(tmp, "sim"), x,
+                                      golden.logits, rtl.lane)
+            wall = time.perf_counter() - start
+        model = cycle_model(deploy, rtl.layer_pe, x, golden, mode)
+        out["modes"][mode] = {
+            "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
+            "rtl_class_accuracy": float((result.classes == data.y_test[:len(x)]).mean()),
+            "cycles_per_image_mean": result.cycles_mean, "cycles_per_image_max": int(result.cycles.max()),
+            "cycles_per_image_analytic": model["cycles_per_image"],
+            "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
+            "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
+            "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
+            "parallelism": rtl.layer_pe, "wall_s_build_and_sim": round(wall, 1)}
+    if "event" in out["modes"] and "dense" in out["modes"]:
+        out["dense_over_event_cycles"] = (out["modes"]["dense"]["cycles_per_image_mean"]
+                                          / out["modes"]["event"]["cycles_per_image_mean"])
+    return out
+
+
+def markdown(res: dict) -> str:
+    lines = [f"{res['images']} hold-out images of `{res['name']}` (deploy digest {res['deploy_digest']}):", "",
+             "| mode | mismatches | class accuracy | cycles/image (mean, max) | analytic | measured/analytic "
+             f"| us/image at {res['clock_mhz_assumed']:.0f} MHz | bottleneck | build+sim (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for mode, m in res["modes"].items():
+        lines.append(f"| {mode} | {m['mismatches']} | {m['rtl_class_accuracy']:.3f} | {m['cycles_per_image_mean']:.0f}, "
+                     f"{m['cycles_per_image_max']} | {m['cycles_per_image_analytic']:.0f} | "
+                     f"{m['measured_over_analytic']:.3f} | {m['latency_us_at_clock']:.1f} | {m['bottleneck']} | "
+                     f"{m['wall_s_build_and_sim']} |")
+    first = next(iter(res["modes"].values()))
+    lines += ["", "Cycles per layer (analytic, mean): " + ", ".join(
+        f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
+    if "dense_over_event_cycles" in res:
+        lines.append(f"Dense mode / event mode cycles: {res['dense_over_event_cycles']:.2f}x")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--flow", required=True, help="a `qpsnn flow` output directory")
+    ap.add_argument("--images", type=int, default=200)
+    ap.add_argument("--modes", default="event,dense")
+    ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>.json)")
+    args = ap.parse_args(argv)
+    if not os.path.isfile(os.path.join(args.flow, "report.json")):
+        print(f"error: {args.flow} is not a qpsnn flow output (no report.json); run `make run` first",
+              file=sys.stderr)
+        return 2
+    res = check(args.flow, args.images, args.modes.split(","))
+    path = args.out or os.path.join(os.path.dirname(__file__), "results", f"rtl_{res['name']}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(markdown(res))
+    bad = sum(m["mismatches"] for m in res["modes"].values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Seeded random networks for property-style checks: random shapes, layer mixes, bit widths
+2..8, T 1..8, neurons, parallelism and RTL mode, with a random data set to match.
+
+A network is a spec (a plain dict, as a user would write it) plus an .npz data set whose
+image shape and classes fit it; every choice is a valid one (shapes are checked with the
+same `infer_shapes` the flow uses), so whatever fails downstream is a bug, not bad input.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from qpsnn.errors import InputError
+from qpsnn.spec import infer_shapes, parse_spec
+
+
+def _divisor(rng: np.random.Generator, n: int) -> int:
+    return int(rng.choice([d for d in range(1, n + 1) if n % d == 0]))
+
+
+def _conv_block(rng: np.random.Generator) -> list[dict]:
+    conv = {"type": "conv", "filters": int(rng.integers(1, 7)), "kernel": int(rng.choice([1, 3, 5])),
+            "stride": int(rng.choice([1, 2])), "padding": str(rng.choice(["same", "valid"]))}
+    lif = {"type": "lif", "threshold": float(rng.choice([0.25, 0.5, 1.0])),
+           "tau": float(rng.choice([1.0, 0.5, 0.25])), "reset": str(rng.choice(["hard", "soft"]))}
+    block = [conv, lif]
+    if rng.random() < 0.4:
+        block.append({"type": "maxpool", "size": 2})
+    return block
+
+
+def random_network(seed: int, data_dir: str) -> dict:
+    """A random valid spec (dict) whose data set, a random .npz, is written into data_dir."""
+    rng = np.random.default_rng(seed)
+    h, w, c = int(rng.integers(4, 11)), int(rng.integers(4, 11)), int(rng.integers(1, 4))
+    n_classes = int(rng.integers(2, 7))
+    layers: list[dict] = []
+    for _ in range(int(rng.integers(0, 3))):
+        block = _conv_block(rng)
+        trial = {"layers": layers + block + [{"type": "flatten"}, {"type": "dense", "units": n_classes},
+                                             {"type": "readout"}]}
+        try:
+            infer_shapes(parse_spec(dict(trial), "<random>"), (h, w, c))
+        except InputError:
+            continue          # does not fit the map that is left: fewer convs
+        layers += block
+    layers.append({"type": "flatten"})
+    if rng.random() < 0.6:
+        layers += [{"type": "dense", "units": int(rng.integers(2, 13))},
+                   {"type": "lif", "threshold": float(rng.choice([0.25, 0.5, 1.0])),
+                    "reset": str(rng.choice(["hard", "soft"]))}]
+    layers += [{"type": "dense", "units": n_classes}, {"type": "readout"}]
+    for layer in layers:
+        if layer["type"] in ("conv", "dense") and rng.random() < 0.5:
+            layer["pe"] = _divisor(rng, layer.get("filters") or layer["units"])
+
+    # images: sparse random pixel codes, every class present
+    n = 24 * n_classes
+    x = rng.integers(0, 256, size=(n, h, w, c)) * (rng.random((n, h, w, c)) < 0.6)
+    y = np.arange(n) % n_classes
+    os.makedirs(data_dir, exist_ok=True)
+    data_path = os.path.join(data_dir, f"random_{seed}.npz")
+    np.savez(data_path, x=x.astype(np.uint8), y=y)
+
+    bits = [int(v) for v in rng.integers(2, 9, size=3)]
+    return {
+        "name": f"random_{seed}",
+        "data": {"dataset": data_path, "test_fraction": 0.25, "seed": seed},
+        "time_steps": int(rng.integers(1, 9)),
+        "neuron": {"tau": float(rng.choice([1.0, 0.5, 0.25])), "threshold": 0.5, "reset": "hard"},
+        "quant": {"bits": bits[0], "first_bits": bits[1], "last_bits": bits[2],
+                  "gamma": str(rng.choice(["mean", "max"])), "frac_bits": int(rng.integers(0, 7))},
+        "train": {"epochs": 0, "seed": seed},
+        "verify": {"hls_images": 0, "rtl_images": 12},
+        "rtl": {"mode": str(rng.choice(["event", "dense"]))},
+        "layers": layers,
+    }
