@@ -25,7 +25,9 @@ def weight_layer_bits(spec: Spec) -> dict[str, tuple[int, bool]]:
     return out
 
 
-def build_model(spec: Spec, input_shape: tuple[int, ...]) -> keras.Model:
+def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True) -> keras.Model:
+    """quantized=False gives the full-precision SNN of the same shape (the accuracy reference
+    of the compression table, and the first model of the prune-then-quantize order)."""
     T = spec.time_steps
     bits = weight_layer_bits(spec)
     inp = keras.Input(shape=input_shape, name="image")
@@ -35,7 +37,7 @@ def build_model(spec: Spec, input_shape: tuple[int, ...]) -> keras.Model:
         kind, name = layer["type"], layer["name"]
         if kind in ("conv", "dense"):
             b, per_channel = bits[name]
-            quant = ReScaW(b, spec.quant["gamma"], per_channel=per_channel)
+            quant = ReScaW(b, spec.quant["gamma"], per_channel=per_channel) if quantized else None
             if kind == "conv":
                 x = QConv2D(layer["filters"], layer["kernel"], strides=layer["stride"],
                             padding=layer["padding"], kernel_quantizer=quant, name=name)(x)

@@ -62,29 +62,6 @@ def atomic_dir(out: str):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def model_stats(deploy, spec: Spec) -> dict:
-    """Bits, parameter count, connections and size (METHOD.md: quantized params at their
-    bits, full-precision ones (bias) at 32 bits)."""
-    params = 0
-    size_bits = 0
-    connections = 0
-    for layer in deploy.layers:
-        if layer["type"] in ("conv", "dense"):
-            w = deploy.array(layer["weights"])
-            b = deploy.array(layer["bias"])
-            params += w.size + b.size
-            size_bits += w.size * layer["bits"] + b.size * 32
-            if layer["type"] == "conv":
-                oh, ow, _ = layer["out_shape"]
-                connections += w.size * oh * ow
-            else:
-                connections += w.size
-    return {"bits": spec.quant["bits"], "first_bits": spec.quant["first_bits"],
-            "last_bits": spec.quant["last_bits"], "gamma": spec.quant["gamma"],
-            "params": int(params), "connections": int(connections), "connections_pct": 100.0,
-            "size_bytes": int(np.ceil(size_bits / 8))}
-
-
 def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     out = check_out_dir(out)
     # heavy imports after validation: bad input answers at once
@@ -94,20 +71,23 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
-    from qpsnn.model.train import float_predict, train_model
+    from qpsnn.model.metrics import model_stats, spec_connections, synaptic_ops
+    from qpsnn.model.prune import train_compressed
+    from qpsnn.model.train import float_predict
     from qpsnn.sim.network import locate_mismatch, simulate_network
     from qpsnn.sim.runner import lint
 
     if rtl:
         rtl_gen.check_supported(spec.layers)  # before any slow step: a clear answer first
     timer = Timer()
-    report: dict = {"name": spec.name, "spec": spec.to_dict()}
+    report: dict = {"name": spec.name, "spec": spec.to_dict()}  # as given, before pruning
     with atomic_dir(out) as work:
         with timer.stage("data"):
             data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
             infer_shapes(spec, data.input_shape)
+        unpruned_connections = spec_connections(spec, data.input_shape)
         with timer.stage("train"):
-            model = train_model(spec, data)
+            spec, model, pruning = train_compressed(spec, data)
             os.makedirs(os.path.join(work, "model"))
             model.save_weights(os.path.join(work, "model", "weights.h5"))
         with timer.stage("export"):
@@ -127,7 +107,10 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
             "float_golden_agreement": float((float_pred == golden_pred).mean()),
         }
         report["firing_rate"] = rates
-        report["model"] = model_stats(deploy, spec)
+        report["model"] = model_stats(deploy, spec, unpruned_connections)
+        report["sops"] = synaptic_ops(deploy, trace)
+        if pruning:
+            report["pruning"] = pruning
         report["deploy_digest"] = deploy.digest()
         report["bit_exact"] = {}
         mismatched = []

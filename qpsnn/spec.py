@@ -27,7 +27,12 @@ DEFAULTS: dict[str, Any] = {
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0},
     "verify": {"hls_images": 50, "rtl_images": 50},
     "rtl": {"mode": "event"},
+    # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
+    "prune": {"method": "svs", "ratios": {}, "eps": 1.0e-6, "batches": 5, "batch_size": 128,
+              "finetune_epochs": 3, "order": "quantize_first", "seed": 0},
 }
+PRUNE_METHODS = ("svs", "sca", "l1", "random")
+PRUNE_ORDERS = ("quantize_first", "prune_first")
 
 
 @dataclass
@@ -40,12 +45,14 @@ class Spec:
     train: dict
     verify: dict
     rtl: dict = field(default_factory=dict)
+    prune: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     source: str = ""
 
     def to_dict(self) -> dict:
         return {k: copy.deepcopy(getattr(self, k)) for k in
-                ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "rtl", "layers")}
+                ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "rtl", "prune",
+                 "layers")}
 
 
 def _merge(defaults: dict, given: Any, where: str) -> dict:
@@ -232,8 +239,58 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     names = [layer["name"] for layer in layers]
     if len(set(names)) != len(names):
         raise InputError(f"layers: layer names must be unique, got {names}")
+    prune = _check_prune(_merge(DEFAULTS["prune"], raw.get("prune"), "prune"), layers)
     return Spec(name=name, data=data, time_steps=t_steps, neuron=neuron, quant=quant,
-                train=train, verify=verify, rtl=rtl, layers=layers, source=source)
+                train=train, verify=verify, rtl=rtl, prune=prune, layers=layers, source=source)
+
+
+def prunable_layers(layers: list) -> list[str]:
+    """Hidden convolutions (each followed by a LIF): their output channels can be removed."""
+    return [layer["name"] for i, layer in enumerate(layers)
+            if layer["type"] == "conv" and i + 1 < len(layers) and layers[i + 1]["type"] == "lif"]
+
+
+def kept_channels(n: int, ratio: float) -> int:
+    """METHOD.md: keep the top round((1 - r) * n) channels."""
+    return int(round((1.0 - ratio) * n))
+
+
+def _check_prune(prune: dict, layers: list) -> dict:
+    if prune["method"] not in PRUNE_METHODS:
+        raise InputError(f"prune.method: accepted {list(PRUNE_METHODS)}, got {prune['method']!r}")
+    if prune["order"] not in PRUNE_ORDERS:
+        raise InputError(f"prune.order: accepted {list(PRUNE_ORDERS)}, got {prune['order']!r}")
+    eps = prune["eps"]
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 <= eps < 1:
+        raise InputError(f"prune.eps: expected a number in [0, 1) (singular values above it count "
+                         f"towards the rank), got {eps!r}")
+    _pos_int(prune["batches"], "prune.batches")
+    _pos_int(prune["batch_size"], "prune.batch_size")
+    _pos_int(prune["finetune_epochs"], "prune.finetune_epochs", lo=0)
+    _pos_int(prune["seed"], "prune.seed", lo=0)
+    ratios = prune["ratios"]
+    if ratios is None:
+        ratios = prune["ratios"] = {}
+    if not isinstance(ratios, dict):
+        raise InputError(f"prune.ratios: expected a mapping layer name -> ratio in [0, 1), got {ratios!r}")
+    accepted = prunable_layers(layers)
+    by_name = {layer["name"]: layer for layer in layers}
+    for name, ratio in ratios.items():
+        if name not in accepted:
+            raise InputError(f"prune.ratios: {name!r} is not a prunable layer; accepted: the hidden conv "
+                             f"layers {accepted}" + ("" if name in by_name else " (no layer has that name)"))
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
+            raise InputError(f"prune.ratios.{name}: expected a ratio in [0, 1), got {ratio!r}")
+        layer = by_name[name]
+        keep = kept_channels(layer["filters"], ratio)
+        if keep < 1:
+            raise InputError(f"prune.ratios.{name}: ratio {ratio} would leave no channel of its "
+                             f"{layer['filters']}; accepted ratios leave at least one "
+                             f"(below {1 - 0.5 / layer['filters']:.3f})")
+        if layer["pe"] and keep % layer["pe"]:
+            raise InputError(f"prune.ratios.{name}: {keep} channels are kept, which its pe {layer['pe']} "
+                             "does not divide; choose a ratio or a pe that fits")
+    return prune
 
 
 def load_spec(path: str) -> Spec:

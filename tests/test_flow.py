@@ -17,7 +17,12 @@ REPORT_KEYS = ["accuracy.float_model", "accuracy.golden", "bit_exact.hls_csim.im
                "model.size_bytes", "timing_s.train"]
 
 
-@pytest.fixture(scope="module", params=[MLP_SPEC, CONV_SPEC], ids=["mlp", "conv"])
+# the conv network goes through the whole flow pruned: a pruned network is a narrower one
+PRUNED_CONV_SPEC = dict(CONV_SPEC, prune={"method": "svs", "ratios": {"conv0": 0.5, "conv1": 0.5},
+                                          "batches": 2, "batch_size": 64, "finetune_epochs": 2})
+
+
+@pytest.fixture(scope="module", params=[MLP_SPEC, PRUNED_CONV_SPEC], ids=["mlp", "conv_pruned"])
 def flow_out(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("flow")
     spec = tmp / "spec.yaml"
@@ -45,6 +50,16 @@ def test_output_contract(flow_out):
     # the analytic cycle model predicts the simulated cycles (FINN-style per-layer sums)
     assert abs(report["latency"]["measured_over_analytic"] - 1) <= 0.01
     assert report["latency"]["bottleneck"] in report["latency"]["cycles_per_layer_analytic"]
+    assert report["sops"]["sops_per_image"] > 0
+    if "prune" in report["spec"] and report["spec"]["prune"]["ratios"]:
+        assert report["pruning"]["channels"] == {"conv0": [4, 2], "conv1": [6, 3]}
+        deploy = json.loads((flow_out / "deploy" / "deploy.json").read_text())
+        widths = [layer["out_shape"][-1] for layer in deploy["layers"] if layer["type"] == "conv"]
+        assert widths == [2, 3]
+        # conv0 and conv1 keep 1/2 of their outputs, conv1 and dense0 1/2 of their inputs
+        assert report["model"]["connections_pct"] < 50
+    else:
+        assert "pruning" not in report and report["model"]["connections_pct"] == 100.0
 
 
 def test_rtl_is_lint_clean_and_memories_match_deploy(flow_out):

@@ -1,0 +1,68 @@
+"""Size, connections and synaptic operations of a network (METHOD.md section 6 conventions):
+model size counts quantized weights at their bits and full-precision ones (biases) at 32 bits;
+SOPs = sum over spiking-input layers of (firing rate of the layer's input) x MACs x T."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qpsnn.model.golden import maxpool
+from qpsnn.spec import Spec, infer_shapes
+
+
+def spec_connections(spec: Spec, input_shape) -> int:
+    """Synaptic connections (MACs of one time step) of the network a spec describes."""
+    total = 0
+    shape = tuple(input_shape)
+    for layer, out_shape in zip(spec.layers, infer_shapes(spec, input_shape)):
+        if layer["type"] == "conv":
+            total += layer["kernel"] ** 2 * shape[2] * int(np.prod(out_shape))
+        elif layer["type"] == "dense":
+            total += shape[0] * out_shape[0]
+        shape = out_shape
+    return int(total)
+
+
+def layer_macs(layer: dict) -> int:
+    if layer["type"] == "conv":
+        return layer["kernel"] ** 2 * layer["in_shape"][2] * int(np.prod(layer["out_shape"]))
+    return layer["in_shape"][0] * layer["out_shape"][0]
+
+
+def model_stats(deploy, spec: Spec, reference_connections: int | None = None) -> dict:
+    """Parameters, connections (and their % of `reference_connections`, the unpruned network)
+    and size in bytes of a deploy form."""
+    params = size_bits = connections = 0
+    for layer in deploy.layers:
+        if layer["type"] in ("conv", "dense"):
+            w, b = deploy.array(layer["weights"]), deploy.array(layer["bias"])
+            params += w.size + b.size
+            size_bits += w.size * layer["bits"] + b.size * 32
+            connections += layer_macs(layer)
+    reference = reference_connections or connections
+    return {"bits": spec.quant["bits"], "first_bits": spec.quant["first_bits"],
+            "last_bits": spec.quant["last_bits"], "gamma": spec.quant["gamma"],
+            "params": int(params), "connections": int(connections),
+            "connections_pct": 100.0 * connections / reference, "size_bytes": int(np.ceil(size_bits / 8))}
+
+
+def synaptic_ops(deploy, trace) -> dict:
+    """Per image: SOPs of the spiking-input layers (rate x MACs x T, the rate measured on the
+    golden trace) and the MACs of the analog first layer (computed once: direct encoding)."""
+    T = deploy.time_steps
+    per_layer = {}
+    first_macs = 0
+    x = None               # the current spike tensor (N, T, ...)
+    for layer in deploy.layers:
+        kind = layer["type"]
+        if kind in ("conv", "dense"):
+            if layer["input"] == "analog":
+                first_macs = layer_macs(layer)
+            else:
+                per_layer[layer["name"]] = float(x.mean()) * layer_macs(layer) * T
+        elif kind == "lif":
+            x = trace.spikes[layer["name"]]
+        elif kind == "maxpool" and x is not None:
+            x = maxpool(x, layer["size"])
+    return {"sops_per_image": float(sum(per_layer.values())), "sops_per_layer": per_layer,
+            "first_layer_macs": int(first_macs)}
