@@ -12,7 +12,18 @@ from qpsnn.errors import DesignError, InputError
 EXAMPLES = """examples:
   qpsnn flow --spec examples/mnist_skeleton.yaml --out out/mnist
   qpsnn validate --spec examples/mnist_skeleton.yaml
+  qpsnn table --spec examples/mnist_conv.yaml --seeds 0,1,2 --out benchmarks/results/compression.json
 """
+
+
+def number_list(kind, what: str):
+    """argparse type: a comma-separated list of `kind`, with a message naming `what`."""
+    def parse(text: str):
+        try:
+            return [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}, got {text!r}") from None
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +40,25 @@ def main(argv: list[str] | None = None) -> int:
     p_val = sub.add_parser("validate", help="check a spec and print it with defaults filled in",
                            epilog="example: qpsnn validate --spec examples/mnist_skeleton.yaml")
     p_val.add_argument("--spec", required=True)
-    args = parser.parse_args(argv)
+    p_tab = sub.add_parser("table", help="the compression study: full precision, baseline and ReScaW "
+                           "quantization, SVS/SCA/L1/random pruning, over seeds",
+                           epilog="example: qpsnn table --spec examples/mnist_conv.yaml --seeds 0,1,2 "
+                                  "--out benchmarks/results/compression.json")
+    p_tab.add_argument("--spec", required=True, help="network spec (YAML) with hidden conv layers")
+    p_tab.add_argument("--out", required=True, help="JSON result (a Markdown table is written beside it)")
+    p_tab.add_argument("--seeds", type=number_list(int, "integers"), default=[0, 1, 2])
+    p_tab.add_argument("--bits", type=number_list(int, "integers in 2..8"), default=[8, 4, 2])
+    p_tab.add_argument("--prune-bits", type=int, default=4, help="bits of the model the pruning rows prune")
+    p_tab.add_argument("--ratios", type=number_list(float, "ratios in [0, 1)"), default=[0.25, 0.5, 0.75])
+    p_tab.add_argument("--methods", type=number_list(str, "method names"), default=["svs", "sca", "l1", "random"])
+    p_tab.add_argument("--order-ratio", type=float, default=0.5, help="SVS ratio of the order ablation")
+    p_tab.add_argument("--keep-last", action="store_true", help="leave the last hidden conv unpruned")
+    p_tab.add_argument("--epochs", type=int, help="training epochs (default: the spec's)")
+    p_tab.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs (default: the spec's)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a malformed flag (2, argparse's message printed)
+        return int(exc.code or 0)
 
     try:
         from qpsnn.spec import load_spec
@@ -39,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(spec.to_dict(), indent=1))
             return 0
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if args.command == "table":
+            from qpsnn.study import StudyConfig, run_table
+
+            cfg = StudyConfig(seeds=args.seeds, bits=args.bits, prune_bits=args.prune_bits, ratios=args.ratios,
+                              methods=args.methods, order_ratio=args.order_ratio, keep_last=args.keep_last,
+                              epochs=args.epochs, finetune_epochs=args.finetune_epochs)
+            run_table(spec, cfg, args.out)
+            print(f"[qpsnn] wrote {os.path.abspath(args.out)}")
+            return 0
         from qpsnn.flow import run_flow
 
         report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl)
