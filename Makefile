@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_skeleton.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup run test test-random bench-rtl lint clean
+.PHONY: setup run test test-random bench-rtl table lint clean
 
 setup: $(STAMP)
 
@@ -32,11 +32,17 @@ test-random: setup
 	QPSNN_RANDOM_SEEDS=$(SEEDS) $(BIN)/python -m pytest -q tests/test_random_networks.py
 
 # The accelerator on 200 real hold-out images, event and dense mode (BENCHMARKS.md)
-BENCH_SPEC ?= examples/mnist_conv.yaml
+BENCH_SPEC ?= examples/mnist_conv_pruned.yaml
 BENCH_OUT ?= out/$(basename $(notdir $(BENCH_SPEC)))
 bench-rtl: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200
+
+# The compression table (README, BENCHMARKS.md): 3 seeds, about 45 minutes on 2 cores
+TABLE_SPEC ?= examples/mnist_conv.yaml
+TABLE_OUT ?= benchmarks/results/compression_$(basename $(notdir $(TABLE_SPEC))).json
+table: setup
+	$(BIN)/qpsnn table --spec $(TABLE_SPEC) --seeds 0,1,2 --out $(TABLE_OUT)
 
 lint: setup
 	$(BIN)/python -m qpsnn.sim.lint_library

@@ -57,10 +57,10 @@ def test_per_tensor_gamma_is_shared():
     np.testing.assert_allclose(g, [0.23, 0.23], rtol=1e-6)
 
 
-def test_straight_through_gradient_zero_outside_clip():
+def test_straight_through_gradient_is_the_identity_inside_and_outside_the_clip():
     w = tf.Variable(W)
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(ReScaW(2, "mean")(w))
+        loss = tf.reduce_sum(ReScaW(2, "mean")(w) * np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))
     grad = tape.gradient(loss, w).numpy()
-    # W/gamma: [[1/3, -1.875], [5/3, 0.125]]: clipped entries get no gradient
-    np.testing.assert_allclose(grad, [[1.0, 0.0], [0.0, 1.0]], rtol=1e-6)
+    # W/gamma: [[1/3, -1.875], [5/3, 0.125]]: the clipped entries get the upstream gradient too
+    np.testing.assert_allclose(grad, [[1.0, 2.0], [3.0, 4.0]], rtol=1e-6)
