@@ -161,7 +161,7 @@ def prune_spec_and_weights(spec: Spec, model, input_shape, keep: dict[str, np.nd
     return dataclasses.replace(spec, layers=layers), weights
 
 
-def prune_model(spec: Spec, model, data, verbose: int = 2):
+def prune_model(spec: Spec, model, data, verbose: int | None = None, checkpoints=None):
     """Score, remove and fine-tune. Returns (pruned spec, fine-tuned quantized model, info)."""
     from qpsnn.model.builder import build_model
     from qpsnn.model.train import fit, set_seed
@@ -175,7 +175,7 @@ def prune_model(spec: Spec, model, data, verbose: int = 2):
     pruned = build_model(pruned_spec, data.input_shape, quantized=True)
     for name, w in weights.items():
         pruned.get_layer(name).set_weights(w)
-    fit(pruned, pruned_spec, data, spec.prune["finetune_epochs"], verbose)
+    fit(pruned, pruned_spec, data, spec.prune["finetune_epochs"], verbose, checkpoints, "finetune")
     info = {"method": spec.prune["method"], "order": spec.prune["order"], "ratios": dict(spec.prune["ratios"]),
             "channels": {name: [filters[name], int(len(k))] for name, k in keep.items()},
             "kept": {name: [int(i) for i in k] for name, k in keep.items()},
@@ -184,13 +184,14 @@ def prune_model(spec: Spec, model, data, verbose: int = 2):
     return pruned_spec, pruned, info
 
 
-def train_compressed(spec: Spec, data, verbose: int = 2):
+def train_compressed(spec: Spec, data, verbose: int | None = None, checkpoints=None):
     """The whole compression: quantization-aware training, then (if ratios are given) pruning
     and fine-tuning; with prune.order 'prune_first' the first training is full precision and
     quantization starts at the fine-tuning. Returns (spec of the result, model, pruning info)."""
     from qpsnn.model.train import train_model
 
     if not spec.prune["ratios"]:
-        return spec, train_model(spec, data, verbose), None
-    first = train_model(spec, data, verbose, quantized=spec.prune["order"] == "quantize_first")
-    return prune_model(spec, first, data, verbose)
+        return spec, train_model(spec, data, verbose, checkpoints=checkpoints), None
+    first = train_model(spec, data, verbose, quantized=spec.prune["order"] == "quantize_first",
+                        checkpoints=checkpoints)
+    return prune_model(spec, first, data, verbose, checkpoints)

@@ -1,6 +1,13 @@
-"""Quantization-aware training of the spiking model (BPTT through T with the surrogate)."""
+"""Quantization-aware training of the spiking model (BPTT through T with the surrogate), with
+per-epoch checkpoints so that an interrupted run resumes at its last finished epoch."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -20,22 +27,94 @@ def scaled(images_u8: np.ndarray) -> np.ndarray:
     return images_u8.astype(np.float32) / 255.0
 
 
-def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int = 2):
-    """Train `model` in place for `epochs` with the spec's optimiser settings."""
-    model.compile(optimizer=tf.keras.optimizers.Adam(spec.train["lr"]),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+def progress_verbosity() -> int:
+    """Keras' progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def training_key(spec: Spec) -> str:
+    """What a checkpoint depends on: everything that changes the trained weights except the
+    epoch counts (so a run may be resumed with more epochs) and the hardware knobs."""
+    d = spec.to_dict()
+    layers = [{k: v for k, v in layer.items() if k != "pe"} for layer in d["layers"]]
+    train = {k: v for k, v in d["train"].items() if k != "epochs"}
+    prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
+    key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "train": train,
+           "prune": prune, "layers": layers}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Checkpoints:
+    """Weights and optimizer state after every epoch of each training phase ('train',
+    'finetune'), in `directory`, for one training key. A resumed run continues from the last
+    finished epoch; its shuffling differs from an uninterrupted run's, so its weights are not
+    bit-identical to one (the deploy form of a finished run is)."""
+
+    def __init__(self, directory: str, key: str):
+        self.directory, self.key = directory, key
+
+    def _state_path(self, phase: str) -> str:
+        return os.path.join(self.directory, f"{phase}.json")
+
+    def done_epochs(self, phase: str) -> int:
+        try:
+            with open(self._state_path(phase)) as fh:
+                state = json.load(fh)
+        except (OSError, ValueError):
+            return 0
+        return int(state["epoch"]) if state.get("key") == self.key else 0
+
+    def restore(self, phase: str, model, optimizer) -> int:
+        done = self.done_epochs(phase)
+        if done:
+            tf.train.Checkpoint(model=model, optimizer=optimizer).read(
+                os.path.join(self.directory, phase, "ckpt")).expect_partial()
+        return done
+
+    def callback(self, phase: str, model, optimizer):
+        outer = self
+
+        class SaveEpoch(tf.keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                tf.train.Checkpoint(model=model, optimizer=optimizer).write(
+                    os.path.join(outer.directory, phase, "ckpt"))
+                tmp = outer._state_path(phase) + ".tmp"
+                with open(tmp, "w") as fh:
+                    json.dump({"key": outer.key, "epoch": epoch + 1}, fh)
+                os.replace(tmp, outer._state_path(phase))  # the epoch counts only once written
+
+        return SaveEpoch()
+
+    def clear(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int | None = None,
+        checkpoints: Checkpoints | None = None, phase: str = "train"):
+    """Train `model` in place up to `epochs` with the spec's optimiser settings (resuming from
+    `checkpoints` when they hold finished epochs of this phase)."""
+    optimizer = tf.keras.optimizers.Adam(spec.train["lr"])
+    model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    if epochs > 0:
-        model.fit(scaled(data.x_train), data.y_train, epochs=epochs, batch_size=spec.train["batch_size"],
-                  shuffle=True, verbose=verbose)
+    start, callbacks = 0, []
+    if checkpoints is not None:
+        start = min(checkpoints.restore(phase, model, optimizer), epochs)
+        if start:
+            print(f"[qpsnn] {phase}: resuming after epoch {start} of {epochs}", flush=True)
+        callbacks.append(checkpoints.callback(phase, model, optimizer))
+    if epochs > start:
+        model.fit(scaled(data.x_train), data.y_train, epochs=epochs, initial_epoch=start,
+                  batch_size=spec.train["batch_size"], shuffle=True, callbacks=callbacks,
+                  verbose=progress_verbosity() if verbose is None else verbose)
     return model
 
 
-def train_model(spec: Spec, data: DataSet, verbose: int = 2, quantized: bool = True):
+def train_model(spec: Spec, data: DataSet, verbose: int | None = None, quantized: bool = True,
+                checkpoints: Checkpoints | None = None):
     """A freshly initialised model of `spec` trained for train.epochs (seeded: deterministic)."""
     set_seed(spec.train["seed"])
     model = build_model(spec, data.input_shape, quantized=quantized)
-    return fit(model, spec, data, spec.train["epochs"], verbose)
+    return fit(model, spec, data, spec.train["epochs"], verbose, checkpoints, "train")
 
 
 def float_predict(model, images_u8: np.ndarray, batch_size: int = 256) -> np.ndarray:

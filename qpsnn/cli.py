@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--out", required=True, help="output directory (replaced atomically)")
     p_flow.add_argument("--no-hls", action="store_true", help="skip the hls4ml project and its C simulation")
     p_flow.add_argument("--no-rtl", action="store_true", help="skip the RTL generation and simulation")
+    p_flow.add_argument("--resume", action="store_true",
+                        help="continue an interrupted training from its last finished epoch "
+                             "(checkpoints in .DIR.checkpoints beside DIR)")
     p_val = sub.add_parser("validate", help="check a spec and print it with defaults filled in",
                            epilog="example: qpsnn validate --spec examples/mnist_skeleton.yaml")
     p_val.add_argument("--spec", required=True)
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from qpsnn.flow import run_flow
 
-        report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl)
+        report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume)
         acc = report["accuracy"]
         print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
               f"agreement {acc['float_golden_agreement']:.4f}")

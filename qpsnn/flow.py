@@ -62,7 +62,13 @@ def atomic_dir(out: str):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
+def checkpoint_dir(out: str) -> str:
+    """Training checkpoints live beside DIR, outside its atomic temporary twin, so that they
+    outlive an interrupted flow; a finished flow removes them."""
+    return os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.checkpoints")
+
+
+def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False) -> dict:
     out = check_out_dir(out)
     # heavy imports after validation: bad input answers at once
     from qpsnn.codegen import hls as hls_gen
@@ -73,7 +79,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
     from qpsnn.model.golden import run_golden
     from qpsnn.model.metrics import model_stats, spec_connections, synaptic_ops
     from qpsnn.model.prune import train_compressed
-    from qpsnn.model.train import float_predict
+    from qpsnn.model.train import Checkpoints, float_predict, training_key
     from qpsnn.sim.network import locate_mismatch, simulate_network
     from qpsnn.sim.runner import lint
 
@@ -86,8 +92,11 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
             data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
             infer_shapes(spec, data.input_shape)
         unpruned_connections = spec_connections(spec, data.input_shape)
+        checkpoints = Checkpoints(checkpoint_dir(out), training_key(spec))
+        if not resume:
+            checkpoints.clear()
         with timer.stage("train"):
-            spec, model, pruning = train_compressed(spec, data)
+            spec, model, pruning = train_compressed(spec, data, checkpoints=checkpoints)
             os.makedirs(os.path.join(work, "model"))
             model.save_weights(os.path.join(work, "model", "weights.h5"))
         with timer.stage("export"):
@@ -162,6 +171,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True) -> dict:
         report["timing_s"] = timer.stages
         with open(os.path.join(work, "report.json"), "w") as fh:
             json.dump(report, fh, indent=1)
+    checkpoints.clear()
     if mismatched:
         raise DesignError("bit-exact check failed: " + "; ".join(mismatched) + f" (report: {out}/report.json)")
     return report

@@ -208,7 +208,11 @@ def markdown(summary: list[dict], spec: Spec, cfg: StudyConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_table(spec: Spec, cfg: StudyConfig, out_json: str, log=print) -> dict:
+def log_line(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_table(spec: Spec, cfg: StudyConfig, out_json: str, log=log_line) -> dict:
     """Run the study and write `out_json` (and the Markdown table beside it) atomically."""
     from qpsnn.model.data import load_dataset
     from qpsnn.spec import infer_shapes
