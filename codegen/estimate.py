@@ -2,27 +2,29 @@
 each layer knows its own cycles; the network's latency follows from how the layers overlap,
 its throughput is set by the slowest).
 
-An accumulate engine spends, per output position, one cycle on an all-zero input element in
-event mode, G = N_OUT/PE cycles on any other element (every element in dense mode), then
-two cycles to drain its ROM stage and present the currents, and one more when the last
-element was not skipped. Which elements are zero is data: the model takes the golden model's
-spikes for the images, so it predicts the cycles of exactly those images.
+Every weight layer is a producer (conv_window or vector_serializer) feeding an accumulate
+engine with the element stream of codegen/element_stream.py. The producer spends one cycle
+per element it sends and one cycle on a vector (a tap's pixel, an input beat) with nothing
+to send; the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
+non-zero element (one for a zero one); after a position's last element it needs two more
+cycles (one more when that element was worked on) to present the currents. Which elements
+are zero is data: the model takes the golden model's spikes for the images and replays the
+handshakes of every element, so it predicts the cycles of exactly those images.
 
-Overlap: a conv_window holds a whole map before its first window, so a conv layer starts
-when its input stream has ended; a dense layer consumes its input while it streams, so it
-ends when both its own work and its input are done (plus the work of the last input beat).
+Overlap: a conv_window holds a whole map before its first window; a dense layer's serializer
+takes each input beat as it arrives; LIF and max-pool stages hand a beat on in one cycle.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from qpsnn.codegen.element_stream import sent
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
-DRAIN_CYCLES = 2        # per position: ROM stage drained, currents presented
-STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool, window write,
-                        # vector serializer)
+DRAIN_CYCLES = 2        # after a position's last element: ROM stage drained, currents presented
+STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool)
 READOUT_CYCLES = 3      # readout: take the beat, present and hand over the output (plus one per class)
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
@@ -52,18 +54,67 @@ def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict
     return out
 
 
-def element_cycles(elems: np.ndarray, groups: int, mode: str) -> np.ndarray:
-    """Cycles the engine spends taking each element: (N, positions, elements)."""
-    if mode == "dense":
-        return np.full(elems.shape, groups)
-    return np.where(elems != 0, groups, 1)
+class EngineReplay:
+    """The handshakes of one accumulate engine and its producer, for N images at once."""
+
+    def __init__(self, n: int, groups: int, mode: str):
+        self.groups, self.dense = groups, mode == "dense"
+        self.ready = np.zeros(n)      # first cycle the engine can take an element
+        self.first_take = None
+
+    def vector(self, tau, mask, values):
+        """The producer presents a vector at cycle `tau` (N,); it sends the elements in `mask`
+        (N, E) one per cycle as the engine takes them. Returns (cycle after the vector is
+        done, its last element's take cycle, whether that element was worked on)."""
+        tau = tau.astype(float).copy()
+        any_sent = np.zeros(len(tau), bool)
+        last_take = np.zeros(len(tau))
+        last_worked = np.zeros(len(tau), bool)
+        for k in range(mask.shape[1]):
+            m = mask[:, k]
+            take = np.maximum(tau, self.ready)
+            worked = self.dense | (values[:, k] != 0)
+            if self.first_take is None and m.any():
+                self.first_take = np.where(m, take, np.inf)
+            self.ready = np.where(m, take + np.where(worked, self.groups, 1), self.ready)
+            tau = np.where(m, take + 1, tau)
+            last_take = np.where(m, take, last_take)
+            last_worked = np.where(m, worked, last_worked)
+            any_sent |= m
+        return np.where(any_sent, tau, tau + 1), last_take, last_worked
+
+    def finish_position(self, last_take, last_worked):
+        """After the position's last element: the cycle its currents are handed on."""
+        done = last_take + np.where(last_worked, self.groups + 1, 1) + DRAIN_CYCLES
+        self.ready = done
+        return done - 1
 
 
-def position_overhead(elems: np.ndarray, mode: str) -> np.ndarray:
-    """Cycles per position after its last element, (N, positions): the drain, and one more
-    when the last element was worked on (its accumulate is still in flight)."""
-    last_worked = (elems[:, :, -1] != 0) if mode == "event" else np.ones(elems.shape[:2], bool)
-    return DRAIN_CYCLES + last_worked
+def conv_layer(replay: EngineReplay, start, elems, channels: int):
+    """conv_window + engine: windows from cycle `start` (N,), elems (N, positions, K*K*C)."""
+    n, positions, n_in = elems.shape
+    mask = sent(elems, not replay.dense)
+    tau = start.astype(float)
+    out = np.zeros((n, positions))
+    for p in range(positions):
+        for tap in range(n_in // channels):
+            cols = slice(tap * channels, (tap + 1) * channels)
+            tau, last_take, last_worked = replay.vector(tau, mask[:, p, cols], elems[:, p, cols])
+        out[:, p] = replay.finish_position(last_take, last_worked)
+    return out
+
+
+def dense_layer(replay: EngineReplay, arrivals, elems, lanes: int):
+    """vector_serializer + engine: input beat b arrives at `arrivals[:, b]`, elems (N, 1, n_in)."""
+    elems = elems[:, 0]
+    mask = sent(elems, not replay.dense)
+    free = np.full(len(elems), -np.inf)     # the serializer can take its next beat from here
+    for b in range(arrivals.shape[1]):
+        take = np.maximum(arrivals[:, b], free)
+        cols = slice(b * lanes, (b + 1) * lanes)
+        after, last_take, last_worked = replay.vector(take + 1, mask[:, cols], elems[:, cols])
+        free = after - 1                    # taken in the cycle the vector before is done
+    return replay.finish_position(last_take, last_worked)[:, None]
 
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
@@ -73,39 +124,35 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
     h, w, c = deploy.meta["input"]["shape"]
-    # the stream feeding the next layer: the cycles its first and last beats can be taken
-    # (the input: one pixel per cycle from cycle 0), and its elements per beat
-    first, last, beat_elems = np.zeros(n), np.full(n, float(h * w - 1)), c
+    # the stream feeding the next layer: the cycle each beat is presented (the input: one
+    # pixel per cycle from cycle 0), its map shape and its elements per beat
+    times, shape, lanes = np.tile(np.arange(h * w, dtype=float), (n, 1)), (h, w), c
     per_layer = {}
     for layer in deploy.layers:
         kind = layer["type"]
-        if kind in ("lif", "maxpool"):
-            first, last = first + STAGE_CYCLES, last + STAGE_CYCLES
+        if kind == "lif":
+            times = times + STAGE_CYCLES
+            continue
+        if kind == "maxpool":    # a pooled pixel leaves when the last pixel of its 2x2 block is in
+            grid = times.reshape(n, shape[0], shape[1])
+            shape = (shape[0] // 2, shape[1] // 2)
+            times = grid[:, 1::2, 1::2][:, :shape[0], :shape[1]].reshape(n, -1) + STAGE_CYCLES
             continue
         if kind not in ("conv", "dense"):
             continue
         n_out = deploy.array(layer["weights"]).shape[-1]
-        groups = n_out // layer_pe[layer["name"]]
-        elems = inputs[layer["name"]]
-        per_element = element_cycles(elems, groups, mode)                 # (N, positions, elements)
-        overhead = position_overhead(elems, mode)                         # (N, positions)
-        per_position = per_element.sum(axis=2) + overhead
-        cycles = per_position.sum(axis=1)
-        per_layer[layer["name"]] = float(cycles.mean())
-        if kind == "conv":     # the window waits for the whole map, then feeds the engine
-            start = last + STAGE_CYCLES
-            done_first, done = start + per_position[:, 0], start + cycles
-        else:                  # consumes its input as it streams: the last beat's work remains
-            if beat_elems > 1:     # a vector_serializer splits the beats
-                first, last = first + STAGE_CYCLES, last + STAGE_CYCLES
-            tail = per_element[:, -1, -beat_elems:].sum(axis=1) + overhead[:, -1]
-            done = np.maximum(first + cycles, last + tail)
-            done_first = done
-        # the engine's cycles end with the handshake of its output beat: available one before
-        first, last = done_first - 1, done - 1
-        beat_elems = n_out
-    n_classes = beat_elems
-    latency = last + READOUT_CYCLES + n_classes
+        replay = EngineReplay(n, n_out // layer_pe[layer["name"]], mode)
+        if kind == "conv":
+            start = times[:, -1] + 1          # the window has the whole map
+            times = conv_layer(replay, start, inputs[layer["name"]], lanes)
+            shape = tuple(layer["out_shape"][:2])
+        else:
+            times = dense_layer(replay, times, inputs[layer["name"]], lanes)
+            shape = (1, 1)
+        per_layer[layer["name"]] = float((times[:, -1] + 1 - replay.first_take).mean())
+        lanes = n_out
+    n_classes = lanes
+    latency = times[:, -1] + READOUT_CYCLES + n_classes
     # back to back, an image enters when the slowest layer (or the input stream) is free
     interval = max(max(per_layer.values()), h * w)
     return {"cycles_per_layer": per_layer, "cycles_per_image": float(latency.mean()),

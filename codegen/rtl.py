@@ -22,6 +22,7 @@ import jinja2
 import numpy as np
 
 import qpsnn
+from qpsnn.codegen.element_stream import index_bits
 from qpsnn.errors import InputError
 from qpsnn.model.deploy import Deploy, signed_width
 
@@ -106,6 +107,9 @@ def _quote(name: str) -> str:
 
 
 RTL_MODES = ("event", "dense")
+# library modules that other library modules instantiate
+SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_picker",),
+              "vector_serializer": ("element_picker",)}
 
 
 def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDesign:
@@ -136,21 +140,29 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
             layer_pe[name] = p
             analog = layer["input"] == "analog"
             elem_bits = stream.elem_bits
+            skip = int(mode == "event")
+            idx_bits = index_bits(n_in)
+            element_beat = 1 + idx_bits + elem_bits     # {last, index, element}
             if kind == "conv":
                 (ih, iw), (oh, ow) = stream.shape, tuple(layer["out_shape"][:2])
                 pt, _, pl, _ = layer["padding"]
                 stages.append(Stage("conv_window", f"u_{name}_window",
-                                    f"{name}: {layer['kernel']}x{layer['kernel']} windows, stride {layer['stride']}",
-                                    elem_bits,
+                                    f"{name}: {layer['kernel']}x{layer['kernel']} windows, stride {layer['stride']}, "
+                                    + ("non-zero elements only" if skip else "every element"),
+                                    element_beat,
                                     [("H", ih), ("W", iw), ("C", stream.count), ("ELEM_BITS", elem_bits),
                                      ("K", layer["kernel"]), ("STRIDE", layer["stride"]), ("PAD_T", pt),
-                                     ("PAD_L", pl), ("OH", oh), ("OW", ow)]))
+                                     ("PAD_L", pl), ("OH", oh), ("OW", ow), ("SKIP_ZEROS", skip),
+                                     ("INDEX_BITS", idx_bits)]))
                 positions = (oh, ow)
             else:
-                if stream.count > 1:
-                    stages.append(Stage("vector_serializer", f"u_{name}_serial",
-                                        f"{name}: beats of {stream.count} elements -> one element per beat",
-                                        elem_bits, [("N", stream.count), ("ELEM_BITS", elem_bits)]))
+                vectors = int(np.prod(stream.shape)) if stream.shape else 1
+                stages.append(Stage("vector_serializer", f"u_{name}_serial",
+                                    f"{name}: {vectors} beat(s) of {stream.count} elements -> "
+                                    + ("the non-zero elements" if skip else "every element"),
+                                    element_beat, [("N", stream.count), ("ELEM_BITS", elem_bits),
+                                                   ("BEATS", vectors), ("SKIP_ZEROS", skip),
+                                                   ("INDEX_BITS", idx_bits)]))
                 positions = ()
             steps = 1 if analog else T
             bias = deploy.array(layer["bias"])
@@ -165,9 +177,9 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
                                  ("IN_BITS", layer["input_bits"]), ("W_BITS", layer["bits"]),
                                  ("S", layer["offset_s"]), ("FRAC_BITS", layer["frac_bits"]),
                                  ("OUT_BITS", out_bits), ("BIAS_BITS", bias_bits),
-                                 ("SKIP_ZEROS", int(mode == "event")),
+                                 ("SKIP_ZEROS", skip),
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem")),
-                                 ("BIAS_FILE", _quote(f"{name}_bias.mem"))]))
+                                 ("BIAS_FILE", _quote(f"{name}_bias.mem")), ("INDEX_BITS", idx_bits)]))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])
@@ -208,8 +220,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
         in_channels=c, n_pixels=h * w, n_classes=n_classes, lane=lane, out_bits=out_bits,
         class_bits=class_bits, stages=stages, last=len(stages))
     files[f"{top}.v"] = text
-    library = sorted({st.module for st in stages} | ({"lif_unit"} if any(st.module == "lif_layer" for st in stages)
-                                                     else set()))
+    used = {st.module for st in stages}
+    library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
     return RtlDesign(top, files, library, stages, layer_pe, out_bits, lane, n_classes, class_bits, probes)
 
 

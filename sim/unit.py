@@ -6,12 +6,10 @@ import json
 import os
 from pathlib import Path
 
+from qpsnn.codegen.rtl import SUBMODULES
 from qpsnn.sim.runner import lint, results_failures, run_cocotb
 
 HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
-
-# modules each library module instantiates
-DEPENDS = {"lif_layer": ["lif_unit"]}
 
 
 def run_unit(module: str, parameters: dict, work_dir: str, config: dict, files: dict | None = None) -> int:
@@ -24,7 +22,7 @@ def run_unit(module: str, parameters: dict, work_dir: str, config: dict, files: 
         Path(work_dir, name).write_text(text)
     cfg_path = Path(work_dir, "tb_config.json")
     cfg_path.write_text(json.dumps({"parameters": parameters, **config}))
-    sources = [str(HW_RTL / f"{m}.v") for m in [module, *DEPENDS.get(module, [])]]
+    sources = [str(HW_RTL / f"{m}.v") for m in [module, *SUBMODULES.get(module, ())]]
     verilog_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
     lint(sources, module, cwd=work_dir, parameters=verilog_params)
     xml = run_cocotb(sources, module, module, build_dir=os.path.join(work_dir, "sim_build"), test_dir=work_dir,

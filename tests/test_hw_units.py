@@ -4,6 +4,7 @@ cocotb + Verilator, over parameters, with random idle input cycles and back-pres
 import numpy as np
 import pytest
 
+from qpsnn.codegen.element_stream import index_bits
 from qpsnn.codegen.rtl import hex_words, weight_words
 from qpsnn.model.deploy import conv_geometry
 from qpsnn.sim.unit import run_unit
@@ -40,7 +41,7 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, t_in, in_bits, w_bits, fra
     out_bits, bias_bits = bound.bit_length() + 1, 11
     params = {"N_IN": n_in, "N_OUT": n_out, "PE": pe, "T_IN": t_in, "IN_BITS": in_bits, "W_BITS": w_bits,
               "S": s, "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
-              "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem"}
+              "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem", "INDEX_BITS": index_bits(n_in)}
     files = {"w.mem": hex_words(weight_words(codes, pe, w_bits), pe * w_bits), "b.mem": hex_words(bias, bias_bits)}
     failures = run_unit("accumulate_engine", params, str(tmp_path),
                         {"seed": 5, "positions": 10, "density": density, "codes": codes.tolist(),
@@ -48,14 +49,16 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, t_in, in_bits, w_bits, fra
     assert failures == 0
 
 
-@pytest.mark.parametrize("h,w,c,elem,k,stride,padding", [
-    (5, 4, 2, 3, 3, 1, "same"), (6, 6, 1, 8, 5, 2, "same"), (5, 5, 3, 1, 3, 2, "valid"), (3, 4, 2, 4, 1, 1, "valid"),
+@pytest.mark.parametrize("h,w,c,elem,k,stride,padding,skip", [
+    (5, 4, 2, 3, 3, 1, "same", 1), (6, 6, 1, 8, 5, 2, "same", 1), (5, 5, 3, 1, 3, 2, "valid", 1),
+    (3, 4, 2, 4, 1, 1, "valid", 1), (4, 5, 4, 2, 3, 1, "same", 0), (6, 4, 5, 1, 3, 2, "same", 1),
 ])
-def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding):
+def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip):
     (oh, ow), pads = conv_geometry((h, w, c), k, stride, padding)
     params = {"H": h, "W": w, "C": c, "ELEM_BITS": elem, "K": k, "STRIDE": stride, "PAD_T": pads[0],
-              "PAD_L": pads[2], "OH": oh, "OW": ow}
-    assert run_unit("conv_window", params, str(tmp_path), {"seed": 11, "maps": 3, "pads": list(pads), **STRESS}) == 0
+              "PAD_L": pads[2], "OH": oh, "OW": ow, "SKIP_ZEROS": skip, "INDEX_BITS": index_bits(k * k * c)}
+    assert run_unit("conv_window", params, str(tmp_path),
+                    {"seed": 11, "maps": 3, "pads": list(pads), "zeros": 0.6, **STRESS}) == 0
 
 
 @pytest.mark.parametrize("h,w,bits", [(4, 6, 5), (2, 2, 1)])
@@ -64,10 +67,10 @@ def test_maxpool2(tmp_path, h, w, bits):
                     {"seed": 13, "maps": 4, **STRESS}) == 0
 
 
-@pytest.mark.parametrize("n,elem", [(5, 1), (3, 8)])
-def test_vector_serializer(tmp_path, n, elem):
-    assert run_unit("vector_serializer", {"N": n, "ELEM_BITS": elem}, str(tmp_path),
-                    {"seed": 7, "frames": 15, **STRESS}) == 0
+@pytest.mark.parametrize("n,elem,beats,skip", [(5, 1, 1, 1), (3, 8, 4, 1), (4, 2, 3, 0), (1, 8, 6, 1), (8, 3, 2, 1)])
+def test_vector_serializer(tmp_path, n, elem, beats, skip):
+    params = {"N": n, "ELEM_BITS": elem, "BEATS": beats, "SKIP_ZEROS": skip, "INDEX_BITS": index_bits(n * beats)}
+    assert run_unit("vector_serializer", params, str(tmp_path), {"seed": 7, "frames": 12, "zeros": 0.5, **STRESS}) == 0
 
 
 @pytest.mark.parametrize("k,t,steps,bits,lane", [(10, 4, 4, 12, 16), (3, 5, 1, 8, 8), (1, 1, 1, 5, 8), (4, 3, 3, 7, 8)])

@@ -1,16 +1,18 @@
 // The ReScaW accumulate engine of one conv/dense layer, for spike or pixel inputs.
 //
-// It consumes the N_IN input elements of one output position (a conv window, or the whole
-// input of a dense layer), one element per beat, and produces that position's N_OUT currents
-// for each of T_IN time steps in one output beat:
+// It consumes an element stream (from conv_window or vector_serializer): beats
+// {last, index, element}, index in 0..N_IN-1 the element's row of the weight ROM, last on
+// the final element of an output position (a conv window, or the whole input of a dense
+// layer). Elements not sent are zero. It produces the position's N_OUT currents for each of
+// T_IN time steps in one output beat:
 //     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o
 // An element carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
 // PE outputs are updated per cycle (the parallelism knob): a non-zero element takes
 // G = N_OUT/PE cycles (its group 0 is read in the cycle it is taken), an all-zero element one
-// when SKIP_ZEROS = 1 (event-driven: work scales with the spikes), G like any other when
-// SKIP_ZEROS = 0 (the dense baseline).
+// when SKIP_ZEROS = 1 (event-driven: the producers send only non-zero elements, so work
+// scales with the spikes), G like any other when SKIP_ZEROS = 0 (the dense baseline).
 // Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read synchronously (block RAM), from
 // WEIGHT_FILE ($readmemh); biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
@@ -30,11 +32,12 @@ module accumulate_engine #(
     parameter integer BIAS_BITS = 24,
     parameter integer SKIP_ZEROS = 1,
     parameter WEIGHT_FILE = "weights.mem",
-    parameter BIAS_FILE = "bias.mem"
+    parameter BIAS_FILE = "bias.mem",
+    parameter integer INDEX_BITS = ($clog2(N_IN) > 0) ? $clog2(N_IN) : 1
 ) (
     input  wire                             clk,
     input  wire                             rst,
-    input  wire [T_IN*IN_BITS-1:0]          s_axis_tdata,
+    input  wire [1+INDEX_BITS+T_IN*IN_BITS-1:0] s_axis_tdata,
     input  wire                             s_axis_tvalid,
     output wire                             s_axis_tready,
     output reg  [T_IN*N_OUT*OUT_BITS-1:0]   m_axis_tdata,
@@ -46,15 +49,12 @@ module accumulate_engine #(
     localparam integer AW = $clog2(DEPTH + 1);                         // counts to DEPTH
     localparam integer RA = (DEPTH > 1) ? $clog2(DEPTH) : 1;            // ROM index
     localparam integer GW = (G > 1) ? $clog2(G) : 1;
-    localparam integer IW = $clog2(N_IN + 1);
     localparam integer ACC_W = IN_BITS + W_BITS + $clog2(N_IN + 1);   // sum x*W_int, unsigned
     localparam integer SUM_W = IN_BITS + $clog2(N_IN + 1);             // sum x, unsigned
     localparam integer WIDE0 = ACC_W + FRAC_BITS + 3;
     localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
-    localparam [IW-1:0] LAST_I = IW'(N_IN - 1);
-    localparam [AW-1:0] G_AW = AW'(G);
 
     reg [PE*W_BITS-1:0] rom [0:DEPTH-1];
     reg signed [BIAS_BITS-1:0] bias [0:N_OUT-1];
@@ -71,8 +71,7 @@ module accumulate_engine #(
     reg               busy;        // iterating the groups of one non-zero element
     reg [GW-1:0]      g;
     reg [AW-1:0]      base;        // ROM address of group 0 of the current element
-    reg [IW-1:0]      count;       // elements accepted for this position
-    reg               frame_done;  // all N_IN elements accepted
+    reg               frame_done;  // the position's last element accepted
 
     // pipeline stage 1: ROM data arrives one cycle after its address
     reg [PE*W_BITS-1:0]    w_q;
@@ -80,11 +79,18 @@ module accumulate_engine #(
     reg [GW-1:0]           s1_g;
     reg [T_IN*IN_BITS-1:0] s1_x;
 
+    wire [T_IN*IN_BITS-1:0] in_x = s_axis_tdata[T_IN*IN_BITS-1:0];
+    wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[T_IN*IN_BITS +: INDEX_BITS];
+    wire                    in_last = s_axis_tdata[T_IN*IN_BITS + INDEX_BITS];
     assign s_axis_tready = !busy && !frame_done && !m_axis_tvalid;
     wire take = s_axis_tvalid && s_axis_tready;
-    wire nonzero = (SKIP_ZEROS == 0) || (s_axis_tdata != {(T_IN*IN_BITS){1'b0}});
+    wire nonzero = (SKIP_ZEROS == 0) || (in_x != {(T_IN*IN_BITS){1'b0}});
+    /* verilator lint_off WIDTHEXPAND */
+    wire [AW-1:0] in_base = AW'(in_index * G);              // group 0 of the element taken
+    /* verilator lint_on WIDTHEXPAND */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [AW-1:0] rd_addr = base + {{(AW-GW){1'b0}}, g};   // its top bit only counts to DEPTH
+    // busy: group g of the element taken earlier; else group 0 of the element at the input
+    wire [AW-1:0] rd_addr = busy ? base + {{(AW-GW){1'b0}}, g} : in_base;
     /* verilator lint_on UNUSEDSIGNAL */
 
     // the currents, from the finished sums: X[t][o] = ((2 acc - S sum_x) << F) + B_o
@@ -106,25 +112,22 @@ module accumulate_engine #(
 
     integer p, t, o;
     always @(posedge clk) begin
-        // the ROM address is base + g: group 0 of the element at the input while not busy
         w_q <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses w_q
         s1_valid <= busy || (take && nonzero);
         s1_g <= g;
-        s1_x <= busy ? x_reg : s_axis_tdata;
+        s1_x <= busy ? x_reg : in_x;
 
         if (take) begin
-            count <= count + 1'b1;
-            if (count == LAST_I) frame_done <= 1'b1;
+            if (in_last) frame_done <= 1'b1;
             if (nonzero) begin
-                x_reg <= s_axis_tdata;
+                x_reg <= in_x;
                 for (t = 0; t < T_IN; t = t + 1)
-                    sum_x[t] <= sum_x[t] + SUM_W'(s_axis_tdata[t*IN_BITS +: IN_BITS]);
+                    sum_x[t] <= sum_x[t] + SUM_W'(in_x[t*IN_BITS +: IN_BITS]);
             end
             if (nonzero && G > 1) begin
                 busy <= 1'b1;          // groups 1 .. G-1 follow
                 g <= GW'(1);
-            end else begin
-                base <= base + G_AW;
+                base <= in_base;
             end
         end
 
@@ -132,7 +135,6 @@ module accumulate_engine #(
             if (g == LAST_G) begin
                 g <= {GW{1'b0}};
                 busy <= 1'b0;
-                base <= base + G_AW;
             end else begin
                 g <= g + 1'b1;
             end
@@ -154,8 +156,6 @@ module accumulate_engine #(
         if (m_axis_tvalid && m_axis_tready) begin
             m_axis_tvalid <= 1'b0;
             frame_done <= 1'b0;
-            count <= {IW{1'b0}};
-            base <= {AW{1'b0}};
             for (t = 0; t < T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
             for (o = 0; o < T_IN*N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
         end
@@ -164,7 +164,6 @@ module accumulate_engine #(
             busy <= 1'b0;
             g <= {GW{1'b0}};
             base <= {AW{1'b0}};
-            count <= {IW{1'b0}};
             frame_done <= 1'b0;
             s1_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;

@@ -1,7 +1,11 @@
-// Convolution windows from a feature map: stores one H x W map (one pixel of C elements per
-// input beat, raster order), then emits for every output position (oy, ox), in raster order,
-// the K*K*C elements of its window in (ky, kx, c) order, the order of the weight ROM.
-// Taps in the zero padding are emitted as zero elements (the engine skips them in one cycle).
+// Convolution windows from a feature map, as an element stream for an accumulate engine.
+// Stores one H x W map (one pixel of C elements per input beat, raster order), then walks
+// every output position (oy, ox) in raster order and its K*K taps in (ky, kx) order; of each
+// tap's pixel it sends elements {last, index, element}, index = (ky*K + kx)*C + c being the
+// element's row in the engine's weight ROM and last marking the final element of the window.
+// SKIP_ZEROS = 1 (event mode): only the non-zero elements of a tap (and the window's final
+// element, which carries last) are sent; a tap without any, or in the zero padding, costs one
+// cycle. SKIP_ZEROS = 0: every element, padding taps as zeros.
 // An element is ELEM_BITS wide: T spikes of one channel, or one 8-bit pixel value.
 // The map is held until its last window has left, then the next map is accepted.
 `resetall
@@ -18,14 +22,16 @@ module conv_window #(
     parameter integer PAD_T = 1,
     parameter integer PAD_L = 1,
     parameter integer OH = 8,
-    parameter integer OW = 8
+    parameter integer OW = 8,
+    parameter integer SKIP_ZEROS = 1,
+    parameter integer INDEX_BITS = ($clog2(K * K * C) > 0) ? $clog2(K * K * C) : 1
 ) (
     input  wire                      clk,
     input  wire                      rst,
     input  wire [C*ELEM_BITS-1:0]    s_axis_tdata,
     input  wire                      s_axis_tvalid,
     output wire                      s_axis_tready,
-    output wire [ELEM_BITS-1:0]      m_axis_tdata,
+    output wire [1+INDEX_BITS+ELEM_BITS-1:0] m_axis_tdata,
     output wire                      m_axis_tvalid,
     input  wire                      m_axis_tready
 );
@@ -45,7 +51,6 @@ module conv_window #(
     reg [CW-1:0]  c;
 
     assign s_axis_tready = !emitting;
-    assign m_axis_tvalid = emitting;
 
     // input coordinates of the current tap (signed: the padding is negative or past the edge)
     wire signed [31:0] iy = $signed(32'(oy)) * STRIDE + $signed(32'(ky)) - PAD_T;
@@ -54,15 +59,26 @@ module conv_window #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] rd_addr = in_map ? 32'(iy * W + ix) : 32'd0;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [C*ELEM_BITS-1:0] pixel = map[rd_addr[AW-1:0]];
-    assign m_axis_tdata = in_map ? pixel[c*ELEM_BITS +: ELEM_BITS] : {ELEM_BITS{1'b0}};
+    wire [C*ELEM_BITS-1:0] pixel = in_map ? map[rd_addr[AW-1:0]] : {(C*ELEM_BITS){1'b0}};
 
-    wire last_c = (c == CW'(C - 1));
     wire last_kx = (kx == KW'(K - 1));
     wire last_ky = (ky == KW'(K - 1));
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
+    wire last_tap = last_kx && last_ky;
 
+    wire          found, more;
+    wire [CW-1:0] pos;
+    element_picker #(.N(C), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .IW(CW)) u_pick (
+        .vec(pixel), .from(c), .force_last(last_tap), .found(found), .pos(pos), .more(more));
+
+    assign m_axis_tvalid = emitting && found;
+    wire send = m_axis_tvalid && m_axis_tready;
+    wire next_tap = emitting && (!found || (send && !more));   // this tap has nothing left
+    /* verilator lint_off WIDTHEXPAND */
+    wire [INDEX_BITS-1:0] index = INDEX_BITS'((ky * K + kx) * C + pos);
+    /* verilator lint_on WIDTHEXPAND */
+    assign m_axis_tdata = {last_tap && pos == CW'(C - 1), index, pixel[pos*ELEM_BITS +: ELEM_BITS]};
     always @(posedge clk) begin
         if (s_axis_tvalid && s_axis_tready) begin
             map[wr_addr] <= s_axis_tdata;
@@ -73,18 +89,17 @@ module conv_window #(
                 wr_addr <= wr_addr + 1'b1;
             end
         end
-        if (m_axis_tvalid && m_axis_tready) begin
-            c <= last_c ? {CW{1'b0}} : c + 1'b1;
-            if (last_c) begin
-                kx <= last_kx ? {KW{1'b0}} : kx + 1'b1;
-                if (last_kx) begin
-                    ky <= last_ky ? {KW{1'b0}} : ky + 1'b1;
-                    if (last_ky) begin
-                        ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
-                        if (last_ox) begin
-                            oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
-                            if (last_oy) emitting <= 1'b0;
-                        end
+        if (send) c <= pos + 1'b1;
+        if (next_tap) begin
+            c <= {CW{1'b0}};
+            kx <= last_kx ? {KW{1'b0}} : kx + 1'b1;
+            if (last_kx) begin
+                ky <= last_ky ? {KW{1'b0}} : ky + 1'b1;
+                if (last_ky) begin
+                    ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
+                    if (last_ox) begin
+                        oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
+                        if (last_oy) emitting <= 1'b0;
                     end
                 end
             end

@@ -1,48 +1,73 @@
-// One beat of N elements (ELEM_BITS each, element 0 in the low bits) in, N beats of one
-// element out, element 0 first. Turns a layer's spike vector of one time step into the
-// element stream an accumulate engine consumes.
+// Vectors in, an element stream out: the input of a dense layer's accumulate engine.
+//
+// In: one beat per vector of N elements (ELEM_BITS each, element 0 in the low bits); BEATS
+// vectors make one engine position (the pixels of a flattened map, or one vector).
+// Out: one element per beat, {last, index, element}: index = beat * N + lane is the element's
+// row in the engine's weight ROM, last marks the final element of the position.
+// SKIP_ZEROS = 1 (event mode) sends only the non-zero elements (and the final one, which
+// carries last); a vector without any costs one cycle. SKIP_ZEROS = 0 sends every element.
+// The next vector is taken in the cycle the current one is done: no bubble between vectors.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module vector_serializer #(
     parameter integer N = 8,
-    parameter integer ELEM_BITS = 1
+    parameter integer ELEM_BITS = 1,
+    parameter integer BEATS = 1,
+    parameter integer SKIP_ZEROS = 1,
+    parameter integer INDEX_BITS = ($clog2(N * BEATS) > 0) ? $clog2(N * BEATS) : 1
 ) (
-    input  wire                     clk,
-    input  wire                     rst,
-    input  wire [N*ELEM_BITS-1:0]   s_axis_tdata,
-    input  wire                     s_axis_tvalid,
-    output wire                     s_axis_tready,
-    output wire [ELEM_BITS-1:0]     m_axis_tdata,
-    output wire                     m_axis_tvalid,
-    input  wire                     m_axis_tready
+    input  wire                                clk,
+    input  wire                                rst,
+    input  wire [N*ELEM_BITS-1:0]              s_axis_tdata,
+    input  wire                                s_axis_tvalid,
+    output wire                                s_axis_tready,
+    output wire [1+INDEX_BITS+ELEM_BITS-1:0]   m_axis_tdata,
+    output wire                                m_axis_tvalid,
+    input  wire                                m_axis_tready
 );
     localparam integer IW = (N > 1) ? $clog2(N) : 1;
-    localparam [IW-1:0] LAST = IW'(N - 1);
+    localparam integer BW = (BEATS > 1) ? $clog2(BEATS) : 1;
+    localparam [BW-1:0] LAST_BEAT = BW'(BEATS - 1);
+    localparam [IW-1:0] LAST_LANE = IW'(N - 1);
 
     reg [N*ELEM_BITS-1:0] vec;
     reg                   full;
-    reg [IW-1:0]          idx;
+    reg [IW-1:0]          from;
+    reg [BW-1:0]          beat;
 
-    wire last_out = m_axis_tvalid && m_axis_tready && idx == LAST;
-    // the next vector is taken in the cycle the last element leaves: no bubble between beats
-    assign s_axis_tready = !full || last_out;
-    assign m_axis_tvalid = full;
-    assign m_axis_tdata = vec[ELEM_BITS-1:0];
+    wire          found, more;
+    wire [IW-1:0] pos;
+    wire          last_beat = (beat == LAST_BEAT);
+    element_picker #(.N(N), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .IW(IW)) u_pick (
+        .vec(vec), .from(from), .force_last(last_beat), .found(found), .pos(pos), .more(more));
+
+    wire send = m_axis_tvalid && m_axis_tready;
+    wire done = full && (!found || (send && !more));   // the vector has nothing left to send
+    assign s_axis_tready = !full || done;
+    assign m_axis_tvalid = full && found;
+    /* verilator lint_off WIDTHEXPAND */
+    wire [INDEX_BITS-1:0] index = INDEX_BITS'(beat * N + pos);
+    /* verilator lint_on WIDTHEXPAND */
+    assign m_axis_tdata = {last_beat && pos == LAST_LANE, index, vec[pos*ELEM_BITS +: ELEM_BITS]};
 
     always @(posedge clk) begin
-        if (m_axis_tvalid && m_axis_tready) begin
-            vec <= vec >> ELEM_BITS;
-            idx <= idx + 1'b1;
-            if (idx == LAST) full <= 1'b0;
+        if (send) from <= pos + 1'b1;
+        if (done) begin
+            full <= 1'b0;
+            beat <= last_beat ? {BW{1'b0}} : beat + 1'b1;
         end
         if (s_axis_tvalid && s_axis_tready) begin
             vec <= s_axis_tdata;
             full <= 1'b1;
-            idx <= {IW{1'b0}};
+            from <= {IW{1'b0}};
         end
-        if (rst) full <= 1'b0;
+        if (rst) begin
+            full <= 1'b0;
+            beat <= {BW{1'b0}};
+            from <= {IW{1'b0}};
+        end
     end
 endmodule
 

@@ -1,7 +1,7 @@
 """accumulate_engine against the golden model's ReScaW accumulate (model/golden.py): random
 weight codes and biases (written by the pytest side through the RTL generator's packers),
-random spike or pixel inputs with T_IN values per element, positions back to back, idle
-input and back-pressure."""
+random spike or pixel inputs with T_IN values per element sent as the element stream of the
+mode (codegen/element_stream.py), positions back to back, idle input and back-pressure."""
 
 import sys
 
@@ -11,6 +11,7 @@ import numpy as np
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
 from stream_tb import StreamTB, load_config, pack, unpack  # noqa: E402
 
+from qpsnn.codegen.element_stream import beats, pack_beat  # noqa: E402
 from qpsnn.model.golden import accumulate  # noqa: E402
 
 
@@ -28,8 +29,11 @@ async def random_positions(dut):
     expected = accumulate(x, codes, p["S"]) * (1 << p["FRAC_BITS"]) + bias  # (positions, steps, N_OUT)
     tb = StreamTB(dut, cfg["idle"], cfg["backpressure"], cfg["seed"])
     await tb.reset()
-    # element i of a position carries its T_IN values, step t at bits [t*IN_BITS +: IN_BITS]
-    await tb.send([pack(x[i, :, e], p["IN_BITS"]) for i in range(positions) for e in range(p["N_IN"])])
+    # element e of a position carries its T_IN values, step t at bits [t*IN_BITS +: IN_BITS];
+    # the element stream of the mode: only the non-zero ones (and each position's last) in event mode
+    words = np.array([[pack(x[i, :, e], p["IN_BITS"]) for e in range(p["N_IN"])] for i in range(positions)])
+    elem_bits = steps * p["IN_BITS"]
+    await tb.send([pack_beat(b, p["N_IN"], elem_bits) for b in beats(words, bool(p["SKIP_ZEROS"]))])
     got = await tb.recv(positions)
     currents = np.array([unpack(b, steps * p["N_OUT"], p["OUT_BITS"]) for b in got]).reshape(expected.shape)
     bad = np.argwhere(currents != expected)
