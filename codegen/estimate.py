@@ -4,8 +4,8 @@ its throughput is set by the slowest).
 
 Every weight layer is a producer (conv_window or vector_serializer) feeding an accumulate
 engine with the element stream of codegen/element_stream.py. The producer spends one cycle
-per element it sends and one cycle on a vector (a tap's pixel, an input beat) with nothing
-to send; the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
+per element it sends; a serializer spends one on an input beat with nothing to send, a
+window one on a run of silent taps; the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
 non-zero element (one for a zero one); after a position's last element it needs two more
 cycles (one more when that element was worked on) to present the currents. Which elements
 are zero is data: the model takes the golden model's spikes for the images and replays the
@@ -60,12 +60,13 @@ class EngineReplay:
     def __init__(self, n: int, groups: int, mode: str):
         self.groups, self.dense = groups, mode == "dense"
         self.ready = np.zeros(n)      # first cycle the engine can take an element
-        self.first_take = None
+        self.first_take = np.full(n, np.nan)
 
-    def vector(self, tau, mask, values):
+    def vector(self, tau, mask, values, empty_cycles=1):
         """The producer presents a vector at cycle `tau` (N,); it sends the elements in `mask`
-        (N, E) one per cycle as the engine takes them. Returns (cycle after the vector is
-        done, its last element's take cycle, whether that element was worked on)."""
+        (N, E) one per cycle as the engine takes them, or spends `empty_cycles` on it when
+        there are none. Returns (cycle after the vector is done, its last element's take
+        cycle, whether that element was worked on)."""
         tau = tau.astype(float).copy()
         any_sent = np.zeros(len(tau), bool)
         last_take = np.zeros(len(tau))
@@ -74,14 +75,13 @@ class EngineReplay:
             m = mask[:, k]
             take = np.maximum(tau, self.ready)
             worked = self.dense | (values[:, k] != 0)
-            if self.first_take is None and m.any():
-                self.first_take = np.where(m, take, np.inf)
+            self.first_take = np.where(m & np.isnan(self.first_take), take, self.first_take)
             self.ready = np.where(m, take + np.where(worked, self.groups, 1), self.ready)
             tau = np.where(m, take + 1, tau)
             last_take = np.where(m, take, last_take)
             last_worked = np.where(m, worked, last_worked)
             any_sent |= m
-        return np.where(any_sent, tau, tau + 1), last_take, last_worked
+        return np.where(any_sent, tau, tau + empty_cycles), last_take, last_worked
 
     def finish_position(self, last_take, last_worked):
         """After the position's last element: the cycle its currents are handed on."""
@@ -97,9 +97,13 @@ def conv_layer(replay: EngineReplay, start, elems, channels: int):
     tau = start.astype(float)
     out = np.zeros((n, positions))
     for p in range(positions):
+        silent_before = np.zeros(n, bool)     # a run of silent taps costs one cycle (a jump)
         for tap in range(n_in // channels):
             cols = slice(tap * channels, (tap + 1) * channels)
-            tau, last_take, last_worked = replay.vector(tau, mask[:, p, cols], elems[:, p, cols])
+            silent = ~mask[:, p, cols].any(axis=1)
+            tau, last_take, last_worked = replay.vector(tau, mask[:, p, cols], elems[:, p, cols],
+                                                        empty_cycles=(~silent_before).astype(float))
+            silent_before = silent
         out[:, p] = replay.finish_position(last_take, last_worked)
     return out
 

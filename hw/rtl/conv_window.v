@@ -4,8 +4,10 @@
 // tap's pixel it sends elements {last, index, element}, index = (ky*K + kx)*C + c being the
 // element's row in the engine's weight ROM and last marking the final element of the window.
 // SKIP_ZEROS = 1 (event mode): only the non-zero elements of a tap (and the window's final
-// element, which carries last) are sent; a tap without any, or in the zero padding, costs one
-// cycle. SKIP_ZEROS = 0: every element, padding taps as zeros.
+// element, which carries last) are sent. A flag per stored pixel (any element non-zero) lets
+// the window see which of its K*K taps have anything to send: a run of silent taps (or taps
+// in the zero padding) costs one cycle, a jump to the next live tap. SKIP_ZEROS = 0: every
+// element, padding taps as zeros.
 // An element is ELEM_BITS wide: T spikes of one channel, or one 8-bit pixel value.
 // The map is held until its last window has left, then the next map is accepted.
 `resetall
@@ -36,36 +38,77 @@ module conv_window #(
     input  wire                      m_axis_tready
 );
     localparam integer PIXELS = H * W;
+    localparam integer TAPS = K * K;
     localparam integer AW = (PIXELS > 1) ? $clog2(PIXELS) : 1;
     localparam integer CW = (C > 1) ? $clog2(C) : 1;
-    localparam integer KW = (K > 1) ? $clog2(K) : 1;
+    localparam integer TW = (TAPS > 1) ? $clog2(TAPS) : 1;
     localparam integer OHW = $clog2(OH + 1);
     localparam integer OWW = $clog2(OW + 1);
+    localparam [TW-1:0] LAST_TAP = TW'(TAPS - 1);
 
     reg [C*ELEM_BITS-1:0] map [0:PIXELS-1];
     reg [AW-1:0]  wr_addr;
     reg           emitting;
     reg [OHW-1:0] oy;
     reg [OWW-1:0] ox;
-    reg [KW-1:0]  ky, kx;
+    reg [TW-1:0]  tap;          // ky * K + kx
     reg [CW-1:0]  c;
 
     assign s_axis_tready = !emitting;
 
-    // input coordinates of the current tap (signed: the padding is negative or past the edge)
-    wire signed [31:0] iy = $signed(32'(oy)) * STRIDE + $signed(32'(ky)) - PAD_T;
-    wire signed [31:0] ix = $signed(32'(ox)) * STRIDE + $signed(32'(kx)) - PAD_L;
+    // where tap j of the current window reads (signed: the padding is negative or past the edge)
+    function automatic signed [31:0] tap_y(input integer j);
+        tap_y = $signed(32'(oy)) * STRIDE + j / K - PAD_T;
+    endfunction
+    function automatic signed [31:0] tap_x(input integer j);
+        tap_x = $signed(32'(ox)) * STRIDE + j % K - PAD_L;
+    endfunction
+    wire signed [31:0] iy = tap_y(32'(tap));
+    wire signed [31:0] ix = tap_x(32'(tap));
     wire in_map = (iy >= 0) && (iy < H) && (ix >= 0) && (ix < W);
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] rd_addr = in_map ? 32'(iy * W + ix) : 32'd0;
     /* verilator lint_on UNUSEDSIGNAL */
     wire [C*ELEM_BITS-1:0] pixel = in_map ? map[rd_addr[AW-1:0]] : {(C*ELEM_BITS){1'b0}};
 
-    wire last_kx = (kx == KW'(K - 1));
-    wire last_ky = (ky == KW'(K - 1));
+    // taps with something to send: every one in dense mode; else those on a non-zero pixel,
+    // and the last (its final element carries last)
+    wire [TAPS-1:0] live;
+    genvar gj;
+    generate
+        if (SKIP_ZEROS != 0) begin : g_flags
+            reg [PIXELS-1:0] nonzero_pixel;
+            always @(posedge clk)
+                if (s_axis_tvalid && s_axis_tready)
+                    nonzero_pixel[wr_addr] <= |s_axis_tdata;
+            for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
+                wire signed [31:0] y = tap_y(gj);
+                wire signed [31:0] x = tap_x(gj);
+                wire on_map = (y >= 0) && (y < H) && (x >= 0) && (x < W);
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [31:0] addr = on_map ? 32'(y * W + x) : 32'd0;
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign live[gj] = (gj == TAPS - 1) || (on_map && nonzero_pixel[addr[AW-1:0]]);
+            end
+        end else begin : g_all
+            assign live = {TAPS{1'b1}};
+        end
+    endgenerate
+
+    // the next live tap after the current one (the last tap always is)
+    wire [TAPS-1:0] live_after = live & ({TAPS{1'b1}} << (32'(tap) + 1));
+    wire [TAPS-1:0] next_live = live_after & (~live_after + 1'b1);
+    reg  [TW-1:0]   jump;
+    integer i;
+    always @* begin
+        jump = LAST_TAP;
+        for (i = TAPS - 1; i >= 0; i = i - 1)
+            if (next_live[i]) jump = TW'(i);
+    end
+
+    wire last_tap = (tap == LAST_TAP);
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
-    wire last_tap = last_kx && last_ky;
 
     wire          found, more;
     wire [CW-1:0] pos;
@@ -74,11 +117,11 @@ module conv_window #(
 
     assign m_axis_tvalid = emitting && found;
     wire send = m_axis_tvalid && m_axis_tready;
-    wire next_tap = emitting && (!found || (send && !more));   // this tap has nothing left
     /* verilator lint_off WIDTHEXPAND */
-    wire [INDEX_BITS-1:0] index = INDEX_BITS'((ky * K + kx) * C + pos);
+    wire [INDEX_BITS-1:0] index = INDEX_BITS'(tap * C + pos);
     /* verilator lint_on WIDTHEXPAND */
     assign m_axis_tdata = {last_tap && pos == CW'(C - 1), index, pixel[pos*ELEM_BITS +: ELEM_BITS]};
+
     always @(posedge clk) begin
         if (s_axis_tvalid && s_axis_tready) begin
             map[wr_addr] <= s_axis_tdata;
@@ -89,13 +132,15 @@ module conv_window #(
                 wr_addr <= wr_addr + 1'b1;
             end
         end
-        if (send) c <= pos + 1'b1;
-        if (next_tap) begin
+        if (emitting && !found) begin          // a silent tap: on to the next live one
+            tap <= jump;
             c <= {CW{1'b0}};
-            kx <= last_kx ? {KW{1'b0}} : kx + 1'b1;
-            if (last_kx) begin
-                ky <= last_ky ? {KW{1'b0}} : ky + 1'b1;
-                if (last_ky) begin
+        end
+        if (send) begin
+            c <= more ? pos + 1'b1 : {CW{1'b0}};
+            if (!more) begin
+                tap <= last_tap ? {TW{1'b0}} : tap + 1'b1;
+                if (last_tap) begin
                     ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
                     if (last_ox) begin
                         oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
@@ -109,8 +154,7 @@ module conv_window #(
             emitting <= 1'b0;
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
-            ky <= {KW{1'b0}};
-            kx <= {KW{1'b0}};
+            tap <= {TW{1'b0}};
             c <= {CW{1'b0}};
         end
     end
