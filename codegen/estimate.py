@@ -6,8 +6,8 @@ Every weight layer is a producer (conv_window or vector_serializer) feeding an a
 engine with the element stream of codegen/element_stream.py. The producer spends one cycle
 per element it sends; a serializer spends one on an input beat with nothing to send, a
 window one on a run of silent taps; the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
-non-zero element (one for a zero one); after a position's last element it needs two more
-cycles (one more when that element was worked on) to present the currents. Which elements
+non-zero element (one for a zero one); it has two banks of accumulators, so the next
+position starts while the last one's final accumulate completes and its currents go out. Which elements
 are zero is data: the model takes the golden model's spikes for the images and replays the
 handshakes of every element, so it predicts the cycles of exactly those images.
 
@@ -23,7 +23,6 @@ from qpsnn.codegen.element_stream import sent
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
-DRAIN_CYCLES = 2        # after a position's last element: ROM stage drained, currents presented
 STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool)
 READOUT_CYCLES = 3      # readout: take the beat, present and hand over the output (plus one per class)
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
@@ -61,6 +60,7 @@ class EngineReplay:
         self.groups, self.dense = groups, mode == "dense"
         self.ready = np.zeros(n)      # first cycle the engine can take an element
         self.first_take = np.full(n, np.nan)
+        self.outs = [np.full(n, -np.inf)] * 2   # the last two positions' output cycles
 
     def vector(self, tau, mask, values, empty_cycles=1):
         """The producer presents a vector at cycle `tau` (N,); it sends the elements in `mask`
@@ -84,10 +84,15 @@ class EngineReplay:
         return np.where(any_sent, tau, tau + empty_cycles), last_take, last_worked
 
     def finish_position(self, last_take, last_worked):
-        """After the position's last element: the cycle its currents are handed on."""
-        done = last_take + np.where(last_worked, self.groups + 1, 1) + DRAIN_CYCLES
-        self.ready = done
-        return done - 1
+        """After the position's last element: the cycle its currents are handed on. The
+        engine goes on with the next position in its other accumulator bank; a bank is free
+        again once its currents have gone out, so position p+2 waits for position p's output."""
+        finished = last_take + np.where(last_worked, self.groups + 1, 1)   # last accumulate done
+        load = np.maximum(finished, self.outs[-1])    # the output register is free
+        out = load + 1
+        self.outs = [self.outs[-1], out]
+        self.ready = np.maximum(self.ready, self.outs[0])
+        return out
 
 
 def conv_layer(replay: EngineReplay, start, elems, channels: int):

@@ -13,6 +13,9 @@
 // G = N_OUT/PE cycles (its group 0 is read in the cycle it is taken), an all-zero element one
 // when SKIP_ZEROS = 1 (event-driven: the producers send only non-zero elements, so work
 // scales with the spikes), G like any other when SKIP_ZEROS = 0 (the dense baseline).
+// Two banks of accumulators: the next position's elements go into one while the other
+// finishes its last accumulate and hands its currents to the output register, so a position
+// costs no more than its elements' work.
 // Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read synchronously (block RAM), from
 // WEIGHT_FILE ($readmemh); biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
@@ -63,26 +66,31 @@ module accumulate_engine #(
         $readmemh(BIAS_FILE, bias);
     end
 
-    reg [ACC_W-1:0] acc [0:T_IN*N_OUT-1];
-    reg [SUM_W-1:0] sum_x [0:T_IN-1];
+    localparam integer LANES = T_IN * N_OUT;
+    reg [ACC_W-1:0] acc [0:2*LANES-1];          // bank b, lane (t, o) at b*LANES + t*N_OUT + o
+    reg [SUM_W-1:0] sum_x [0:2*T_IN-1];
 
     // element state
     reg [T_IN*IN_BITS-1:0] x_reg;
     reg               busy;        // iterating the groups of one non-zero element
     reg [GW-1:0]      g;
     reg [AW-1:0]      base;        // ROM address of group 0 of the current element
-    reg               frame_done;  // the position's last element accepted
+    reg               x_bank;      // bank of the element being iterated
+    reg               in_bank;     // bank the next element goes into
+    reg               out_bank;    // bank whose currents go out next
+    reg [1:0]         bank_done;   // the bank's position has all its elements
 
     // pipeline stage 1: ROM data arrives one cycle after its address
     reg [PE*W_BITS-1:0]    w_q;
     reg                    s1_valid;
     reg [GW-1:0]           s1_g;
     reg [T_IN*IN_BITS-1:0] s1_x;
+    reg                    s1_bank;
 
     wire [T_IN*IN_BITS-1:0] in_x = s_axis_tdata[T_IN*IN_BITS-1:0];
     wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[T_IN*IN_BITS +: INDEX_BITS];
     wire                    in_last = s_axis_tdata[T_IN*IN_BITS + INDEX_BITS];
-    assign s_axis_tready = !busy && !frame_done && !m_axis_tvalid;
+    assign s_axis_tready = !busy && !bank_done[in_bank];
     wire take = s_axis_tvalid && s_axis_tready;
     wire nonzero = (SKIP_ZEROS == 0) || (in_x != {(T_IN*IN_BITS){1'b0}});
     /* verilator lint_off WIDTHEXPAND */
@@ -93,14 +101,18 @@ module accumulate_engine #(
     wire [AW-1:0] rd_addr = busy ? base + {{(AW-GW){1'b0}}, g} : in_base;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    // the currents, from the finished sums: X[t][o] = ((2 acc - S sum_x) << F) + B_o
+    // the output bank is finished when no accumulate of it is pending or in flight
+    wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s1_valid && s1_bank == out_bank)
+                     && (!m_axis_tvalid || m_axis_tready);
+
+    // the currents of the output bank: X[t][o] = ((2 acc - S sum_x) << F) + B_o
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
     genvar gt, go;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
             for (go = 0; go < N_OUT; go = go + 1) begin : g_current
-                wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc[gt*N_OUT + go], 1'b0});
-                wire signed [WIDE-1:0] offset = $signed(WIDE'(S)) * $signed({{(WIDE-SUM_W){1'b0}}, sum_x[gt]});
+                wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc[32'(out_bank) * LANES + gt*N_OUT + go], 1'b0});
+                wire signed [WIDE-1:0] offset = $signed(WIDE'(S)) * $signed({{(WIDE-SUM_W){1'b0}}, sum_x[32'(out_bank) * T_IN + gt]});
                 // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
                 /* verilator lint_off UNUSEDSIGNAL */
                 wire signed [WIDE-1:0] cur = ((twice - offset) <<< FRAC_BITS) + WIDE'(bias[go]);
@@ -116,13 +128,19 @@ module accumulate_engine #(
         s1_valid <= busy || (take && nonzero);
         s1_g <= g;
         s1_x <= busy ? x_reg : in_x;
+        s1_bank <= busy ? x_bank : in_bank;
 
         if (take) begin
-            if (in_last) frame_done <= 1'b1;
+            if (in_last) begin
+                bank_done[in_bank] <= 1'b1;
+                in_bank <= !in_bank;
+            end
             if (nonzero) begin
                 x_reg <= in_x;
+                x_bank <= in_bank;
                 for (t = 0; t < T_IN; t = t + 1)
-                    sum_x[t] <= sum_x[t] + SUM_W'(in_x[t*IN_BITS +: IN_BITS]);
+                    sum_x[32'(in_bank) * T_IN + t] <= sum_x[32'(in_bank) * T_IN + t]
+                        + SUM_W'(in_x[t*IN_BITS +: IN_BITS]);
             end
             if (nonzero && G > 1) begin
                 busy <= 1'b1;          // groups 1 .. G-1 follow
@@ -143,32 +161,34 @@ module accumulate_engine #(
         if (s1_valid) begin
             for (t = 0; t < T_IN; t = t + 1)
                 for (p = 0; p < PE; p = p + 1)
-                    acc[t*N_OUT + s1_g*PE + p] <= acc[t*N_OUT + s1_g*PE + p]
+                    acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p]
+                        <= acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p]
                         + ACC_W'(s1_x[t*IN_BITS +: IN_BITS]) * ACC_W'(w_q[p*W_BITS +: W_BITS]);
         end
 
-        // all elements in and the pipeline drained: form the currents
-        if (frame_done && !busy && !s1_valid && !m_axis_tvalid) begin
+        if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
+        // the output bank's sums are final: currents out, the bank cleared for a position
+        if (out_ready) begin
             m_axis_tdata <= currents;
             m_axis_tvalid <= 1'b1;
-        end
-
-        if (m_axis_tvalid && m_axis_tready) begin
-            m_axis_tvalid <= 1'b0;
-            frame_done <= 1'b0;
-            for (t = 0; t < T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
-            for (o = 0; o < T_IN*N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
+            bank_done[out_bank] <= 1'b0;
+            out_bank <= !out_bank;
+            for (t = 0; t < T_IN; t = t + 1) sum_x[32'(out_bank) * T_IN + t] <= {SUM_W{1'b0}};
+            for (o = 0; o < LANES; o = o + 1) acc[32'(out_bank) * LANES + o] <= {ACC_W{1'b0}};
         end
 
         if (rst) begin
             busy <= 1'b0;
             g <= {GW{1'b0}};
             base <= {AW{1'b0}};
-            frame_done <= 1'b0;
+            bank_done <= 2'b00;
+            in_bank <= 1'b0;
+            out_bank <= 1'b0;
+            x_bank <= 1'b0;
             s1_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
-            for (t = 0; t < T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
-            for (o = 0; o < T_IN*N_OUT; o = o + 1) acc[o] <= {ACC_W{1'b0}};
+            for (t = 0; t < 2*T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
+            for (o = 0; o < 2*LANES; o = o + 1) acc[o] <= {ACC_W{1'b0}};
         end
     end
 endmodule
