@@ -73,31 +73,35 @@ class ScoreContext:
             yield out
 
 
-@scorer("svs")
-def svs_scores(ctx: ScoreContext) -> dict[str, np.ndarray]:
-    eps = ctx.spec.prune["eps"]
+def mean_over_samples(ctx: ScoreContext, per_batch) -> dict[str, np.ndarray]:
+    """Mean over the scoring samples of per_batch(spikes, pre_reset) -> per-channel sums
+    over the batch's samples."""
     sums = {t: 0.0 for t in ctx.targets}
     count = 0
     for batch in ctx.batches():
-        for t, (spikes, _) in batch.items():
-            avg = spikes.mean(axis=1).transpose(0, 3, 1, 2)          # (B, C, H, W)
-            start = time.perf_counter()
-            sv = np.linalg.svd(avg.astype(np.float64), compute_uv=False)
-            ctx.svd_s += time.perf_counter() - start
-            sums[t] = sums[t] + (sv > eps).sum(axis=-1).sum(axis=0)  # rank per channel, summed
-        count += len(next(iter(batch.values()))[0])
+        for t, (spikes, pre) in batch.items():
+            sums[t] = sums[t] + per_batch(spikes, pre)
+        count += len(spikes if spikes is not None else pre)   # samples in this batch
     return {t: np.asarray(v, np.float64) / count for t, v in sums.items()}
+
+
+@scorer("svs")
+def svs_scores(ctx: ScoreContext) -> dict[str, np.ndarray]:
+    eps = ctx.spec.prune["eps"]
+
+    def ranks(spikes, _):
+        avg = spikes.mean(axis=1).transpose(0, 3, 1, 2)          # (B, C, H, W)
+        start = time.perf_counter()
+        sv = np.linalg.svd(avg.astype(np.float64), compute_uv=False)
+        ctx.svd_s += time.perf_counter() - start
+        return (sv > eps).sum(axis=-1).sum(axis=0)               # rank per channel, summed
+
+    return mean_over_samples(ctx, ranks)
 
 
 @scorer("sca")
 def sca_scores(ctx: ScoreContext) -> dict[str, np.ndarray]:
-    sums = {t: 0.0 for t in ctx.targets}
-    count = 0
-    for batch in ctx.batches():
-        for t, (_, pre) in batch.items():
-            sums[t] = sums[t] + np.abs(pre).mean(axis=(1, 2, 3)).sum(axis=0)
-        count += len(next(iter(batch.values()))[1])
-    return {t: np.asarray(v, np.float64) / count for t, v in sums.items()}
+    return mean_over_samples(ctx, lambda _, pre: np.abs(pre).mean(axis=(1, 2, 3)).sum(axis=0))
 
 
 @scorer("l1")

@@ -255,6 +255,28 @@ def kept_channels(n: int, ratio: float) -> int:
     return int(round((1.0 - ratio) * n))
 
 
+def check_ratios(ratios: dict, layers: list) -> None:
+    """Pruning ratios (layer name -> ratio): each a prunable layer, in [0, 1), leaving at least
+    one channel, and a number of kept channels its pe divides."""
+    accepted = prunable_layers(layers)
+    by_name = {layer["name"]: layer for layer in layers}
+    for name, ratio in ratios.items():
+        if name not in accepted:
+            raise InputError(f"prune.ratios: {name!r} is not a prunable layer; accepted: the hidden conv "
+                             f"layers {accepted}" + ("" if name in by_name else " (no layer has that name)"))
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
+            raise InputError(f"prune.ratios.{name}: expected a ratio in [0, 1), got {ratio!r}")
+        layer = by_name[name]
+        keep = kept_channels(layer["filters"], ratio)
+        if keep < 1:
+            raise InputError(f"prune.ratios.{name}: ratio {ratio} would leave no channel of its "
+                             f"{layer['filters']}; accepted ratios leave at least one "
+                             f"(below {1 - 0.5 / layer['filters']:.3f})")
+        if layer["pe"] and keep % layer["pe"]:
+            raise InputError(f"prune.ratios.{name}: {keep} channels are kept, which its pe {layer['pe']} "
+                             "does not divide; choose a ratio or a pe that fits")
+
+
 def _check_prune(prune: dict, layers: list) -> dict:
     if prune["method"] not in PRUNE_METHODS:
         raise InputError(f"prune.method: accepted {list(PRUNE_METHODS)}, got {prune['method']!r}")
@@ -273,23 +295,7 @@ def _check_prune(prune: dict, layers: list) -> dict:
         ratios = prune["ratios"] = {}
     if not isinstance(ratios, dict):
         raise InputError(f"prune.ratios: expected a mapping layer name -> ratio in [0, 1), got {ratios!r}")
-    accepted = prunable_layers(layers)
-    by_name = {layer["name"]: layer for layer in layers}
-    for name, ratio in ratios.items():
-        if name not in accepted:
-            raise InputError(f"prune.ratios: {name!r} is not a prunable layer; accepted: the hidden conv "
-                             f"layers {accepted}" + ("" if name in by_name else " (no layer has that name)"))
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
-            raise InputError(f"prune.ratios.{name}: expected a ratio in [0, 1), got {ratio!r}")
-        layer = by_name[name]
-        keep = kept_channels(layer["filters"], ratio)
-        if keep < 1:
-            raise InputError(f"prune.ratios.{name}: ratio {ratio} would leave no channel of its "
-                             f"{layer['filters']}; accepted ratios leave at least one "
-                             f"(below {1 - 0.5 / layer['filters']:.3f})")
-        if layer["pe"] and keep % layer["pe"]:
-            raise InputError(f"prune.ratios.{name}: {keep} channels are kept, which its pe {layer['pe']} "
-                             "does not divide; choose a ratio or a pe that fits")
+    check_ratios(ratios, layers)
     return prune
 
 

@@ -30,9 +30,7 @@ import time
 import numpy as np
 
 from qpsnn.errors import InputError
-from qpsnn.spec import Spec, kept_channels, prunable_layers
-
-PRUNE_METHODS = ("svs", "sca", "l1", "random")
+from qpsnn.spec import PRUNE_METHODS, Spec, check_bits, check_ratios, prunable_layers
 
 
 @dataclasses.dataclass
@@ -65,19 +63,12 @@ def check_config(spec: Spec, cfg: StudyConfig) -> list[str]:
                          f"{'only one' if cfg.keep_last else 'none'}; accepted: a network with a conv "
                          "followed by 'lif'" + (" (drop --keep-last)" if cfg.keep_last else ""))
     for b in cfg.bits + [cfg.prune_bits]:
-        if not isinstance(b, int) or not 2 <= b <= 8:
-            raise InputError(f"--bits: accepted integers in 2..8, got {b!r}")
-    for r in cfg.ratios + [cfg.order_ratio]:
-        if not 0 <= r < 1:
-            raise InputError(f"--ratios: accepted ratios in [0, 1), got {r!r}")
+        check_bits(b, "--bits")
     unknown = sorted(set(cfg.methods) - set(PRUNE_METHODS))
     if unknown:
         raise InputError(f"--methods: unknown {unknown}; accepted {list(PRUNE_METHODS)}")
-    filters = {layer["name"]: layer["filters"] for layer in spec.layers if layer["type"] == "conv"}
     for r in cfg.ratios + [cfg.order_ratio]:
-        for name in targets:
-            if kept_channels(filters[name], r) < 1:
-                raise InputError(f"--ratios: {r} would leave no channel of {name} ({filters[name]} channels)")
+        check_ratios({name: r for name in targets}, spec.layers)
     return targets
 
 
