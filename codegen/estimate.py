@@ -11,8 +11,9 @@ position starts while the last one's final accumulate completes and its currents
 are zero is data: the model takes the golden model's spikes for the images and replays the
 handshakes of every element, so it predicts the cycles of exactly those images.
 
-Overlap: a conv_window holds a whole map before its first window; a dense layer's serializer
-takes each input beat as it arrives; LIF and max-pool stages hand a beat on in one cycle.
+Overlap: a conv_window starts a window as soon as the rows it reads have arrived (it takes
+its input map as it streams in); a dense layer's serializer takes each input beat as it
+arrives; LIF and max-pool stages hand a beat on in one cycle.
 """
 
 from __future__ import annotations
@@ -95,13 +96,27 @@ class EngineReplay:
         return out
 
 
-def conv_layer(replay: EngineReplay, start, elems, channels: int):
-    """conv_window + engine: windows from cycle `start` (N,), elems (N, positions, K*K*C)."""
+def window_ready(layer: dict, in_shape: tuple, arrivals: np.ndarray) -> np.ndarray:
+    """The first cycle each window of a conv layer can start (N, positions): once the last
+    input pixel of its bottom row (clipped to the map) is in. `arrivals` (N, H*W) is the
+    cycle each input pixel is taken."""
+    h, w = in_shape
+    oh, ow = layer["out_shape"][:2]
+    k, stride = layer["kernel"], layer["stride"]
+    pad_t = layer["padding"][0]
+    rows = np.minimum(np.arange(oh) * stride + k - pad_t, h)        # rows each window row reads
+    ready = arrivals[:, rows * w - 1] + 1                            # (N, OH)
+    return np.repeat(ready, ow, axis=1)
+
+
+def conv_layer(replay: EngineReplay, ready, elems, channels: int):
+    """conv_window + engine: window p may start at cycle ready[:, p], elems (N, positions, K*K*C)."""
     n, positions, n_in = elems.shape
     mask = sent(elems, not replay.dense)
-    tau = start.astype(float)
+    tau = np.full(n, -np.inf)
     out = np.zeros((n, positions))
     for p in range(positions):
+        tau = np.maximum(tau, ready[:, p])
         silent_before = np.zeros(n, bool)     # a run of silent taps costs one cycle (a jump)
         for tap in range(n_in // channels):
             cols = slice(tap * channels, (tap + 1) * channels)
@@ -152,8 +167,8 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
         n_out = deploy.array(layer["weights"]).shape[-1]
         replay = EngineReplay(n, n_out // layer_pe[layer["name"]], mode)
         if kind == "conv":
-            start = times[:, -1] + 1          # the window has the whole map
-            times = conv_layer(replay, start, inputs[layer["name"]], lanes)
+            ready = window_ready(layer, shape, times)
+            times = conv_layer(replay, ready, inputs[layer["name"]], lanes)
             shape = tuple(layer["out_shape"][:2])
         else:
             times = dense_layer(replay, times, inputs[layer["name"]], lanes)

@@ -59,7 +59,7 @@ class RtlDesign:
     library: list          # hw/rtl modules used
     stages: list
     layer_pe: dict         # weight layer name -> PE
-    out_bits: int
+    value_bits: int        # a readout value (a current, or 2 for a spike)
     lane: int
     n_classes: int
     class_bits: int
@@ -203,26 +203,32 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
                                 [("H", ih), ("W", iw), ("BITS", stream.count * stream.elem_bits)]))
             stream = Stream("pixels", stream.count, stream.elem_bits, shape=(ih // 2, iw // 2))
         # flatten: the pixel stream already is the flattened order (H, W, C); dense serializes it
-    if stream.kind != "currents":
-        raise InputError("rtl: the network must end with a dense layer and its readout")
+    spikes = deploy.layers[-1].get("mode") == "spikes"
+    if stream.kind != ("vector" if spikes else "currents"):
+        raise InputError("rtl: the network must end with a dense layer and its readout "
+                         "(mode 'spikes': a dense layer, a lif layer and the readout)")
     n_classes = stream.count
-    lane = 8 * math.ceil(out_bits / 8)
+    # a spike is a lane value 0/1: two bits keep it non-negative in the readout's signed sums
+    value_bits = 2 if spikes else out_bits
+    lane = 8 * math.ceil(value_bits / 8)
     class_bits = max(1, math.ceil(math.log2(n_classes)))
     stages.append(Stage("readout", "u_readout",
-                        f"readout: {n_classes} classes x {T} steps, class = argmax of the summed membrane",
+                        f"readout: {n_classes} classes x {T} steps, class = argmax of the "
+                        + ("spike count" if spikes else "summed membrane"),
                         T * n_classes * lane,
-                        [("K", n_classes), ("T", T), ("STEPS", stream.steps), ("BITS", out_bits),
-                         ("LANE", lane), ("CLASS_BITS", class_bits)], user_bits=class_bits))
+                        [("K", n_classes), ("T", T), ("STEPS", T if spikes else stream.steps),
+                         ("BITS", value_bits), ("LANE", lane), ("CLASS_BITS", class_bits),
+                         ("SPIKES", int(spikes))], user_bits=class_bits))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     text = env.get_template("top.v.j2").render(
         version=qpsnn.__version__, name=deploy.meta["name"], digest=deploy.digest(), top=top, T=T,
-        in_channels=c, n_pixels=h * w, n_classes=n_classes, lane=lane, out_bits=out_bits,
+        in_channels=c, n_pixels=h * w, n_classes=n_classes, lane=lane, spikes=spikes,
         class_bits=class_bits, stages=stages, last=len(stages))
     files[f"{top}.v"] = text
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
-    return RtlDesign(top, files, library, stages, layer_pe, out_bits, lane, n_classes, class_bits, probes)
+    return RtlDesign(top, files, library, stages, layer_pe, value_bits, lane, n_classes, class_bits, probes)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qkeras import QConv2D, QDense
 from tensorflow import keras
 
-from qpsnn.model.lif import LIF, RepeatTime, TimeMean
+from qpsnn.model.lif import LIF, SPIKE_LOGIT_GAIN, RepeatTime, TimeMean
 from qpsnn.model.rescaw import ReScaW
 from qpsnn.spec import Spec
 
@@ -54,5 +54,5 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
         elif kind == "flatten":
             x = keras.layers.Flatten(name=name)(x)
         elif kind == "readout":
-            x = TimeMean(T, name=name)(x)
+            x = TimeMean(T, gain=SPIKE_LOGIT_GAIN if layer["mode"] == "spikes" else 1.0, name=name)(x)
     return keras.Model(inp, x, name=spec.name)

@@ -95,7 +95,22 @@ class RepeatTime(_TimeLayer):
 
 
 class TimeMean(_TimeLayer):
-    """Readout: the time average of the last layer's output (the logits of the loss)."""
+    """Readout: the time average of the last layer's output times `gain` (the logits of the
+    loss). The membrane readout averages currents (gain 1); the spike-count readout averages
+    spikes, rates in [0, 1], whose softmax would be nearly flat: a gain puts a class that
+    fires at every step SPIKE_LOGIT_GAIN nats above a silent one."""
+
+    def __init__(self, time_steps, gain=1.0, **kwargs):
+        super().__init__(time_steps, **kwargs)
+        self.gain = float(gain)
 
     def call(self, x):
-        return tf.reduce_mean(_split_time(x, self.time_steps), axis=1)
+        return self.gain * tf.reduce_mean(_split_time(x, self.time_steps), axis=1)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(gain=self.gain)
+        return cfg
+
+
+SPIKE_LOGIT_GAIN = 8.0

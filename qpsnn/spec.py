@@ -13,6 +13,7 @@ import yaml
 
 from qpsnn.errors import InputError
 
+READOUT_MODES = ("membrane", "spikes")   # class = argmax of the summed membrane / spike count
 LAYER_TYPES = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
 GAMMA_MODES = ("max", "percentile", "mean", "none")
 RESET_MODES = ("hard", "soft")
@@ -141,20 +142,25 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
         if merged["reset"] not in RESET_MODES:
             raise InputError(f"{where} lif.reset: accepted {list(RESET_MODES)}, got {merged['reset']!r}")
     elif kind == "readout":
-        if merged["mode"] != "membrane":
-            raise InputError(f"{where} readout.mode: accepted 'membrane', got {merged['mode']!r}")
+        if merged["mode"] not in READOUT_MODES:
+            raise InputError(f"{where} readout.mode: accepted {list(READOUT_MODES)}, got {merged['mode']!r}")
     return merged
 
 
 def _check_structure(layers: list) -> None:
-    """The network grammar: (weight layer, lif, [maxpool])* ... final dense, readout."""
+    """The network grammar: (weight layer, lif, [maxpool])* ... final dense, [lif], readout:
+    a membrane readout reads the last dense layer's currents, a spike-count readout the
+    spikes of a LIF layer after it."""
     kinds = [layer["type"] for layer in layers]
-    if len(kinds) < 2 or kinds[-1] != "readout" or kinds[-2] != "dense":
-        raise InputError("layers: the network must end with a 'dense' layer followed by 'readout' "
-                         f"(got ... {kinds[-2:]})")
     if "readout" in kinds[:-1]:
         raise InputError("layers: 'readout' may only appear once, as the last layer")
-    for i, kind in enumerate(kinds[:-2]):
+    mode = layers[-1].get("mode") if kinds and kinds[-1] == "readout" else None
+    tail = ["dense", "lif", "readout"] if mode == "spikes" else ["dense", "readout"]
+    if kinds[-len(tail):] != tail:
+        raise InputError(f"layers: the network must end with {tail} ('readout' mode 'membrane' reads the "
+                         "last dense layer's currents, mode 'spikes' counts the spikes of a 'lif' after it; "
+                         f"got ... {kinds[-len(tail):]})")
+    for i, kind in enumerate(kinds[:-len(tail)]):
         nxt = kinds[i + 1]
         if kind in ("conv", "dense") and nxt != "lif":
             raise InputError(f"layers[{i}]: a hidden '{kind}' layer must be followed by 'lif', got {nxt!r}")

@@ -65,7 +65,7 @@ def random_network(seed: int, data_dir: str) -> dict:
     np.savez(data_path, x=x.astype(np.uint8), y=y)
 
     bits = [int(v) for v in rng.integers(2, 9, size=3)]
-    return {
+    spec = {
         "name": f"random_{seed}",
         "data": {"dataset": data_path, "test_fraction": 0.25, "seed": seed},
         "time_steps": int(rng.integers(1, 9)),
@@ -77,3 +77,7 @@ def random_network(seed: int, data_dir: str) -> dict:
         "rtl": {"mode": str(rng.choice(["event", "dense"]))},
         "layers": layers,
     }
+    if rng.random() < 0.4:    # drawn last, so the choices above stay those of earlier versions
+        layers[-1]["mode"] = "spikes"
+        layers.insert(-1, {"type": "lif", "threshold": float(rng.choice([0.25, 0.5, 1.0]))})
+    return spec

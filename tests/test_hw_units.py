@@ -73,8 +73,9 @@ def test_vector_serializer(tmp_path, n, elem, beats, skip):
     assert run_unit("vector_serializer", params, str(tmp_path), {"seed": 7, "frames": 12, "zeros": 0.5, **STRESS}) == 0
 
 
-@pytest.mark.parametrize("k,t,steps,bits,lane", [(10, 4, 4, 12, 16), (3, 5, 1, 8, 8), (1, 1, 1, 5, 8), (4, 3, 3, 7, 8)])
-def test_readout(tmp_path, k, t, steps, bits, lane):
+@pytest.mark.parametrize("k,t,steps,bits,lane,spikes", [(10, 4, 4, 12, 16, 0), (3, 5, 1, 8, 8, 0), (1, 1, 1, 5, 8, 0),
+                                                      (4, 3, 3, 7, 8, 0), (10, 4, 4, 2, 8, 1), (3, 1, 1, 2, 8, 1)])
+def test_readout(tmp_path, k, t, steps, bits, lane, spikes):
     class_bits = max(1, (k - 1).bit_length())
-    params = {"K": k, "T": t, "STEPS": steps, "BITS": bits, "LANE": lane, "CLASS_BITS": class_bits}
+    params = {"K": k, "T": t, "STEPS": steps, "BITS": bits, "LANE": lane, "CLASS_BITS": class_bits, "SPIKES": spikes}
     assert run_unit("readout", params, str(tmp_path), {"seed": 17, "images": 40, **STRESS}) == 0

@@ -9,7 +9,9 @@
 // in the zero padding) costs one cycle, a jump to the next live tap. SKIP_ZEROS = 0: every
 // element, padding taps as zeros.
 // An element is ELEM_BITS wide: T spikes of one channel, or one 8-bit pixel value.
-// The map is held until its last window has left, then the next map is accepted.
+// A window starts as soon as the rows it reads are in (the map streams in while the first
+// windows go out, so this layer overlaps the one before it). The next map is accepted once
+// the current one is complete and its last window has left.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -47,14 +49,15 @@ module conv_window #(
     localparam [TW-1:0] LAST_TAP = TW'(TAPS - 1);
 
     reg [C*ELEM_BITS-1:0] map [0:PIXELS-1];
-    reg [AW-1:0]  wr_addr;
-    reg           emitting;
+    reg [AW-1:0]  wr_addr;      // pixels of the current map written so far
+    reg           map_full;     // the current map is complete
+    reg           windows_done; // the current map's last window has left
     reg [OHW-1:0] oy;
     reg [OWW-1:0] ox;
     reg [TW-1:0]  tap;          // ky * K + kx
     reg [CW-1:0]  c;
 
-    assign s_axis_tready = !emitting;
+    assign s_axis_tready = !map_full;
 
     // where tap j of the current window reads (signed: the padding is negative or past the edge)
     function automatic signed [31:0] tap_y(input integer j);
@@ -106,6 +109,13 @@ module conv_window #(
             if (next_live[i]) jump = TW'(i);
     end
 
+    // the window's rows are in: its bottom row (clipped to the map) has been written
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [31:0] rows_needed = $signed(32'(oy)) * STRIDE + K - PAD_T;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire rows_in = map_full || (rows_needed < H && rows_needed * W <= $signed(32'(wr_addr)));
+    wire emitting = !windows_done && rows_in;
+
     wire last_tap = (tap == LAST_TAP);
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
@@ -122,16 +132,20 @@ module conv_window #(
     /* verilator lint_on WIDTHEXPAND */
     assign m_axis_tdata = {last_tap && pos == CW'(C - 1), index, pixel[pos*ELEM_BITS +: ELEM_BITS]};
 
+    wire write = s_axis_tvalid && s_axis_tready;
+    wire last_pixel = write && wr_addr == AW'(PIXELS - 1);
+    wire last_window = send && !more && last_tap && last_ox && last_oy;
+    wire full_next = map_full || last_pixel;
+    wire done_next = windows_done || last_window;
+
     always @(posedge clk) begin
-        if (s_axis_tvalid && s_axis_tready) begin
+        if (write) begin
             map[wr_addr] <= s_axis_tdata;
-            if (wr_addr == AW'(PIXELS - 1)) begin
-                wr_addr <= {AW{1'b0}};
-                emitting <= 1'b1;
-            end else begin
-                wr_addr <= wr_addr + 1'b1;
-            end
+            wr_addr <= last_pixel ? {AW{1'b0}} : wr_addr + 1'b1;
         end
+        // both the map and its windows are through: the next map may come in
+        map_full <= full_next && !done_next;
+        windows_done <= done_next && !full_next;
         if (emitting && !found) begin          // a silent tap: on to the next live one
             tap <= jump;
             c <= {CW{1'b0}};
@@ -142,16 +156,15 @@ module conv_window #(
                 tap <= last_tap ? {TW{1'b0}} : tap + 1'b1;
                 if (last_tap) begin
                     ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
-                    if (last_ox) begin
+                    if (last_ox)
                         oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
-                        if (last_oy) emitting <= 1'b0;
-                    end
                 end
             end
         end
         if (rst) begin
             wr_addr <= {AW{1'b0}};
-            emitting <= 1'b0;
+            map_full <= 1'b0;
+            windows_done <= 1'b0;
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
             tap <= {TW{1'b0}};

@@ -5,6 +5,9 @@
 // image holds the T x K currents sign-extended to LANE-bit lanes (lane t*K + k = class k at
 // step t), so every step can be checked, and tuser holds the class: the argmax over k of the
 // membrane accumulated over the T steps, sum_t X[t][k], the lowest k on ties.
+// SPIKES = 1 (spike-count readout): the beat is the K x T spikes of the last LIF layer
+// (bit k*T + t, its output layout), each lane a spike 0/1 and the class the argmax of the
+// spike count; BITS must be at least 2 (a spike is a non-negative value).
 // The argmax scans one class per cycle (one comparator whatever K is): K + 1 cycles per image.
 `resetall
 `timescale 1ns / 1ps
@@ -16,11 +19,13 @@ module readout #(
     parameter integer STEPS = 4,            // T, or 1 for the same current at every step
     parameter integer BITS = 16,
     parameter integer LANE = 16,
-    parameter integer CLASS_BITS = 4        // holds K - 1
+    parameter integer CLASS_BITS = 4,       // holds K - 1
+    parameter integer SPIKES = 0,           // 1: the input is spikes, the class their count's argmax
+    parameter integer IN_BITS = (SPIKES != 0) ? K * T : STEPS * K * BITS
 ) (
     input  wire                      clk,
     input  wire                      rst,
-    input  wire [STEPS*K*BITS-1:0]   s_axis_tdata,
+    input  wire [IN_BITS-1:0]        s_axis_tdata,
     input  wire                      s_axis_tvalid,
     output wire                      s_axis_tready,
     output reg  [T*K*LANE-1:0]       m_axis_tdata,
@@ -49,8 +54,13 @@ module readout #(
             wire signed [SUM_W-1:0] partial [0:T];
             assign partial[0] = {SUM_W{1'b0}};
             for (gt = 0; gt < T; gt = gt + 1) begin : g_step
-                localparam integer SRC = ((STEPS == 1) ? 0 : gt) * K + gk;
-                wire signed [BITS-1:0] v = s_axis_tdata[SRC*BITS +: BITS];
+                wire signed [BITS-1:0] v;
+                if (SPIKES != 0) begin : g_spike
+                    assign v = BITS'(s_axis_tdata[gk*T + gt]);
+                end else begin : g_current
+                    localparam integer SRC = ((STEPS == 1) ? 0 : gt) * K + gk;
+                    assign v = s_axis_tdata[SRC*BITS +: BITS];
+                end
                 assign lanes[(gt*K + gk)*LANE +: LANE] = {{(LANE-BITS){v[BITS-1]}}, v};
                 assign partial[gt + 1] = partial[gt] + SUM_W'(v);
             end
