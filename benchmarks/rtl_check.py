@@ -25,7 +25,7 @@ from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import run_golden
 from qpsnn.sim.network import simulate_network
 from qpsnn.sim.runner import lint
-from qpsnn.spec import layer_pe, parse_spec
+from qpsnn.spec import layer_pe, layer_simd, parse_spec
 
 
 def check(flow_dir: str, images: int, modes: list[str]) -> dict:
@@ -39,7 +39,7 @@ def check(flow_dir: str, images: int, modes: list[str]) -> dict:
     out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),
            "clock_mhz_assumed": NOMINAL_CLOCK_MHZ, "modes": {}}
     for mode in modes:
-        rtl = design(deploy, pe=layer_pe(spec), mode=mode)
+        rtl = design(deploy, pe=layer_pe(spec), mode=mode, simd=layer_simd(spec))
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             sources = write(rtl, os.path.join(tmp, "rtl"))
@@ -47,7 +47,7 @@ def check(flow_dir: str, images: int, modes: list[str]) -> dict:
             result = simulate_network(sources, rtl.top, os.path.join(tmp, "rtl"), os.path.join(tmp, "sim"), x,
                                       golden.logits, rtl.lane)
             wall = time.perf_counter() - start
-        model = cycle_model(deploy, rtl.layer_pe, x, golden, mode)
+        model = cycle_model(deploy, rtl.layer_pe, x, golden, mode, rtl.layer_simd)
         out["modes"][mode] = {
             "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
             "rtl_class_accuracy": float((result.classes == data.y_test[:len(x)]).mean()),
@@ -56,7 +56,7 @@ def check(flow_dir: str, images: int, modes: list[str]) -> dict:
             "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
             "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
             "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
-            "parallelism": rtl.layer_pe, "wall_s_build_and_sim": round(wall, 1)}
+            "parallelism": {"pe": rtl.layer_pe, "simd": rtl.layer_simd}, "wall_s_build_and_sim": round(wall, 1)}
     if "event" in out["modes"] and "dense" in out["modes"]:
         out["dense_over_event_cycles"] = (out["modes"]["dense"]["cycles_per_image_mean"]
                                           / out["modes"]["event"]["cycles_per_image_mean"])

@@ -141,10 +141,19 @@ def dense_layer(replay: EngineReplay, arrivals, elems, lanes: int):
     return replay.finish_position(last_take, last_worked)[:, None]
 
 
+def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
+    """(N, positions, n_in) non-negative inputs -> (N, positions, n_in/simd) elements of SIMD
+    inputs in a row: non-zero where any of its inputs is."""
+    n, positions, n_in = elems.shape
+    return elems.reshape(n, positions, n_in // simd, simd).max(axis=-1)
+
+
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
-                mode: str = "event") -> dict:
+                mode: str = "event", layer_simd: dict | None = None) -> dict:
     """Predicted cycles per image: each weight layer's own cycles and the network latency
-    (mean over the images), and the bottleneck layer."""
+    (mean over the images), and the bottleneck layer. `layer_pe` / `layer_simd`: the design's
+    outputs per cycle and inputs per element of each weight layer (SIMD default 1)."""
+    layer_simd = layer_simd or {}
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
     h, w, c = deploy.meta["input"]["shape"]
@@ -166,12 +175,14 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
             continue
         n_out = deploy.array(layer["weights"]).shape[-1]
         replay = EngineReplay(n, n_out // layer_pe[layer["name"]], mode)
+        simd = layer_simd.get(layer["name"], 1)
+        elems = grouped(inputs[layer["name"]], simd)
         if kind == "conv":
             ready = window_ready(layer, shape, times)
-            times = conv_layer(replay, ready, inputs[layer["name"]], lanes)
+            times = conv_layer(replay, ready, elems, lanes // simd)
             shape = tuple(layer["out_shape"][:2])
         else:
-            times = dense_layer(replay, times, inputs[layer["name"]], lanes)
+            times = dense_layer(replay, times, elems, lanes // simd)
             shape = (1, 1)
         per_layer[layer["name"]] = float((times[:, -1] + 1 - replay.first_take).mean())
         lanes = n_out

@@ -59,6 +59,7 @@ class RtlDesign:
     library: list          # hw/rtl modules used
     stages: list
     layer_pe: dict         # weight layer name -> PE
+    layer_simd: dict       # weight layer name -> SIMD
     value_bits: int        # a readout value (a current, or 2 for a spike)
     lane: int
     n_classes: int
@@ -81,15 +82,17 @@ def hex_words(values, width: int) -> str:
     return "".join(f"{int(v) & mask:0{digits}x}\n" for v in values)
 
 
-def weight_words(codes: np.ndarray, pe: int, bits: int) -> list[int]:
-    """ROM word at address i*G + g packs codes[i, g*PE + p] at bits [p*bits +: bits]."""
+def weight_words(codes: np.ndarray, pe: int, bits: int, simd: int = 1) -> list[int]:
+    """ROM word at address r*G + g (r = a group of SIMD inputs) packs codes[r*SIMD + j, g*PE + p]
+    at bits [(j*PE + p)*bits +: bits]."""
     n_in, n_out = codes.shape
     words = []
-    for i in range(n_in):
+    for r in range(n_in // simd):
         for g in range(n_out // pe):
             word = 0
-            for p in range(pe):
-                word |= int(codes[i, g * pe + p]) << (p * bits)
+            for j in range(simd):
+                for p in range(pe):
+                    word |= int(codes[r * simd + j, g * pe + p]) << ((j * pe + p) * bits)
             words.append(word)
     return words
 
@@ -112,18 +115,20 @@ SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_picker",),
               "vector_serializer": ("element_picker",)}
 
 
-def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDesign:
-    """`pe`: weight layer name -> outputs per cycle (default: default_pe); `mode`: 'event'
-    skips all-zero input elements in one cycle, 'dense' spends the full work on every element."""
+def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None) -> RtlDesign:
+    """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
+    name -> inputs per element (default 1); `mode`: 'event' skips all-zero elements in one
+    cycle, 'dense' spends the full work on every element."""
     check_supported(deploy.layers)
     if mode not in RTL_MODES:
         raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")
-    pe = dict(pe or {})
+    pe, simd = dict(pe or {}), dict(simd or {})
     T = deploy.time_steps
     top = f"qpsnn_{deploy.meta['name']}"
     files: dict[str, str] = {}
     stages: list[Stage] = []
     layer_pe: dict[str, int] = {}
+    layer_simd: dict[str, int] = {}
     probes: list[dict] = []
     h, w, c = deploy.meta["input"]["shape"]
     stream = Stream("pixels", c, 8, shape=(h, w))
@@ -138,10 +143,16 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
             if n_out % p:
                 raise InputError(f"rtl: parallelism of {name!r} must divide its {n_out} outputs, got {p}")
             layer_pe[name] = p
+            q = simd.get(name, 1)
+            if stream.count % q:
+                raise InputError(f"rtl: simd (inputs per cycle) of {name!r} must divide the {stream.count} "
+                                 f"elements of each of its input beats, got {q}")
+            layer_simd[name] = q
             analog = layer["input"] == "analog"
-            elem_bits = stream.elem_bits
+            # the producer sees groups of SIMD elements as its elements
+            elem_bits, groups = stream.elem_bits * q, stream.count // q
             skip = int(mode == "event")
-            idx_bits = index_bits(n_in)
+            idx_bits = index_bits(n_in // q)
             element_beat = 1 + idx_bits + elem_bits     # {last, index, element}
             if kind == "conv":
                 (ih, iw), (oh, ow) = stream.shape, tuple(layer["out_shape"][:2])
@@ -150,7 +161,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
                                     f"{name}: {layer['kernel']}x{layer['kernel']} windows, stride {layer['stride']}, "
                                     + ("non-zero elements only" if skip else "every element"),
                                     element_beat,
-                                    [("H", ih), ("W", iw), ("C", stream.count), ("ELEM_BITS", elem_bits),
+                                    [("H", ih), ("W", iw), ("C", groups), ("ELEM_BITS", elem_bits),
                                      ("K", layer["kernel"]), ("STRIDE", layer["stride"]), ("PAD_T", pt),
                                      ("PAD_L", pl), ("OH", oh), ("OW", ow), ("SKIP_ZEROS", skip),
                                      ("INDEX_BITS", idx_bits)]))
@@ -158,9 +169,9 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
             else:
                 vectors = int(np.prod(stream.shape)) if stream.shape else 1
                 stages.append(Stage("vector_serializer", f"u_{name}_serial",
-                                    f"{name}: {vectors} beat(s) of {stream.count} elements -> "
+                                    f"{name}: {vectors} beat(s) of {groups} elements -> "
                                     + ("the non-zero elements" if skip else "every element"),
-                                    element_beat, [("N", stream.count), ("ELEM_BITS", elem_bits),
+                                    element_beat, [("N", groups), ("ELEM_BITS", elem_bits),
                                                    ("BEATS", vectors), ("SKIP_ZEROS", skip),
                                                    ("INDEX_BITS", idx_bits)]))
                 positions = ()
@@ -168,12 +179,13 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
             bias = deploy.array(layer["bias"])
             bias_bits = signed_width(int(np.abs(bias).max()))
             out_bits = layer["out_bits"]
-            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"]), p * layer["bits"])
+            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"], q), q * p * layer["bits"])
             files[f"{name}_bias.mem"] = hex_words(bias, bias_bits)
             stages.append(Stage("accumulate_engine", f"u_{name}_engine",
-                                f"{name}: {n_in} inputs -> {n_out} outputs, {layer['bits']}-bit ReScaW codes, PE={p}",
+                                f"{name}: {n_in} inputs -> {n_out} outputs, {layer['bits']}-bit ReScaW codes, "
+                                f"PE={p}, SIMD={q}",
                                 steps * n_out * out_bits,
-                                [("N_IN", n_in), ("N_OUT", n_out), ("PE", p), ("T_IN", steps),
+                                [("N_IN", n_in), ("N_OUT", n_out), ("PE", p), ("SIMD", q), ("T_IN", steps),
                                  ("IN_BITS", layer["input_bits"]), ("W_BITS", layer["bits"]),
                                  ("S", layer["offset_s"]), ("FRAC_BITS", layer["frac_bits"]),
                                  ("OUT_BITS", out_bits), ("BIAS_BITS", bias_bits),
@@ -228,7 +240,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event") -> RtlDe
     files[f"{top}.v"] = text
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
-    return RtlDesign(top, files, library, stages, layer_pe, value_bits, lane, n_classes, class_bits, probes)
+    return RtlDesign(top, files, library, stages, layer_pe, layer_simd, value_bits, lane, n_classes, class_bits, probes)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

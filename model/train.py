@@ -32,11 +32,14 @@ def progress_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+HARDWARE_KNOBS = ("pe", "simd")     # layer keys that change the hardware, not the weights
+
+
 def training_key(spec: Spec) -> str:
     """What a checkpoint depends on: everything that changes the trained weights except the
     epoch counts (so a run may be resumed with more epochs) and the hardware knobs."""
     d = spec.to_dict()
-    layers = [{k: v for k, v in layer.items() if k != "pe"} for layer in d["layers"]]
+    layers = [{k: v for k, v in layer.items() if k not in HARDWARE_KNOBS} for layer in d["layers"]]
     train = {k: v for k, v in d["train"].items() if k != "epochs"}
     prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
     key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "train": train,

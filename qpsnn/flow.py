@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from qpsnn.errors import DesignError, InputError
-from qpsnn.spec import Spec, infer_shapes, layer_pe
+from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_pe, layer_simd
 
 
 class Timer:
@@ -91,6 +91,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
         with timer.stage("data"):
             data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
             infer_shapes(spec, data.input_shape)
+            infer_shapes(after_pruning(spec), data.input_shape)   # the knobs fit the pruned network
         unpruned_connections = spec_connections(spec, data.input_shape)
         checkpoints = Checkpoints(checkpoint_dir(out), training_key(spec))
         if not resume:
@@ -139,7 +140,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
             with timer.stage("rtl"):
                 n = min(spec.verify["rtl_images"], len(data.x_test))
                 images = data.x_test[:n]
-                design = rtl_gen.design(deploy, pe=layer_pe(spec), mode=spec.rtl["mode"])
+                design = rtl_gen.design(deploy, pe=layer_pe(spec), mode=spec.rtl["mode"], simd=layer_simd(spec))
                 rtl_dir = os.path.join(work, "rtl")
                 sources = rtl_gen.write(design, rtl_dir)
                 lint(sources, design.top, cwd=rtl_dir)
@@ -149,7 +150,8 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                                               "first_mismatch": result.first_mismatch, "lint": "clean"}
                 report["accuracy"]["rtl_class"] = {"images": n,
                                                    "accuracy": float((result.classes == data.y_test[:n]).mean())}
-                model = cycle_model(deploy, design.layer_pe, images, run_golden(deploy, images), spec.rtl["mode"])
+                model = cycle_model(deploy, design.layer_pe, images, run_golden(deploy, images), spec.rtl["mode"],
+                                    design.layer_simd)
                 report["latency"] = {"cycles_per_image_measured": result.cycles_mean,
                                      "cycles_per_image_max": int(result.cycles.max()),
                                      "cycles_per_image_analytic": model["cycles_per_image"],
@@ -159,7 +161,8 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                                      "clock_mhz_assumed": model["clock_mhz"],
                                      "estimated_latency_ns": model["estimated_latency_ns"],
                                      "estimated_throughput_fps": model["estimated_throughput_fps"],
-                                     "parallelism": design.layer_pe, "mode": spec.rtl["mode"]}
+                                     "parallelism": {"pe": design.layer_pe, "simd": design.layer_simd},
+                                     "mode": spec.rtl["mode"]}
                 if result.mismatches:
                     first = int(np.argmax(np.any(result.logits != trace.logits[:n], axis=(1, 2))))
                     image_trace = run_golden(deploy, images[first:first + 1])

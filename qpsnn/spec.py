@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -95,10 +96,10 @@ def _pos_int(value: Any, where: str, lo: int = 1) -> int:
 
 
 LAYER_KEYS = {
-    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "pe": None, "name": None},
+    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "pe": None, "simd": None, "name": None},
     "maxpool": {"size": 2, "name": None},
     "flatten": {"name": None},
-    "dense": {"units": None, "pe": None, "name": None},
+    "dense": {"units": None, "pe": None, "simd": None, "name": None},
     "lif": {"tau": None, "threshold": None, "reset": None, "name": None},
     "readout": {"mode": "membrane", "name": None},
 }
@@ -132,6 +133,11 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
         if not isinstance(merged["pe"], int) or merged["pe"] < 1 or outputs % merged["pe"]:
             raise InputError(f"{where} {kind}.pe (outputs computed in parallel): accepted a divisor of "
                              f"its {outputs} outputs, got {merged['pe']!r}")
+    if kind in ("conv", "dense") and merged["simd"] is not None:
+        if isinstance(merged["simd"], bool) or not isinstance(merged["simd"], int) or merged["simd"] < 1:
+            raise InputError(f"{where} {kind}.simd (inputs taken per cycle): accepted a positive integer "
+                             f"dividing the channels of its input pixels (or a flat input's length), "
+                             f"got {merged['simd']!r}")
     elif kind == "lif":
         merged["tau"] = neuron["tau"] if merged["tau"] is None else merged["tau"]
         merged["threshold"] = neuron["threshold"] if merged["threshold"] is None else merged["threshold"]
@@ -179,9 +185,18 @@ def _check_structure(layers: list) -> None:
         raise InputError("layers: 'flatten' must come before the first 'dense' layer")
 
 
+def layer_knob(spec: Spec, knob: str) -> dict:
+    """A parallelism knob of the spec, where given: weight layer name -> 'pe' (outputs per
+    cycle) or 'simd' (inputs per cycle)."""
+    return {layer["name"]: layer[knob] for layer in spec.layers if layer.get(knob)}
+
+
 def layer_pe(spec: Spec) -> dict:
-    """The spec's parallelism knobs: weight layer name -> outputs per cycle, where given."""
-    return {layer["name"]: layer["pe"] for layer in spec.layers if layer.get("pe")}
+    return layer_knob(spec, "pe")
+
+
+def layer_simd(spec: Spec) -> dict:
+    return layer_knob(spec, "simd")
 
 
 def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
@@ -261,6 +276,15 @@ def kept_channels(n: int, ratio: float) -> int:
     return int(round((1.0 - ratio) * n))
 
 
+def after_pruning(spec: Spec) -> Spec:
+    """The spec with each pruned conv's filters reduced to the channels it keeps: the shapes
+    the hardware will be built for (to check the parallelism knobs before any training)."""
+    ratios = spec.prune["ratios"]
+    layers = [dict(layer, filters=kept_channels(layer["filters"], ratios[layer["name"]]))
+              if layer["name"] in ratios else layer for layer in spec.layers]
+    return dataclasses.replace(spec, layers=layers)
+
+
 def check_ratios(ratios: dict, layers: list) -> None:
     """Pruning ratios (layer name -> ratio): each a prunable layer, in [0, 1), leaving at least
     one channel, and a number of kept channels its pe divides."""
@@ -323,8 +347,15 @@ def infer_shapes(spec: Spec, input_shape) -> list[tuple]:
     if len(shape) != 3:
         raise InputError(f"input shape must be (H, W, C), got {shape}")
     shapes = []
+    beat = shape[2]        # elements per beat of the stream: a pixel's channels, or a flat layer
     for layer in spec.layers:
         kind, name = layer["type"], layer["name"]
+        if kind in ("conv", "dense") and layer.get("simd") and beat % layer["simd"]:
+            raise InputError(f"layer {name!r}: simd {layer['simd']} (inputs per cycle) must divide the "
+                             f"{beat} elements of each of its input beats (the channels of a pixel, or "
+                             "a flat input's length)")
+        if kind in ("conv", "dense"):
+            beat = layer["filters"] if kind == "conv" else layer["units"]
         if kind == "conv":
             k, st = layer["kernel"], layer["stride"]
             h, w, _ = shape

@@ -80,4 +80,10 @@ def random_network(seed: int, data_dir: str) -> dict:
     if rng.random() < 0.4:    # drawn last, so the choices above stay those of earlier versions
         layers[-1]["mode"] = "spikes"
         layers.insert(-1, {"type": "lif", "threshold": float(rng.choice([0.25, 0.5, 1.0]))})
+    beat = c                 # elements per input beat of each weight layer: its simd divides it
+    for layer in layers:
+        if layer["type"] in ("conv", "dense"):
+            if rng.random() < 0.5:
+                layer["simd"] = _divisor(rng, beat)
+            beat = layer.get("filters") or layer["units"]
     return spec

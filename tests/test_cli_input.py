@@ -36,6 +36,17 @@ BAD = [
     ("unknown key", dict(MLP_SPEC, quantization={}), ["unknown key", "quantization"]),
     ("pe not a divisor", with_layer(1, pe=5), ["dense.pe", "divisor of its 24 outputs"]),
     ("rtl mode", dict(MLP_SPEC, rtl={"mode": "sparse"}), ["rtl.mode", "event"]),
+    ("simd 0", with_layer(1, simd=0), ["dense.simd", "positive integer"]),
+    # dense1 takes beats of dense0's 24 spikes: 5 does not divide them
+    ("simd not a divisor", with_layer(3, simd=5), ["'dense1'", "simd 5", "24 elements"]),
+    # after pruning conv0 keeps 3 of 6 channels, which conv1's simd 2 does not divide
+    ("simd after pruning", dict(MLP_SPEC, prune={"ratios": {"conv0": 0.5}}, layers=[
+        {"type": "conv", "filters": 6}, {"type": "lif"}, {"type": "conv", "filters": 4, "simd": 2},
+        {"type": "lif"}] + MLP_SPEC["layers"]), ["'conv1'", "simd 2", "3 elements"]),
+    ("readout mode", dict(MLP_SPEC, layers=MLP_SPEC["layers"][:-1] + [{"type": "readout", "mode": "rate"}]),
+     ["readout.mode", "'spikes'"]),
+    ("spike readout without lif", dict(MLP_SPEC, layers=MLP_SPEC["layers"][:-1] + [{"type": "readout", "mode": "spikes"}]),
+     ["must end with ['dense', 'lif', 'readout']"]),
     ("kernel 4", dict(MLP_SPEC, layers=[{"type": "conv", "filters": 2, "kernel": 4}] + MLP_SPEC["layers"]),
      ["conv.kernel", "1, 3 or 5"]),
 ]

@@ -1,23 +1,25 @@
 // The ReScaW accumulate engine of one conv/dense layer, for spike or pixel inputs.
 //
 // It consumes an element stream (from conv_window or vector_serializer): beats
-// {last, index, element}, index in 0..N_IN-1 the element's row of the weight ROM, last on
-// the final element of an output position (a conv window, or the whole input of a dense
-// layer). Elements not sent are zero. It produces the position's N_OUT currents for each of
+// {last, index, element}, last on the final element of an output position (a conv window,
+// or the whole input of a dense layer). Elements not sent are zero. An element is a group of
+// SIMD inputs (the inputs-per-cycle knob; SIMD = 1: one input), index in 0..N_IN/SIMD-1 its
+// row of the weight ROM; input j of the group is at bits [j*T_IN*IN_BITS +: T_IN*IN_BITS]. It produces the position's N_OUT currents for each of
 // T_IN time steps in one output beat:
 //     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o
-// An element carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
+// An input carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
 // PE outputs are updated per cycle (the parallelism knob): a non-zero element takes
-// G = N_OUT/PE cycles (its group 0 is read in the cycle it is taken), an all-zero element one
+// G = N_OUT/PE cycles (its output group 0 is read in the cycle it is taken), an all-zero element one
 // when SKIP_ZEROS = 1 (event-driven: the producers send only non-zero elements, so work
 // scales with the spikes), G like any other when SKIP_ZEROS = 0 (the dense baseline).
 // Two banks of accumulators: the next position's elements go into one while the other
 // finishes its last accumulate and hands its currents to the output register, so a position
 // costs no more than its elements' work.
-// Weights: a ROM of N_IN * N_OUT/PE words of PE codes, read synchronously (block RAM), from
-// WEIGHT_FILE ($readmemh); biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
+// Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
+// bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
+// biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -26,6 +28,7 @@ module accumulate_engine #(
     parameter integer N_IN = 16,
     parameter integer N_OUT = 8,
     parameter integer PE = 4,
+    parameter integer SIMD = 1,          // inputs per element (a divisor of N_IN)
     parameter integer T_IN = 1,
     parameter integer IN_BITS = 1,
     parameter integer W_BITS = 4,
@@ -36,11 +39,11 @@ module accumulate_engine #(
     parameter integer SKIP_ZEROS = 1,
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem",
-    parameter integer INDEX_BITS = ($clog2(N_IN) > 0) ? $clog2(N_IN) : 1
+    parameter integer INDEX_BITS = ($clog2(N_IN / SIMD) > 0) ? $clog2(N_IN / SIMD) : 1
 ) (
     input  wire                             clk,
     input  wire                             rst,
-    input  wire [1+INDEX_BITS+T_IN*IN_BITS-1:0] s_axis_tdata,
+    input  wire [1+INDEX_BITS+SIMD*T_IN*IN_BITS-1:0] s_axis_tdata,
     input  wire                             s_axis_tvalid,
     output wire                             s_axis_tready,
     output reg  [T_IN*N_OUT*OUT_BITS-1:0]   m_axis_tdata,
@@ -48,7 +51,8 @@ module accumulate_engine #(
     input  wire                             m_axis_tready
 );
     localparam integer G = N_OUT / PE;                       // cycles per non-zero element
-    localparam integer DEPTH = N_IN * G;
+    localparam integer X_BITS = SIMD * T_IN * IN_BITS;       // one element
+    localparam integer DEPTH = N_IN / SIMD * G;
     localparam integer AW = $clog2(DEPTH + 1);                         // counts to DEPTH
     localparam integer RA = (DEPTH > 1) ? $clog2(DEPTH) : 1;            // ROM index
     localparam integer GW = (G > 1) ? $clog2(G) : 1;
@@ -59,7 +63,7 @@ module accumulate_engine #(
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
 
-    reg [PE*W_BITS-1:0] rom [0:DEPTH-1];
+    reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
     reg signed [BIAS_BITS-1:0] bias [0:N_OUT-1];
     initial begin
         $readmemh(WEIGHT_FILE, rom);
@@ -71,7 +75,7 @@ module accumulate_engine #(
     reg [SUM_W-1:0] sum_x [0:2*T_IN-1];
 
     // element state
-    reg [T_IN*IN_BITS-1:0] x_reg;
+    reg [X_BITS-1:0]  x_reg;
     reg               busy;        // iterating the groups of one non-zero element
     reg [GW-1:0]      g;
     reg [AW-1:0]      base;        // ROM address of group 0 of the current element
@@ -81,18 +85,18 @@ module accumulate_engine #(
     reg [1:0]         bank_done;   // the bank's position has all its elements
 
     // pipeline stage 1: ROM data arrives one cycle after its address
-    reg [PE*W_BITS-1:0]    w_q;
+    reg [SIMD*PE*W_BITS-1:0] w_q;
     reg                    s1_valid;
     reg [GW-1:0]           s1_g;
-    reg [T_IN*IN_BITS-1:0] s1_x;
+    reg [X_BITS-1:0]       s1_x;
     reg                    s1_bank;
 
-    wire [T_IN*IN_BITS-1:0] in_x = s_axis_tdata[T_IN*IN_BITS-1:0];
-    wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[T_IN*IN_BITS +: INDEX_BITS];
-    wire                    in_last = s_axis_tdata[T_IN*IN_BITS + INDEX_BITS];
+    wire [X_BITS-1:0]       in_x = s_axis_tdata[X_BITS-1:0];
+    wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[X_BITS +: INDEX_BITS];
+    wire                    in_last = s_axis_tdata[X_BITS + INDEX_BITS];
     assign s_axis_tready = !busy && !bank_done[in_bank];
     wire take = s_axis_tvalid && s_axis_tready;
-    wire nonzero = (SKIP_ZEROS == 0) || (in_x != {(T_IN*IN_BITS){1'b0}});
+    wire nonzero = (SKIP_ZEROS == 0) || (in_x != {X_BITS{1'b0}});
     /* verilator lint_off WIDTHEXPAND */
     wire [AW-1:0] in_base = AW'(in_index * G);              // group 0 of the element taken
     /* verilator lint_on WIDTHEXPAND */
@@ -122,6 +126,31 @@ module accumulate_engine #(
         end
     endgenerate
 
+    // the element's SIMD inputs summed per step (for the offset term), and per step and
+    // output lane the dot product of the inputs with their weight codes (an adder tree)
+    wire [SUM_W-1:0] in_sum [0:T_IN-1];
+    wire [ACC_W-1:0] dot [0:T_IN*PE-1];
+    genvar gj, gp;
+    generate
+        for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_sum_step
+            wire [SUM_W-1:0] part [0:SIMD];
+            assign part[0] = {SUM_W{1'b0}};
+            for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_input
+                assign part[gj + 1] = part[gj] + SUM_W'(in_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS]);
+            end
+            assign in_sum[gt] = part[SIMD];
+            for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+                wire [ACC_W-1:0] terms [0:SIMD];
+                assign terms[0] = {ACC_W{1'b0}};
+                for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
+                    assign terms[gj + 1] = terms[gj] + ACC_W'(s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS])
+                                                     * ACC_W'(w_q[(gj*PE + gp)*W_BITS +: W_BITS]);
+                end
+                assign dot[gt*PE + gp] = terms[SIMD];
+            end
+        end
+    endgenerate
+
     integer p, t, o;
     always @(posedge clk) begin
         w_q <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses w_q
@@ -139,8 +168,7 @@ module accumulate_engine #(
                 x_reg <= in_x;
                 x_bank <= in_bank;
                 for (t = 0; t < T_IN; t = t + 1)
-                    sum_x[32'(in_bank) * T_IN + t] <= sum_x[32'(in_bank) * T_IN + t]
-                        + SUM_W'(in_x[t*IN_BITS +: IN_BITS]);
+                    sum_x[32'(in_bank) * T_IN + t] <= sum_x[32'(in_bank) * T_IN + t] + in_sum[t];
             end
             if (nonzero && G > 1) begin
                 busy <= 1'b1;          // groups 1 .. G-1 follow
@@ -162,8 +190,7 @@ module accumulate_engine #(
             for (t = 0; t < T_IN; t = t + 1)
                 for (p = 0; p < PE; p = p + 1)
                     acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p]
-                        <= acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p]
-                        + ACC_W'(s1_x[t*IN_BITS +: IN_BITS]) * ACC_W'(w_q[p*W_BITS +: W_BITS]);
+                        <= acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p] + dot[t*PE + p];
         end
 
         if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;

@@ -1,7 +1,8 @@
 """accumulate_engine against the golden model's ReScaW accumulate (model/golden.py): random
 weight codes and biases (written by the pytest side through the RTL generator's packers),
-random spike or pixel inputs with T_IN values per element sent as the element stream of the
-mode (codegen/element_stream.py), positions back to back, idle input and back-pressure."""
+random spike or pixel inputs with T_IN values per input, SIMD inputs per element, sent as
+the element stream of the mode (codegen/element_stream.py), positions back to back, idle
+input and back-pressure."""
 
 import sys
 
@@ -25,15 +26,19 @@ async def random_positions(dut):
     positions, steps = cfg["positions"], p["T_IN"]
     x = rng.integers(0, 1 << p["IN_BITS"], size=(positions, steps, p["N_IN"]), dtype=np.int64)
     x[rng.random(x.shape) > cfg["density"]] = 0
-    x[:, :, ::5] = 0  # whole elements of zeros: the one-cycle skip
+    simd = p.get("SIMD", 1)
+    x[:, :, :simd] = 0  # whole elements of zeros: the one-cycle skip
     expected = accumulate(x, codes, p["S"]) * (1 << p["FRAC_BITS"]) + bias  # (positions, steps, N_OUT)
     tb = StreamTB(dut, cfg["idle"], cfg["backpressure"], cfg["seed"])
     await tb.reset()
-    # element e of a position carries its T_IN values, step t at bits [t*IN_BITS +: IN_BITS];
-    # the element stream of the mode: only the non-zero ones (and each position's last) in event mode
-    words = np.array([[pack(x[i, :, e], p["IN_BITS"]) for e in range(p["N_IN"])] for i in range(positions)])
-    elem_bits = steps * p["IN_BITS"]
-    await tb.send([pack_beat(b, p["N_IN"], elem_bits) for b in beats(words, bool(p["SKIP_ZEROS"]))])
+    # input e of a position carries its T_IN values, step t at bits [t*IN_BITS +: IN_BITS]; an
+    # element is SIMD inputs in a row, input j at bits [j*T_IN*IN_BITS]; the element stream of
+    # the mode: only the non-zero elements (and each position's last) in event mode
+    in_bits = steps * p["IN_BITS"]
+    words = np.array([[pack([pack(x[i, :, r * simd + j], p["IN_BITS"]) for j in range(simd)], in_bits)
+                       for r in range(p["N_IN"] // simd)] for i in range(positions)], dtype=object)
+    n_elem = p["N_IN"] // simd
+    await tb.send([pack_beat(b, n_elem, simd * in_bits) for b in beats(words, bool(p["SKIP_ZEROS"]))])
     got = await tb.recv(positions)
     currents = np.array([unpack(b, steps * p["N_OUT"], p["OUT_BITS"]) for b in got]).reshape(expected.shape)
     bad = np.argwhere(currents != expected)
