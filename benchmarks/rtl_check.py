@@ -4,7 +4,8 @@ simulation next to the analytic model, per layer; wall time including the Verila
 
     make bench-rtl                  (after `make run SPEC=examples/mnist_conv.yaml`)
     .venv/bin/python benchmarks/rtl_check.py --flow out/mnist_conv --images 200
-Writes benchmarks/results/rtl_<name>.json and prints a Markdown table for BENCHMARKS.md.
+    ... --simd conv1=4,dense0=8 --pe conv1=4 --tag simd     (other parallelism than the spec's)
+Writes benchmarks/results/rtl_<name>[_<tag>].json and prints a Markdown table for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, cycle_model
 from qpsnn.codegen.rtl import design, write
+from qpsnn.errors import InputError
 from qpsnn.model.data import load_dataset
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import run_golden
@@ -28,7 +30,8 @@ from qpsnn.sim.runner import lint
 from qpsnn.spec import layer_pe, layer_simd, parse_spec
 
 
-def check(flow_dir: str, images: int, modes: list[str]) -> dict:
+def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None) -> dict:
+    """`pe` / `simd` override the spec's knobs (layer name -> value)."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
     spec = parse_spec(report["spec"], os.path.join(flow_dir, "report.json"))
@@ -39,7 +42,8 @@ def check(flow_dir: str, images: int, modes: list[str]) -> dict:
     out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),
            "clock_mhz_assumed": NOMINAL_CLOCK_MHZ, "modes": {}}
     for mode in modes:
-        rtl = design(deploy, pe=layer_pe(spec), mode=mode, simd=layer_simd(spec))
+        rtl = design(deploy, pe={**layer_pe(spec), **(pe or {})}, mode=mode,
+                     simd={**layer_simd(spec), **(simd or {})})
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             sources = write(rtl, os.path.join(tmp, "rtl"))
@@ -74,7 +78,9 @@ def markdown(res: dict) -> str:
                      f"{m['measured_over_analytic']:.3f} | {m['latency_us_at_clock']:.1f} | {m['bottleneck']} | "
                      f"{m['wall_s_build_and_sim']} |")
     first = next(iter(res["modes"].values()))
-    lines += ["", "Cycles per layer (analytic, mean): " + ", ".join(
+    knobs = first["parallelism"]
+    lines += ["", "Parallelism: " + ", ".join(f"{k} pe {v} simd {knobs['simd'][k]}" for k, v in knobs["pe"].items())]
+    lines += ["Cycles per layer (analytic, mean): " + ", ".join(
         f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
     if "dense_over_event_cycles" in res:
         lines.append(f"Dense mode / event mode cycles: {res['dense_over_event_cycles']:.2f}x")
@@ -86,14 +92,28 @@ def main(argv=None) -> int:
     ap.add_argument("--flow", required=True, help="a `qpsnn flow` output directory")
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--modes", default="event,dense")
-    ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>.json)")
+    ap.add_argument("--pe", default="", help="override outputs per cycle: layer=N,...")
+    ap.add_argument("--simd", default="", help="override inputs per cycle: layer=N,...")
+    ap.add_argument("--tag", default="", help="suffix of the result file name")
+    ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
+    try:
+        knobs = {key: {k: int(v) for k, v in (item.split("=") for item in getattr(args, key).split(",") if item)}
+                 for key in ("pe", "simd")}
+    except ValueError:
+        print("error: --pe / --simd take layer=N pairs separated by commas, e.g. conv1=4,dense0=8", file=sys.stderr)
+        return 2
     if not os.path.isfile(os.path.join(args.flow, "report.json")):
         print(f"error: {args.flow} is not a qpsnn flow output (no report.json); run `make run` first",
               file=sys.stderr)
         return 2
-    res = check(args.flow, args.images, args.modes.split(","))
-    path = args.out or os.path.join(os.path.dirname(__file__), "results", f"rtl_{res['name']}.json")
+    try:
+        res = check(args.flow, args.images, args.modes.split(","), **knobs)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tag = f"_{args.tag}" if args.tag else ""
+    path = args.out or os.path.join(os.path.dirname(__file__), "results", f"rtl_{res['name']}{tag}.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
         json.dump(res, fh, indent=1)
