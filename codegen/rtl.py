@@ -143,6 +143,9 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             if n_out % p:
                 raise InputError(f"rtl: parallelism of {name!r} must divide its {n_out} outputs, got {p}")
             layer_pe[name] = p
+            if layer["offset_s"] != 2 ** layer["bits"] - 1:      # the engine computes S x as a shift
+                raise InputError(f"deploy form: {name!r} has ReScaW offset {layer['offset_s']}, expected "
+                                 f"2^{layer['bits']} - 1 for its {layer['bits']}-bit codes")
             q = simd.get(name, 1)
             if stream.count % q:
                 raise InputError(f"rtl: simd (inputs per cycle) of {name!r} must divide the {stream.count} "
@@ -187,7 +190,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                 steps * n_out * out_bits,
                                 [("N_IN", n_in), ("N_OUT", n_out), ("PE", p), ("SIMD", q), ("T_IN", steps),
                                  ("IN_BITS", layer["input_bits"]), ("W_BITS", layer["bits"]),
-                                 ("S", layer["offset_s"]), ("FRAC_BITS", layer["frac_bits"]),
+                                 ("FRAC_BITS", layer["frac_bits"]),
                                  ("OUT_BITS", out_bits), ("BIAS_BITS", bias_bits),
                                  ("SKIP_ZEROS", skip),
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem")),

@@ -42,7 +42,7 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
     bound = n_in * ((1 << in_bits) - 1) * s * (1 << frac) + 500
     out_bits, bias_bits = bound.bit_length() + 1, 11
     params = {"N_IN": n_in, "N_OUT": n_out, "PE": pe, "SIMD": simd, "T_IN": t_in, "IN_BITS": in_bits, "W_BITS": w_bits,
-              "S": s, "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
+              "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
               "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem", "INDEX_BITS": index_bits(n_in // simd)}
     files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), simd * pe * w_bits), "b.mem": hex_words(bias, bias_bits)}
     failures = run_unit("accumulate_engine", params, str(tmp_path),

@@ -6,7 +6,8 @@
 // SIMD inputs (the inputs-per-cycle knob; SIMD = 1: one input), index in 0..N_IN/SIMD-1 its
 // row of the weight ROM; input j of the group is at bits [j*T_IN*IN_BITS +: T_IN*IN_BITS]. It produces the position's N_OUT currents for each of
 // T_IN time steps in one output beat:
-//     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o
+//     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o,
+// S = 2^W_BITS - 1 the ReScaW offset.
 // An input carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
@@ -32,7 +33,6 @@ module accumulate_engine #(
     parameter integer T_IN = 1,
     parameter integer IN_BITS = 1,
     parameter integer W_BITS = 4,
-    parameter integer S = 15,            // ReScaW offset 2^W_BITS - 1
     parameter integer FRAC_BITS = 4,
     parameter integer OUT_BITS = 24,
     parameter integer BIAS_BITS = 24,
@@ -71,8 +71,11 @@ module accumulate_engine #(
     end
 
     localparam integer LANES = T_IN * N_OUT;
-    reg [ACC_W-1:0] acc [0:2*LANES-1];          // bank b, lane (t, o) at b*LANES + t*N_OUT + o
-    reg [SUM_W-1:0] sum_x [0:2*T_IN-1];
+    // the accumulators, bank b lane (t, o) at [(b*LANES + t*N_OUT + o)*ACC_W]: a register
+    // each, written only under its own condition (an indexed array would cost Yosys a wide
+    // read and write multiplexer per lane)
+    wire [2*LANES*ACC_W-1:0] acc;
+    wire [2*T_IN*SUM_W-1:0]  sum_x;
 
     // element state
     reg [X_BITS-1:0]  x_reg;
@@ -109,14 +112,19 @@ module accumulate_engine #(
     wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s1_valid && s1_bank == out_bank)
                      && (!m_axis_tvalid || m_axis_tready);
 
-    // the currents of the output bank: X[t][o] = ((2 acc - S sum_x) << F) + B_o
+    // the currents of the output bank: X[t][o] = ((2 acc - S sum_x) << F) + B_o, where
+    // S = 2^W_BITS - 1 makes S sum_x a shift and a subtraction
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
     genvar gt, go;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
+            // constant part-selects and a 2:1 choice: a variable part-select would be a shifter
+            wire [SUM_W-1:0] sum_out = out_bank ? sum_x[(T_IN + gt)*SUM_W +: SUM_W] : sum_x[gt*SUM_W +: SUM_W];
+            wire signed [WIDE-1:0] offset = $signed(WIDE'(sum_out) << W_BITS) - $signed(WIDE'(sum_out));
             for (go = 0; go < N_OUT; go = go + 1) begin : g_current
-                wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc[32'(out_bank) * LANES + gt*N_OUT + go], 1'b0});
-                wire signed [WIDE-1:0] offset = $signed(WIDE'(S)) * $signed({{(WIDE-SUM_W){1'b0}}, sum_x[32'(out_bank) * T_IN + gt]});
+                wire [ACC_W-1:0] acc_out = out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W]
+                                                    : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
+                wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc_out, 1'b0});
                 // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
                 /* verilator lint_off UNUSEDSIGNAL */
                 wire signed [WIDE-1:0] cur = ((twice - offset) <<< FRAC_BITS) + WIDE'(bias[go]);
@@ -143,15 +151,22 @@ module accumulate_engine #(
                 wire [ACC_W-1:0] terms [0:SIMD];
                 assign terms[0] = {ACC_W{1'b0}};
                 for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
-                    assign terms[gj + 1] = terms[gj] + ACC_W'(s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS])
-                                                     * ACC_W'(w_q[(gj*PE + gp)*W_BITS +: W_BITS]);
+                    wire [IN_BITS-1:0] x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
+                    wire [W_BITS-1:0]  w = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
+                    wire [ACC_W-1:0]   product;
+                    if (IN_BITS == 1) begin : g_spike     // a spike selects the code
+                        assign product = x[0] ? ACC_W'(w) : {ACC_W{1'b0}};
+                    end else begin : g_pixel
+                        assign product = ACC_W'(x) * ACC_W'(w);
+                    end
+                    assign terms[gj + 1] = terms[gj] + product;
                 end
                 assign dot[gt*PE + gp] = terms[SIMD];
             end
         end
     endgenerate
 
-    integer p, t, o;
+
     always @(posedge clk) begin
         w_q <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses w_q
         s1_valid <= busy || (take && nonzero);
@@ -167,8 +182,6 @@ module accumulate_engine #(
             if (nonzero) begin
                 x_reg <= in_x;
                 x_bank <= in_bank;
-                for (t = 0; t < T_IN; t = t + 1)
-                    sum_x[32'(in_bank) * T_IN + t] <= sum_x[32'(in_bank) * T_IN + t] + in_sum[t];
             end
             if (nonzero && G > 1) begin
                 busy <= 1'b1;          // groups 1 .. G-1 follow
@@ -186,13 +199,6 @@ module accumulate_engine #(
             end
         end
 
-        if (s1_valid) begin
-            for (t = 0; t < T_IN; t = t + 1)
-                for (p = 0; p < PE; p = p + 1)
-                    acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p]
-                        <= acc[32'(s1_bank) * LANES + t*N_OUT + 32'(s1_g)*PE + p] + dot[t*PE + p];
-        end
-
         if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
         // the output bank's sums are final: currents out, the bank cleared for a position
         if (out_ready) begin
@@ -200,8 +206,6 @@ module accumulate_engine #(
             m_axis_tvalid <= 1'b1;
             bank_done[out_bank] <= 1'b0;
             out_bank <= !out_bank;
-            for (t = 0; t < T_IN; t = t + 1) sum_x[32'(out_bank) * T_IN + t] <= {SUM_W{1'b0}};
-            for (o = 0; o < LANES; o = o + 1) acc[32'(out_bank) * LANES + o] <= {ACC_W{1'b0}};
         end
 
         if (rst) begin
@@ -214,10 +218,33 @@ module accumulate_engine #(
             x_bank <= 1'b0;
             s1_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
-            for (t = 0; t < 2*T_IN; t = t + 1) sum_x[t] <= {SUM_W{1'b0}};
-            for (o = 0; o < 2*LANES; o = o + 1) acc[o] <= {ACC_W{1'b0}};
         end
     end
+
+    // the two banks: sum_x takes the element's input sums as it is taken, a lane its dot
+    // product in the cycle after its group's weights are read; the output bank is cleared as
+    // its currents go out
+    genvar gb;
+    generate
+        for (gb = 0; gb < 2; gb = gb + 1) begin : g_bank
+            wire clear = rst || (out_ready && out_bank == gb[0]);
+            for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
+                reg [SUM_W-1:0] sum_reg;
+                always @(posedge clk)
+                    if (clear) sum_reg <= {SUM_W{1'b0}};
+                    else if (take && nonzero && in_bank == gb[0]) sum_reg <= sum_reg + in_sum[gt];
+                assign sum_x[(gb*T_IN + gt)*SUM_W +: SUM_W] = sum_reg;
+                for (go = 0; go < N_OUT; go = go + 1) begin : g_lane
+                    reg [ACC_W-1:0] acc_reg;
+                    always @(posedge clk)
+                        if (clear) acc_reg <= {ACC_W{1'b0}};
+                        else if (s1_valid && s1_bank == gb[0] && 32'(s1_g) == go / PE)
+                            acc_reg <= acc_reg + dot[gt*PE + go % PE];
+                    assign acc[(gb*LANES + gt*N_OUT + go)*ACC_W +: ACC_W] = acc_reg;
+                end
+            end
+        end
+    endgenerate
 endmodule
 
 `resetall

@@ -28,7 +28,8 @@ async def random_positions(dut):
     x[rng.random(x.shape) > cfg["density"]] = 0
     simd = p.get("SIMD", 1)
     x[:, :, :simd] = 0  # whole elements of zeros: the one-cycle skip
-    expected = accumulate(x, codes, p["S"]) * (1 << p["FRAC_BITS"]) + bias  # (positions, steps, N_OUT)
+    s = (1 << p["W_BITS"]) - 1        # the ReScaW offset
+    expected = accumulate(x, codes, s) * (1 << p["FRAC_BITS"]) + bias  # (positions, steps, N_OUT)
     tb = StreamTB(dut, cfg["idle"], cfg["backpressure"], cfg["seed"])
     await tb.reset()
     # input e of a position carries its T_IN values, step t at bits [t*IN_BITS +: IN_BITS]; an
