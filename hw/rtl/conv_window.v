@@ -59,44 +59,49 @@ module conv_window #(
 
     assign s_axis_tready = !map_full;
 
-    // where tap j of the current window reads (signed: the padding is negative or past the edge)
-    function automatic signed [31:0] tap_y(input integer j);
-        tap_y = $signed(32'(oy)) * STRIDE + j / K - PAD_T;
-    endfunction
-    function automatic signed [31:0] tap_x(input integer j);
-        tap_x = $signed(32'(ox)) * STRIDE + j % K - PAD_L;
-    endfunction
-    wire signed [31:0] iy = tap_y(32'(tap));
-    wire signed [31:0] ix = tap_x(32'(tap));
-    wire in_map = (iy >= 0) && (iy < H) && (ix >= 0) && (ix < W);
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] rd_addr = in_map ? 32'(iy * W + ix) : 32'd0;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [C*ELEM_BITS-1:0] pixel = in_map ? map[rd_addr[AW-1:0]] : {(C*ELEM_BITS){1'b0}};
+    // the window's top-left corner in map coordinates (negative in the padding), kept as the
+    // windows advance; coordinates are YW/XW-bit signed, enough for the padding either side
+    localparam integer YW = $clog2(H + K + STRIDE + 1) + 1;
+    localparam integer XW = $clog2(W + K + STRIDE + 1) + 1;
+    localparam integer PW = AW + 2;          // signed pixel addresses of a window's taps
+    reg signed [YW-1:0] y0;
+    reg signed [XW-1:0] x0;
+    reg signed [PW-1:0] row_base;      // y0 * W, kept by additions (no multiplier)
+    reg [YW-2:0]        rows_written;  // complete rows of the current map
+    reg [XW-2:0]        wr_col;
 
-    // taps with something to send: every one in dense mode; else those on a non-zero pixel,
-    // and the last (its final element carries last)
-    wire [TAPS-1:0] live;
+    // per tap j = ky*K + kx (constants): on the map or in the padding, its pixel address,
+    // and (event mode) whether it has anything to send: the last tap always has (it carries last)
+    wire [TAPS-1:0] on_map, live;
+    wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
     generate
         if (SKIP_ZEROS != 0) begin : g_flags
-            reg [PIXELS-1:0] nonzero_pixel;
-            always @(posedge clk)
-                if (s_axis_tvalid && s_axis_tready)
-                    nonzero_pixel[wr_addr] <= |s_axis_tdata;
-            for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
-                wire signed [31:0] y = tap_y(gj);
-                wire signed [31:0] x = tap_x(gj);
-                wire on_map = (y >= 0) && (y < H) && (x >= 0) && (x < W);
-                /* verilator lint_off UNUSEDSIGNAL */
-                wire [31:0] addr = on_map ? 32'(y * W + x) : 32'd0;
-                /* verilator lint_on UNUSEDSIGNAL */
-                assign live[gj] = (gj == TAPS - 1) || (on_map && nonzero_pixel[addr[AW-1:0]]);
+            // a flag per stored pixel (any element non-zero), one copy per tap so that all
+            // taps read theirs at once: small distributed RAMs instead of a wide multiplexer
+            for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_live
+                reg nonzero_pixel [0:PIXELS-1];
+                always @(posedge clk)
+                    if (s_axis_tvalid && s_axis_tready)
+                        nonzero_pixel[wr_addr] <= |s_axis_tdata;
+                assign live[gj] = (gj == TAPS - 1) || (on_map[gj] && nonzero_pixel[tap_addr[gj]]);
             end
         end else begin : g_all
             assign live = {TAPS{1'b1}};
         end
+        for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
+            wire signed [YW-1:0] y = y0 + YW'(gj / K);
+            wire signed [XW-1:0] x = x0 + XW'(gj % K);
+            assign on_map[gj] = (y >= 0) && (y < YW'(H)) && (x >= 0) && (x < XW'(W));
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire signed [PW-1:0] addr = row_base + PW'(x) + PW'((gj / K) * W);
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign tap_addr[gj] = on_map[gj] ? addr[AW-1:0] : {AW{1'b0}};
+        end
     endgenerate
+
+    wire in_map = on_map[tap];
+    wire [C*ELEM_BITS-1:0] pixel = in_map ? map[tap_addr[tap]] : {(C*ELEM_BITS){1'b0}};
 
     // the next live tap after the current one (the last tap always is)
     wire [TAPS-1:0] live_after = live & ({TAPS{1'b1}} << (32'(tap) + 1));
@@ -110,10 +115,8 @@ module conv_window #(
     end
 
     // the window's rows are in: its bottom row (clipped to the map) has been written
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire signed [31:0] rows_needed = $signed(32'(oy)) * STRIDE + K - PAD_T;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire rows_in = map_full || (rows_needed < H && rows_needed * W <= $signed(32'(wr_addr)));
+    wire signed [YW-1:0] rows_needed = y0 + YW'(K);
+    wire rows_in = map_full || (rows_needed < YW'(H) && rows_needed <= $signed({1'b0, rows_written}));
     wire emitting = !windows_done && rows_in;
 
     wire last_tap = (tap == LAST_TAP);
@@ -142,6 +145,9 @@ module conv_window #(
         if (write) begin
             map[wr_addr] <= s_axis_tdata;
             wr_addr <= last_pixel ? {AW{1'b0}} : wr_addr + 1'b1;
+            wr_col <= (wr_col == (XW-1)'(W - 1)) ? {(XW-1){1'b0}} : wr_col + 1'b1;
+            if (last_pixel) rows_written <= {(YW-1){1'b0}};
+            else if (wr_col == (XW-1)'(W - 1)) rows_written <= rows_written + 1'b1;
         end
         // both the map and its windows are through: the next map may come in
         map_full <= full_next && !done_next;
@@ -156,8 +162,12 @@ module conv_window #(
                 tap <= last_tap ? {TW{1'b0}} : tap + 1'b1;
                 if (last_tap) begin
                     ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
-                    if (last_ox)
+                    x0 <= last_ox ? -XW'(PAD_L) : x0 + XW'(STRIDE);
+                    if (last_ox) begin
                         oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
+                        y0 <= last_oy ? -YW'(PAD_T) : y0 + YW'(STRIDE);
+                        row_base <= last_oy ? -PW'(PAD_T * W) : row_base + PW'(STRIDE * W);
+                    end
                 end
             end
         end
@@ -167,6 +177,11 @@ module conv_window #(
             windows_done <= 1'b0;
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
+            y0 <= -YW'(PAD_T);
+            row_base <= -PW'(PAD_T * W);
+            rows_written <= {(YW-1){1'b0}};
+            wr_col <= {(XW-1){1'b0}};
+            x0 <= -XW'(PAD_L);
             tap <= {TW{1'b0}};
             c <= {CW{1'b0}};
         end
