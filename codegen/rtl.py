@@ -40,6 +40,7 @@ class Stage:
     out_width: int
     params: list = field(default_factory=list)
     user_bits: int = 0      # a tuser sideband on the output (the readout's class)
+    layer: str = ""         # the deploy-form layer this stage belongs to
 
 
 @dataclass
@@ -130,11 +131,15 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     layer_pe: dict[str, int] = {}
     layer_simd: dict[str, int] = {}
     probes: list[dict] = []
+    previous = ""
     h, w, c = deploy.meta["input"]["shape"]
     stream = Stream("pixels", c, 8, shape=(h, w))
     out_bits = 0
     for layer in deploy.layers:
         kind, name = layer["type"], layer["name"]
+        for st in stages:                  # the stages so far belong to the layers before
+            st.layer = st.layer or previous
+        previous = name
         if kind in ("conv", "dense"):
             codes = deploy.array(layer["weights"])
             codes = codes.reshape(-1, codes.shape[-1])
@@ -218,6 +223,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                 [("H", ih), ("W", iw), ("BITS", stream.count * stream.elem_bits)]))
             stream = Stream("pixels", stream.count, stream.elem_bits, shape=(ih // 2, iw // 2))
         # flatten: the pixel stream already is the flattened order (H, W, C); dense serializes it
+    for st in stages:
+        st.layer = st.layer or previous
     spikes = deploy.layers[-1].get("mode") == "spikes"
     if stream.kind != ("vector" if spikes else "currents"):
         raise InputError("rtl: the network must end with a dense layer and its readout "
@@ -233,7 +240,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                         T * n_classes * lane,
                         [("K", n_classes), ("T", T), ("STEPS", T if spikes else stream.steps),
                          ("BITS", value_bits), ("LANE", lane), ("CLASS_BITS", class_bits),
-                         ("SPIKES", int(spikes))], user_bits=class_bits))
+                         ("SPIKES", int(spikes))], user_bits=class_bits, layer=deploy.layers[-1]["name"]))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     text = env.get_template("top.v.j2").render(

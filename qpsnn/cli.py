@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--out", required=True, help="output directory (replaced atomically)")
     p_flow.add_argument("--no-hls", action="store_true", help="skip the hls4ml project and its C simulation")
     p_flow.add_argument("--no-rtl", action="store_true", help="skip the RTL generation and simulation")
+    p_flow.add_argument("--no-synth", action="store_true",
+                        help="skip the Yosys synthesis of the RTL (the analytic resources are still reported)")
     p_flow.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last finished epoch "
                              "(checkpoints in .DIR.checkpoints beside DIR)")
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from qpsnn.flow import run_flow
 
-        report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume)
+        report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
+                          synth=not args.no_synth)
         acc = report["accuracy"]
         print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
               f"agreement {acc['float_golden_agreement']:.4f}")

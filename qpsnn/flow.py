@@ -68,12 +68,15 @@ def checkpoint_dir(out: str) -> str:
     return os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.checkpoints")
 
 
-def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False) -> dict:
+def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False,
+             synth: bool = True) -> dict:
     out = check_out_dir(out)
     # heavy imports after validation: bad input answers at once
     from qpsnn.codegen import hls as hls_gen
     from qpsnn.codegen import rtl as rtl_gen
     from qpsnn.codegen.estimate import cycle_model
+    from qpsnn.codegen.resources import resource_report
+    from qpsnn.report import markdown
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
@@ -136,6 +139,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                 report["bit_exact"]["hls_csim"] = {"images": n, "mismatches": bad}
                 if bad:
                     mismatched.append(f"hls C-sim: {bad} of {n} images")
+        design = None
         if rtl and spec.verify["rtl_images"] > 0:
             with timer.stage("rtl"):
                 n = min(spec.verify["rtl_images"], len(data.x_test))
@@ -171,9 +175,14 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                     report["bit_exact"]["rtl"]["first_wrong_spike"] = f"image {first}: {where}"
                     mismatched.append(f"rtl: {result.mismatches} of {n} images; first wrong spike: image {first}, "
                                       f"{where}")
+        if design is not None:
+            with timer.stage("resources"):
+                report["resources"] = resource_report(design, os.path.join(work, "rtl"), synth)
         report["timing_s"] = timer.stages
         with open(os.path.join(work, "report.json"), "w") as fh:
             json.dump(report, fh, indent=1)
+        with open(os.path.join(work, "report.md"), "w") as fh:
+            fh.write(markdown(report))
     checkpoints.clear()
     if mismatched:
         raise DesignError("bit-exact check failed: " + "; ".join(mismatched) + f" (report: {out}/report.json)")

@@ -35,7 +35,7 @@ def flow_out(tmp_path_factory, request):
 
 
 def test_output_contract(flow_out):
-    for sub in ("deploy/deploy.json", "deploy/deploy.npz", "hls", "rtl", "report.json"):
+    for sub in ("deploy/deploy.json", "deploy/deploy.npz", "hls", "rtl", "report.json", "report.md"):
         assert (flow_out / sub).exists(), sub
     assert not (flow_out / "stale.txt").exists()  # the directory was replaced as a whole
     report = json.loads((flow_out / "report.json").read_text())
@@ -51,6 +51,14 @@ def test_output_contract(flow_out):
     assert abs(report["latency"]["measured_over_analytic"] - 1) <= 0.01
     assert report["latency"]["bottleneck"] in report["latency"]["cycles_per_layer_analytic"]
     assert report["sops"]["sops_per_image"] > 0
+    # resources: the analytic model per layer and in total next to a Yosys synthesis of the RTL
+    res = report["resources"]
+    deployed = json.loads((flow_out / "deploy" / "deploy.json").read_text())["layers"]
+    assert {layer["name"] for layer in deployed if layer["type"] in ("conv", "dense", "lif")} <= set(res["per_layer"])
+    assert res["synthesis"]["top"]["LUT"] > 0 and res["analytic"]["total"]["LUT"] > 0
+    assert all("yosys" in row for row in res["per_layer"].values())
+    text = (flow_out / "report.md").read_text()
+    assert "| **total** |" in text and "Bit-exact" in text
     if "prune" in report["spec"] and report["spec"]["prune"]["ratios"]:
         assert report["pruning"]["channels"] == {"conv0": [4, 2], "conv1": [6, 3]}
         deploy = json.loads((flow_out / "deploy" / "deploy.json").read_text())
@@ -105,7 +113,7 @@ def test_conv_spec_spike_count_readout(tmp_path):
                verify={"hls_images": 10, "rtl_images": 10})
     spec.write_text(yaml.safe_dump(raw))
     out = tmp_path / "o"
-    assert main(["flow", "--spec", str(spec), "--out", str(out)]) == 0
+    assert main(["flow", "--spec", str(spec), "--out", str(out), "--no-synth"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["bit_exact"]["hls_csim"] == {"images": 10, "mismatches": 0}
     assert report["bit_exact"]["rtl"]["mismatches"] == 0

@@ -30,7 +30,7 @@ def seeds() -> list[int]:
 @pytest.mark.parametrize("seed", seeds())
 def test_random_network_bit_exact(tmp_path, seed):
     raw = random_network(seed, str(tmp_path / "data"))
-    report = run_flow(parse_spec(raw, str(tmp_path / "spec.yaml")), str(tmp_path / "out"), hls=False)
+    report = run_flow(parse_spec(raw, str(tmp_path / "spec.yaml")), str(tmp_path / "out"), hls=False, synth=False)
     rtl = report["bit_exact"]["rtl"]
     assert rtl["mismatches"] == 0 and rtl["images"] == raw["verify"]["rtl_images"] and rtl["lint"] == "clean"
     assert abs(report["latency"]["measured_over_analytic"] - 1) <= 0.01

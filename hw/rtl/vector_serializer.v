@@ -36,6 +36,7 @@ module vector_serializer #(
     reg                   full;
     reg [IW-1:0]          from;
     reg [BW-1:0]          beat;
+    reg [INDEX_BITS-1:0]  base;      // beat * N, kept by additions (no multiplier)
 
     wire          found, more;
     wire [IW-1:0] pos;
@@ -48,7 +49,7 @@ module vector_serializer #(
     assign s_axis_tready = !full || done;
     assign m_axis_tvalid = full && found;
     /* verilator lint_off WIDTHEXPAND */
-    wire [INDEX_BITS-1:0] index = INDEX_BITS'(beat * N + pos);
+    wire [INDEX_BITS-1:0] index = base + INDEX_BITS'(pos);
     /* verilator lint_on WIDTHEXPAND */
     assign m_axis_tdata = {last_beat && pos == LAST_LANE, index, vec[pos*ELEM_BITS +: ELEM_BITS]};
 
@@ -57,6 +58,7 @@ module vector_serializer #(
         if (done) begin
             full <= 1'b0;
             beat <= last_beat ? {BW{1'b0}} : beat + 1'b1;
+            base <= last_beat ? {INDEX_BITS{1'b0}} : base + INDEX_BITS'(N);
         end
         if (s_axis_tvalid && s_axis_tready) begin
             vec <= s_axis_tdata;
@@ -66,6 +68,7 @@ module vector_serializer #(
         if (rst) begin
             full <= 1'b0;
             beat <= {BW{1'b0}};
+            base <= {INDEX_BITS{1'b0}};
             from <= {IW{1'b0}};
         end
     end

@@ -1,0 +1,132 @@
+"""Fit the LUT weights of the analytic resource model (codegen/resources.py) to Yosys.
+
+    make calibrate        (after `make run SPEC=examples/mnist_conv_pruned.yaml`)
+
+For the shipped example networks (their flow output directories) and seeded random networks,
+in event and dense mode, generate the RTL, synthesize it with Yosys (synth_xilinx, hierarchy
+kept), and fit per hw module the weights of its LUT terms to the synthesized LUTs of its
+instances (non-negative least squares). Writes codegen/resource_coefficients.json and
+benchmarks/results/resource_calibration.json (every instance: analytic next to Yosys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import defaultdict
+
+import numpy as np
+from scipy.optimize import nnls
+
+from qpsnn.codegen.resources import COEFFICIENTS, MODULE_TERMS, RESOURCE_KEYS, stage_resources
+from qpsnn.codegen.rtl import design, write
+from qpsnn.codegen.synth import synthesize
+from qpsnn.flow import run_flow
+from qpsnn.model.deploy import Deploy
+from qpsnn.sim.random_network import random_network
+from qpsnn.spec import layer_pe, layer_simd, parse_spec
+
+
+def networks(flow_dirs: list[str], seeds: list[int], work: str):
+    """(label, deploy, pe, simd) of each flow output and random network (untrained weights)."""
+    for flow_dir in flow_dirs:
+        with open(os.path.join(flow_dir, "report.json")) as fh:
+            spec = parse_spec(json.load(fh)["spec"], flow_dir)
+        yield os.path.basename(flow_dir.rstrip("/")), Deploy.load(os.path.join(flow_dir, "deploy")), \
+            layer_pe(spec), layer_simd(spec)
+    for seed in seeds:
+        raw = random_network(seed, os.path.join(work, "data"))
+        raw["verify"] = {"hls_images": 0, "rtl_images": 0}
+        spec = parse_spec(raw, f"random_{seed}")
+        out = os.path.join(work, f"random_{seed}")
+        run_flow(spec, out, hls=False)
+        yield f"random_{seed}", Deploy.load(os.path.join(out, "deploy")), layer_pe(spec), layer_simd(spec)
+
+
+def synthesized_instances(flow_dirs, seeds, modes, work):
+    rows = []
+    for label, deploy, pe, simd in networks(flow_dirs, seeds, work):
+        for mode in modes:
+            rtl = design(deploy, pe=pe, mode=mode, simd=simd)
+            rtl_dir = os.path.join(work, f"{label}_{mode}")
+            syn = synthesize(rtl_dir, write(rtl, rtl_dir), rtl.top)
+            print(f"{label} {mode}: {syn['top']} in {syn['seconds']} s", flush=True)
+            for st in rtl.stages:
+                params = {k: v for k, v in st.params if not isinstance(v, str)}
+                rows.append({"network": f"{label}:{mode}", "instance": st.instance, "module": st.module,
+                             "params": params, "yosys": syn["instances"][st.instance]})
+            rows.append({"network": f"{label}:{mode}", "instance": "TOTAL", "module": None,
+                         "stages": [[st.module, st.instance, st.params] for st in rtl.stages], "yosys": syn["top"]})
+    return rows
+
+
+def fit(rows) -> dict:
+    by_module = defaultdict(list)
+    for r in rows:
+        if r["module"]:
+            by_module[r["module"]].append(r)
+    weights = {}
+    for module, items in sorted(by_module.items()):
+        terms = sorted(MODULE_TERMS[module](items[0]["params"])[0])
+        a = np.array([[MODULE_TERMS[module](r["params"])[0][t] for t in terms] for r in items], float)
+        b = np.array([r["yosys"]["LUT"] for r in items], float)
+        # relative error matters: weight each instance by 1/its size
+        scale = 1.0 / np.maximum(b, 10.0)
+        x, _ = nnls(a * scale[:, None], b * scale)
+        weights[module] = {t: round(float(v), 4) for t, v in zip(terms, x)}
+    return weights
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--flows", default="out/mnist_conv_pruned,out/mnist_skeleton",
+                    help="flow output directories of the shipped examples (comma list)")
+    ap.add_argument("--seeds", default="4,6,7,11,19,21,27")
+    ap.add_argument("--modes", default="event,dense")
+    ap.add_argument("--refit", action="store_true",
+                    help="fit again to the stored synthesis (benchmarks/results/resource_synthesis.json)")
+    args = ap.parse_args(argv)
+    flows = [f for f in args.flows.split(",") if os.path.isfile(os.path.join(f, "report.json"))]
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    cache = os.path.join(os.path.dirname(__file__), "results", "resource_synthesis.json")
+    if args.refit:          # the model's terms changed, the RTL did not: fit the stored synthesis
+        with open(cache) as fh:
+            rows = json.load(fh)["rows"]
+    else:
+        with tempfile.TemporaryDirectory() as work:
+            rows = synthesized_instances(flows, seeds, args.modes.split(","), work)
+        with open(cache, "w") as fh:
+            json.dump({"flows": flows, "seeds": seeds, "modes": args.modes, "rows": rows}, fh, indent=0)
+    weights = fit(rows)
+    with open(COEFFICIENTS, "w") as fh:
+        json.dump({"lut_weights": weights, "calibrated_on": {"flows": flows, "seeds": seeds, "modes": args.modes}},
+                  fh, indent=1, sort_keys=True)
+    # analytic next to Yosys, per instance and per network, with the new weights
+    report = []
+    for r in rows:
+        if r["module"] is None:
+            continue
+        ana = stage_resources(r["module"], r["params"], weights)
+        report.append({**{k: r[k] for k in ("network", "instance", "module")}, "analytic": ana,
+                       "yosys": {k: r["yosys"][k] for k in RESOURCE_KEYS}})
+    totals = {}
+    for r in report:
+        t = totals.setdefault(r["network"], {"analytic": dict.fromkeys(RESOURCE_KEYS, 0),
+                                              "yosys": dict.fromkeys(RESOURCE_KEYS, 0)})
+        for side in ("analytic", "yosys"):
+            for k in RESOURCE_KEYS:
+                t[side][k] += r[side][k]
+    for name, t in totals.items():
+        ratio = {k: round(t["analytic"][k] / t["yosys"][k], 3) if t["yosys"][k] else None for k in RESOURCE_KEYS}
+        print(f"{name}: analytic {t['analytic']} yosys {t['yosys']} ratio {ratio}")
+    path = os.path.join(os.path.dirname(__file__), "results", "resource_calibration.json")
+    with open(path, "w") as fh:
+        json.dump({"weights": weights, "networks": totals, "instances": report}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

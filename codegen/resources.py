@@ -1,0 +1,176 @@
+"""Analytic resource model of the generated accelerator, in the spirit of FINN: each hardware
+module knows its own LUTs, flip-flops, block RAMs and DSPs from its parameters; a layer is the
+sum of its stages, the network the sum of its layers. No tool runs: microseconds per design.
+
+Flip-flops, BRAM18 and DSP48E1 follow from the RTL's structure (which registers exist, how a
+ROM fits the 7-series block RAM shapes, which multipliers are wide enough for a DSP). LUTs
+are a weighted sum of each module's structural terms (adder bits, multiplexer inputs, memory
+bits): the weights are fitted to Yosys `synth_xilinx` on the shipped examples and random
+networks (`make calibrate` rewrites resource_coefficients.json; the report shows both).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+COEFFICIENTS = Path(__file__).resolve().parent / "resource_coefficients.json"
+RESOURCE_KEYS = ("LUT", "FF", "BRAM18", "DSP")
+
+# 7-series RAMB18E1 shapes (depth, width) as a ROM; a RAMB36E1 (two BRAM18) doubles either
+BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+# Yosys' memory_libmap puts a ROM in block RAM when that is cheaper by its own costs: 129 per
+# RAMB18 against 1/64 per bit of ROM built from logic
+BRAM18_COST, ROM_LOGIC_COST_PER_BIT = 129, 1 / 64
+# a product goes to a DSP48E1 when both operands are at least this wide (Yosys' xilinx_dsp)
+DSP_MIN_WIDTH = 2
+
+
+def clog2(n: int) -> int:
+    return max(0, math.ceil(math.log2(n))) if n > 1 else 0
+
+
+def bram18(depth: int, width: int) -> int:
+    """Block RAM18s of a depth x width ROM: the cheapest of the RAMB18 and RAMB36 shapes."""
+    best = min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM18_SHAPES)
+    best36 = 2 * min(math.ceil(width / (2 * w)) * math.ceil(depth / d) for d, w in BRAM18_SHAPES)
+    return min(best, best36)
+
+
+def engine_terms(p: dict) -> tuple[dict, dict]:
+    """accumulate_engine: (structural LUT terms, exact FF / BRAM18 / DSP)."""
+    simd, pe, t_in, n_out = p.get("SIMD", 1), p["PE"], p["T_IN"], p["N_OUT"]
+    n_in, in_bits, w_bits = p["N_IN"], p["IN_BITS"], p["W_BITS"]
+    acc_w = in_bits + w_bits + clog2(n_in + 1)
+    sum_w = in_bits + clog2(n_in + 1)
+    lanes = t_in * n_out
+    groups = n_out // pe
+    depth, width = n_in // simd * groups, simd * pe * w_bits
+    x_bits = simd * t_in * in_bits
+    rom_in_bram = BRAM18_COST * bram18(depth, width) < ROM_LOGIC_COST_PER_BIT * depth * width
+    products = t_in * pe * simd
+    dsp = products if in_bits >= DSP_MIN_WIDTH and w_bits >= DSP_MIN_WIDTH else 0
+    lut = {"accumulate_bits": 2 * lanes * acc_w,
+           "adder_tree_bits": t_in * pe * max(simd - 1, 0) * acc_w + (products * w_bits if in_bits == 1 else 0),
+           "current_bits": lanes * (acc_w + p["OUT_BITS"]),
+           "rom_logic_bits": 0 if rom_in_bram else depth * width,
+           "control": 1}
+    # the output register holds OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS
+    # are the bias's own (constant), which synthesis removes; a ROM built from logic absorbs
+    # its read register
+    ff = (2 * lanes * acc_w + 2 * t_in * sum_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 2 * x_bits
+          + clog2(depth + 1) + 2 * clog2(max(groups, 2)) + 12)
+    return lut, {"FF": ff, "BRAM18": bram18(depth, width) if rom_in_bram else 0, "DSP": dsp}
+
+
+def window_terms(p: dict) -> tuple[dict, dict]:
+    """conv_window: the map in distributed RAM (RAM64M: 64 words x 3 bits in 4 LUTs), per-tap
+    flag copies in event mode, the address arithmetic of the K*K taps."""
+    pixels, bits, taps = p["H"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
+    aw = clog2(pixels)
+    skip = p["SKIP_ZEROS"] != 0
+    lut = {"map_lutram": 4 * math.ceil(pixels / 64) * math.ceil(bits / 3),
+           "map_read_mux": (math.ceil(pixels / 64) - 1) * bits,
+           "flag_lutram": 4 * math.ceil(pixels / 64) * taps if skip else 0,
+           "tap_address_bits": taps * (aw + 2),
+           "element_pick": p["C"] * p["ELEM_BITS"],
+           "control": 1}
+    yw, xw = clog2(p["H"] + p["K"] + p["STRIDE"] + 1) + 1, clog2(p["W"] + p["K"] + p["STRIDE"] + 1) + 1
+    ff = (aw + 2 + yw + xw + (aw + 2) + (yw - 1) + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
+          + clog2(max(taps, 2)) + clog2(max(p["C"], 2)) + 3)
+    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+
+
+def serializer_terms(p: dict) -> tuple[dict, dict]:
+    bits = p["N"] * p["ELEM_BITS"]
+    lut = {"element_pick": bits, "control": 1}
+    index_bits = max(1, clog2(p["N"] * p["BEATS"]))
+    ff = bits + clog2(max(p["N"], 2)) + clog2(p["BEATS"] + 1) + index_bits + 1
+    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+
+
+def lif_terms(p: dict) -> tuple[dict, dict]:
+    units = p["N"] * p["T"]
+    lut = {"neuron_bits": units * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2), "control": 1}
+    return lut, {"FF": units + 1, "BRAM18": 0, "DSP": 0}
+
+
+def maxpool_terms(p: dict) -> tuple[dict, dict]:
+    """maxpool2: the line of W/2 pooled pairs in distributed RAM (RAM32M: 32 x 6 bits in 4 LUTs)."""
+    lut = {"line_lutram": 4 * math.ceil(p["BITS"] / 6) * math.ceil(p["W"] / 2 / 32), "or_bits": p["BITS"],
+           "control": 1}
+    ff = 2 * p["BITS"] + clog2(p["W"] + 1) + clog2(p["H"] + 1) + 1
+    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+
+
+def readout_terms(p: dict) -> tuple[dict, dict]:
+    """readout: lanes hold BITS varying bits (the sign extension is one bit copied; a spike is
+    one bit); a spike count of T ones grows a bit per addition; with T = 1 the sums are the lanes."""
+    k, t, spikes = p["K"], p["T"], p.get("SPIKES", 0)
+    sum_w = min(t, p["BITS"] + clog2(t + 1)) if spikes else p["BITS"] + clog2(t + 1)
+    lut = {"sum_bits": k * t * sum_w, "argmax_bits": k * sum_w, "control": 1}
+    ff = (t * k * (1 if spikes else p["BITS"]) + (k * sum_w if t > 1 else 0) + sum_w + p["CLASS_BITS"]
+          + clog2(max(k, 2)) + 3)
+    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+
+
+# hw module -> its terms; a new module adds one function here
+MODULE_TERMS = {"accumulate_engine": engine_terms, "conv_window": window_terms,
+                "vector_serializer": serializer_terms, "lif_layer": lif_terms,
+                "maxpool2": maxpool_terms, "readout": readout_terms}
+
+
+def load_coefficients() -> dict:
+    with open(COEFFICIENTS) as fh:
+        return json.load(fh)["lut_weights"]
+
+
+def stage_resources(module: str, params: dict, weights: dict | None = None) -> dict:
+    """LUT, FF, BRAM18, DSP of one stage (a hw module with its parameters)."""
+    weights = weights if weights is not None else load_coefficients()
+    lut_terms, exact = MODULE_TERMS[module](params)
+    w = weights[module]
+    lut = sum(w.get(term, 0.0) * value for term, value in lut_terms.items())
+    return {"LUT": int(round(lut)), **exact}
+
+
+def design_resources(stages: list, weights: dict | None = None) -> dict:
+    """Per stage instance and the total, from the generator's stages (codegen.rtl.Stage)."""
+    weights = weights if weights is not None else load_coefficients()
+    per = {}
+    for st in stages:
+        params = {k: v for k, v in st.params if not isinstance(v, str)}
+        per[st.instance] = {"module": st.module, **stage_resources(st.module, params, weights)}
+    total = {key: sum(r[key] for r in per.values()) for key in RESOURCE_KEYS}
+    return {"stages": per, "total": total}
+
+
+def resource_report(rtl_design, rtl_dir: str, synth: bool = True) -> dict:
+    """The report's resources: the analytic model per stage, per layer and in total, next to a
+    Yosys synthesis of the same RTL when `synth` and Yosys is installed (else why not)."""
+    from qpsnn.codegen.synth import YOSYS_INSTALL, find_yosys, synthesize
+
+    analytic = design_resources(rtl_design.stages)
+    out = {"analytic": analytic, "model": "codegen/resources.py, LUT weights fitted to Yosys synth_xilinx "
+                                          "(resource_coefficients.json); FF, BRAM18, DSP from the RTL structure"}
+    if not synth:
+        out["synthesis"] = {"skipped": "not requested (--no-synth)"}
+    elif find_yosys() is None:
+        out["synthesis"] = {"skipped": f"yosys not found; install it with: {YOSYS_INSTALL}"}
+    else:
+        syn = synthesize(rtl_dir, rtl_design.sources(rtl_dir), rtl_design.top)
+        out["synthesis"] = {"tool": syn["yosys"], "flow": "synth_xilinx (7-series cells), hierarchy kept",
+                            "seconds": syn["seconds"], "top": syn["top"], "stages": syn["instances"]}
+    layers: dict = {}
+    for st in rtl_design.stages:
+        row = layers.setdefault(st.layer, {"analytic": dict.fromkeys(RESOURCE_KEYS, 0)})
+        for key in RESOURCE_KEYS:
+            row["analytic"][key] += analytic["stages"][st.instance][key]
+        if "stages" in out["synthesis"]:
+            got = out["synthesis"]["stages"][st.instance]
+            row.setdefault("yosys", dict.fromkeys(RESOURCE_KEYS, 0))
+            for key in RESOURCE_KEYS:
+                row["yosys"][key] += got[key]
+    out["per_layer"] = layers
+    return out
