@@ -121,6 +121,25 @@ MODULE_TERMS = {"accumulate_engine": engine_terms, "conv_window": window_terms,
                 "maxpool2": maxpool_terms, "readout": readout_terms}
 
 
+# Xilinx 7-series parts a spec may name (`rtl: {part: ...}`): LUTs, flip-flops, BRAM18
+# (two per RAMB36) and DSP48E1 slices, from the 7-series product tables (DS180)
+PARTS = {
+    "xc7a35t": {"LUT": 20800, "FF": 41600, "BRAM18": 100, "DSP": 90},
+    "xc7a100t": {"LUT": 63400, "FF": 126800, "BRAM18": 270, "DSP": 240},
+    "xc7a200t": {"LUT": 134600, "FF": 269200, "BRAM18": 730, "DSP": 740},
+    "xc7z020": {"LUT": 53200, "FF": 106400, "BRAM18": 280, "DSP": 220},
+    "xc7k325t": {"LUT": 203800, "FF": 407600, "BRAM18": 890, "DSP": 840},
+}
+
+
+def part_fit(totals: dict, part: str) -> dict:
+    """Utilization of a named part and the overshoot per resource (empty when it fits)."""
+    capacity = PARTS[part]
+    return {"part": part, "capacity": capacity,
+            "utilization_pct": {k: round(100.0 * totals[k] / capacity[k], 1) for k in RESOURCE_KEYS},
+            "overshoot": {k: totals[k] - capacity[k] for k in RESOURCE_KEYS if totals[k] > capacity[k]}}
+
+
 def load_coefficients() -> dict:
     with open(COEFFICIENTS) as fh:
         return json.load(fh)["lut_weights"]
@@ -146,9 +165,10 @@ def design_resources(stages: list, weights: dict | None = None) -> dict:
     return {"stages": per, "total": total}
 
 
-def resource_report(rtl_design, rtl_dir: str, synth: bool = True) -> dict:
+def resource_report(rtl_design, rtl_dir: str, synth: bool = True, part: str | None = None) -> dict:
     """The report's resources: the analytic model per stage, per layer and in total, next to a
-    Yosys synthesis of the same RTL when `synth` and Yosys is installed (else why not)."""
+    Yosys synthesis of the same RTL when `synth` and Yosys is installed (else why not), and
+    the fit on `part` when one is named (Yosys' counts where there are, else the analytic)."""
     from qpsnn.codegen.synth import YOSYS_INSTALL, find_yosys, synthesize
 
     analytic = design_resources(rtl_design.stages)
@@ -173,4 +193,8 @@ def resource_report(rtl_design, rtl_dir: str, synth: bool = True) -> dict:
             for key in RESOURCE_KEYS:
                 row["yosys"][key] += got[key]
     out["per_layer"] = layers
+    if part:
+        counted = out["synthesis"].get("top") or analytic["total"]
+        out["part"] = part_fit(counted, part)
+        out["part"]["counted"] = "yosys" if "top" in out["synthesis"] else "analytic"
     return out

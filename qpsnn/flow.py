@@ -177,7 +177,14 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                                       f"{where}")
         if design is not None:
             with timer.stage("resources"):
-                report["resources"] = resource_report(design, os.path.join(work, "rtl"), synth)
+                report["resources"] = resource_report(design, os.path.join(work, "rtl"), synth,
+                                                      spec.rtl["part"])
+                fit = report["resources"].get("part")
+                if fit and fit["overshoot"]:
+                    over = ", ".join(f"{k} {fit['capacity'][k] + v:,} of {fit['capacity'][k]:,} (+{v:,})"
+                                     for k, v in fit["overshoot"].items())
+                    print(f"[qpsnn] warning: the design does not fit {fit['part']} ({fit['counted']} counts): "
+                          f"{over}", flush=True)
         report["timing_s"] = timer.stages
         with open(os.path.join(work, "report.json"), "w") as fh:
             json.dump(report, fh, indent=1)

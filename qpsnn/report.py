@@ -72,6 +72,12 @@ def markdown(report: dict) -> str:
             rows.append(["**total**"] + [f"{res['analytic']['total'][k]:,}" for k in RESOURCE_KEYS])
         lines += _table(header, rows)
         lines.append("")
+        fit = res.get("part")
+        if fit:
+            use = ", ".join(f"{k} {v}%" for k, v in fit["utilization_pct"].items())
+            lines += [f"Part {fit['part']} ({fit['counted']} counts): {use}."
+                      + (" **Does not fit**: " + ", ".join(f"{k} +{v:,}" for k, v in fit["overshoot"].items())
+                         if fit["overshoot"] else " It fits."), ""]
     timing = report.get("timing_s")
     if timing:
         lines += ["## Wall time per step (s)", ""]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from qpsnn.codegen.resources import PARTS
 from qpsnn.errors import InputError
 
 READOUT_MODES = ("membrane", "spikes")   # class = argmax of the summed membrane / spike count
@@ -28,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0},
     "verify": {"hls_images": 50, "rtl_images": 50},
-    "rtl": {"mode": "event"},
+    "rtl": {"mode": "event", "part": None},
     # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
     "prune": {"method": "svs", "ratios": {}, "eps": 1.0e-6, "batches": 5, "batch_size": 128,
               "finetune_epochs": 3, "order": "quantize_first", "seed": 0},
@@ -243,6 +244,8 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     rtl = _merge(DEFAULTS["rtl"], raw.get("rtl"), "rtl")
     if rtl["mode"] not in ("event", "dense"):
         raise InputError(f"rtl.mode: accepted ['event', 'dense'], got {rtl['mode']!r}")
+    if rtl["part"] is not None and rtl["part"] not in PARTS:
+        raise InputError(f"rtl.part: accepted {sorted(PARTS)} (or none), got {rtl['part']!r}")
     _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
     _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
     layers_raw = raw.get("layers")

@@ -36,6 +36,7 @@ BAD = [
     ("unknown key", dict(MLP_SPEC, quantization={}), ["unknown key", "quantization"]),
     ("pe not a divisor", with_layer(1, pe=5), ["dense.pe", "divisor of its 24 outputs"]),
     ("rtl mode", dict(MLP_SPEC, rtl={"mode": "sparse"}), ["rtl.mode", "event"]),
+    ("unknown part", dict(MLP_SPEC, rtl={"part": "xc7a12345"}), ["rtl.part", "xc7a35t"]),
     ("simd 0", with_layer(1, simd=0), ["dense.simd", "positive integer"]),
     # dense1 takes beats of dense0's 24 spikes: 5 does not divide them
     ("simd not a divisor", with_layer(3, simd=5), ["'dense1'", "simd 5", "24 elements"]),

@@ -19,7 +19,8 @@ REPORT_KEYS = ["accuracy.float_model", "accuracy.golden", "bit_exact.hls_csim.im
 
 # the conv network goes through the whole flow pruned: a pruned network is a narrower one
 PRUNED_CONV_SPEC = dict(CONV_SPEC, prune={"method": "svs", "ratios": {"conv0": 0.5, "conv1": 0.5},
-                                          "batches": 2, "batch_size": 64, "finetune_epochs": 2})
+                                          "batches": 2, "batch_size": 64, "finetune_epochs": 2},
+                        rtl={"part": "xc7a35t"})
 
 
 @pytest.fixture(scope="module", params=[MLP_SPEC, PRUNED_CONV_SPEC], ids=["mlp", "conv_pruned"])
@@ -57,6 +58,10 @@ def test_output_contract(flow_out):
     assert {layer["name"] for layer in deployed if layer["type"] in ("conv", "dense", "lif")} <= set(res["per_layer"])
     assert res["synthesis"]["top"]["LUT"] > 0 and res["analytic"]["total"]["LUT"] > 0
     assert all("yosys" in row for row in res["per_layer"].values())
+    if report["spec"]["rtl"]["part"]:
+        fit = res["part"]
+        assert fit["counted"] == "yosys" and fit["utilization_pct"]["LUT"] == round(
+            100 * res["synthesis"]["top"]["LUT"] / fit["capacity"]["LUT"], 1)
     text = (flow_out / "report.md").read_text()
     assert "| **total** |" in text and "Bit-exact" in text
     if "prune" in report["spec"] and report["spec"]["prune"]["ratios"]:

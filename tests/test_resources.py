@@ -57,3 +57,11 @@ def test_energy_per_image_by_hand():
     e = energy_per_image(1000.0, 10)
     assert abs(e["nj_per_image"] - (1000 * 0.9 + 10 * 4.6) / 1000) < 1e-12
     assert "Horowitz" in e["source"]
+
+
+def test_part_fit_overshoot_by_hand():
+    from qpsnn.codegen.resources import part_fit
+    fit = part_fit({"LUT": 25000, "FF": 1000, "BRAM18": 100, "DSP": 0}, "xc7a35t")
+    assert fit["overshoot"] == {"LUT": 25000 - 20800}          # BRAM18 100 of 100 still fits
+    assert fit["utilization_pct"]["BRAM18"] == 100.0
+    assert part_fit({"LUT": 1, "FF": 1, "BRAM18": 0, "DSP": 0}, "xc7z020")["overshoot"] == {}
