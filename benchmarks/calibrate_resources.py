@@ -55,9 +55,8 @@ def synthesized_instances(flow_dirs, seeds, modes, work):
             syn = synthesize(rtl_dir, write(rtl, rtl_dir), rtl.top)
             print(f"{label} {mode}: {syn['top']} in {syn['seconds']} s", flush=True)
             for st in rtl.stages:
-                params = {k: v for k, v in st.params if not isinstance(v, str)}
                 rows.append({"network": f"{label}:{mode}", "instance": st.instance, "module": st.module,
-                             "params": params, "yosys": syn["instances"][st.instance]})
+                             "params": st.numeric_params(), "yosys": syn["instances"][st.instance]})
             rows.append({"network": f"{label}:{mode}", "instance": "TOTAL", "module": None,
                          "stages": [[st.module, st.instance, st.params] for st in rtl.stages], "yosys": syn["top"]})
     return rows

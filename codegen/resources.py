@@ -48,7 +48,8 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     groups = n_out // pe
     depth, width = n_in // simd * groups, simd * pe * w_bits
     x_bits = simd * t_in * in_bits
-    rom_in_bram = BRAM18_COST * bram18(depth, width) < ROM_LOGIC_COST_PER_BIT * depth * width
+    rom_bram18 = bram18(depth, width)
+    rom_in_bram = BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width
     products = t_in * pe * simd
     dsp = products if in_bits >= DSP_MIN_WIDTH and w_bits >= DSP_MIN_WIDTH else 0
     lut = {"accumulate_bits": 2 * lanes * acc_w,
@@ -61,7 +62,7 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # its read register
     ff = (2 * lanes * acc_w + 2 * t_in * sum_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 2 * x_bits
           + clog2(depth + 1) + 2 * clog2(max(groups, 2)) + 12)
-    return lut, {"FF": ff, "BRAM18": bram18(depth, width) if rom_in_bram else 0, "DSP": dsp}
+    return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 
 
 def window_terms(p: dict) -> tuple[dict, dict]:
@@ -159,8 +160,7 @@ def design_resources(stages: list, weights: dict | None = None) -> dict:
     weights = weights if weights is not None else load_coefficients()
     per = {}
     for st in stages:
-        params = {k: v for k, v in st.params if not isinstance(v, str)}
-        per[st.instance] = {"module": st.module, **stage_resources(st.module, params, weights)}
+        per[st.instance] = {"module": st.module, **stage_resources(st.module, st.numeric_params(), weights)}
     total = {key: sum(r[key] for r in per.values()) for key in RESOURCE_KEYS}
     return {"stages": per, "total": total}
 

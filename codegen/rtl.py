@@ -42,6 +42,10 @@ class Stage:
     user_bits: int = 0      # a tuser sideband on the output (the readout's class)
     layer: str = ""         # the deploy-form layer this stage belongs to
 
+    def numeric_params(self) -> dict:
+        """The parameters without the file names: what the module's size depends on."""
+        return {k: v for k, v in self.params if not isinstance(v, str)}
+
 
 @dataclass
 class Stream:
@@ -131,15 +135,12 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     layer_pe: dict[str, int] = {}
     layer_simd: dict[str, int] = {}
     probes: list[dict] = []
-    previous = ""
     h, w, c = deploy.meta["input"]["shape"]
     stream = Stream("pixels", c, 8, shape=(h, w))
     out_bits = 0
     for layer in deploy.layers:
         kind, name = layer["type"], layer["name"]
-        for st in stages:                  # the stages so far belong to the layers before
-            st.layer = st.layer or previous
-        previous = name
+        first_stage = len(stages)
         if kind in ("conv", "dense"):
             codes = deploy.array(layer["weights"])
             codes = codes.reshape(-1, codes.shape[-1])
@@ -223,8 +224,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                 [("H", ih), ("W", iw), ("BITS", stream.count * stream.elem_bits)]))
             stream = Stream("pixels", stream.count, stream.elem_bits, shape=(ih // 2, iw // 2))
         # flatten: the pixel stream already is the flattened order (H, W, C); dense serializes it
-    for st in stages:
-        st.layer = st.layer or previous
+        for st in stages[first_stage:]:
+            st.layer = name
     spikes = deploy.layers[-1].get("mode") == "spikes"
     if stream.kind != ("vector" if spikes else "currents"):
         raise InputError("rtl: the network must end with a dense layer and its readout "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-RESOURCE_KEYS = ("LUT", "FF", "BRAM18", "DSP")
+from qpsnn.codegen.resources import RESOURCE_KEYS
 
 
 def _pct(x) -> str:
