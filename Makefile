@@ -29,8 +29,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 run: setup
 	$(BIN)/qpsnn flow --spec $(SPEC) --out $(OUT)
 
+# Test files run on TEST_JOBS processes (pytest-xdist); a file stays on one process, so its
+# module fixtures (a trained flow) are built once.
+TEST_JOBS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 # More random networks than the test suite's five: SEEDS=1-40 make test-random
 SEEDS ?= 1-30

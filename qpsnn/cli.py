@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--no-rtl", action="store_true", help="skip the RTL generation and simulation")
     p_flow.add_argument("--no-synth", action="store_true",
                         help="skip the Yosys synthesis of the RTL (the analytic resources are still reported)")
+    p_flow.add_argument("--pnr", action="store_true",
+                        help="place and route the RTL on a Lattice ECP5 (Yosys + nextpnr-ecp5) for a real Fmax "
+                             "and the latency in microseconds at it (minutes)")
     p_flow.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last finished epoch "
                              "(checkpoints in .DIR.checkpoints beside DIR)")
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         from qpsnn.flow import run_flow
 
         report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
-                          synth=not args.no_synth)
+                          synth=not args.no_synth, pnr=args.pnr)
         acc = report["accuracy"]
         print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
               f"agreement {acc['float_golden_agreement']:.4f}")

@@ -62,6 +62,27 @@ def atomic_dir(out: str):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def place_and_route_report(design, rtl_dir: str) -> dict:
+    """Fmax of the RTL placed and routed on an ECP5 (codegen/pnr.py), or why it was not run."""
+    from qpsnn.codegen.pnr import missing_tool, place_and_route
+    reason = missing_tool()
+    if reason:
+        return {"skipped": reason}
+    return place_and_route(rtl_dir, design.sources(rtl_dir), design.top)
+
+
+def latency_us(latency: dict, fmax: dict) -> dict:
+    """Measured cycles per image in microseconds at the placed-and-routed Fmax when there is
+    one, and at the nominal clock the analytic figures assume."""
+    cycles = latency["cycles_per_image_measured"]
+    out = {"nominal": {"clock_mhz": latency["clock_mhz_assumed"],
+                       "us_per_image": cycles / latency["clock_mhz_assumed"]}}
+    if "fmax_mhz" in fmax:
+        out["at_fmax"] = {"clock_mhz": fmax["fmax_mhz"], "device": fmax["device"],
+                          "us_per_image": cycles / fmax["fmax_mhz"]}
+    return out
+
+
 def checkpoint_dir(out: str) -> str:
     """Training checkpoints live beside DIR, outside its atomic temporary twin, so that they
     outlive an interrupted flow; a finished flow removes them."""
@@ -69,7 +90,7 @@ def checkpoint_dir(out: str) -> str:
 
 
 def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False,
-             synth: bool = True) -> dict:
+             synth: bool = True, pnr: bool = False) -> dict:
     out = check_out_dir(out)
     # heavy imports after validation: bad input answers at once
     from qpsnn.codegen import hls as hls_gen
@@ -185,6 +206,14 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                                      for k, v in fit["overshoot"].items())
                     print(f"[qpsnn] warning: the design does not fit {fit['part']} ({fit['counted']} counts): "
                           f"{over}", flush=True)
+            if pnr:
+                with timer.stage("place and route (ECP5, minutes)"):
+                    report["fmax"] = place_and_route_report(design, os.path.join(work, "rtl"))
+            else:
+                report["fmax"] = {"skipped": "not requested (qpsnn flow --pnr runs Yosys synth_ecp5 and "
+                                             "nextpnr-ecp5, minutes for the shipped examples)"}
+            if "latency" in report:
+                report["latency"]["latency_us"] = latency_us(report["latency"], report["fmax"])
         report["timing_s"] = timer.stages
         with open(os.path.join(work, "report.json"), "w") as fh:
             json.dump(report, fh, indent=1)

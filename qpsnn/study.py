@@ -16,7 +16,9 @@ fine-tunes the rest.
 
 Per row: accuracy on the hold-out (golden integer model for the quantized rows, which is
 what the hardware computes; the float model for full precision), connections %, size in bytes,
-SOPs per image and the mean firing rate per LIF layer; for pruned rows the scoring time.
+SOPs per image, the mean firing rate per LIF layer and the analytic cycles per image of the
+accelerator generated for the row (the latency axis of the report's trade-off plot); for
+pruned rows the scoring time.
 """
 
 from __future__ import annotations
@@ -106,7 +108,23 @@ def measure(spec: Spec, model, data, reference_connections: int, quantized: bool
     return {"accuracy": float((trace.prediction == data.y_test).mean()), "float_accuracy": float_acc,
             "connections_pct": stats["connections_pct"], "size_bytes": stats["size_bytes"],
             "firing_rate": {n: float(s.mean()) for n, s in trace.spikes.items()},
-            "sops_per_image": synaptic_ops(deploy, trace)["sops_per_image"]}
+            "sops_per_image": synaptic_ops(deploy, trace)["sops_per_image"],
+            "cycles_per_image": accelerator_cycles(deploy, spec, data.x_test[:CYCLE_IMAGES])}
+
+
+CYCLE_IMAGES = 200     # images the analytic cycle model replays per row
+
+
+def accelerator_cycles(deploy, spec: Spec, images: np.ndarray) -> float:
+    """Analytic cycles per image of the accelerator generated for this row's deploy form
+    (default parallelism, the spec's mode): the latency axis of the trade-off."""
+    from qpsnn.codegen.estimate import cycle_model
+    from qpsnn.codegen.rtl import design
+    from qpsnn.model.golden import run_golden
+
+    rtl = design(deploy, mode=spec.rtl["mode"])
+    return cycle_model(deploy, rtl.layer_pe, images, run_golden(deploy, images), spec.rtl["mode"],
+                       rtl.layer_simd)["cycles_per_image"]
 
 
 def run_seed(spec: Spec, data, cfg: StudyConfig, seed: int, targets: list[str], log) -> dict:
@@ -175,7 +193,7 @@ def summarise(per_seed: dict) -> list[dict]:
         runs = [per_seed[s][label] for s in per_seed]
         row = {"row": label, "seeds": len(runs)}
         for key in ("accuracy", "float_accuracy", "connections_pct", "size_bytes", "sops_per_image",
-                    "scoring_s", "svd_s", "wall_s"):
+                    "cycles_per_image", "scoring_s", "svd_s", "wall_s"):
             vals = [r[key] for r in runs if r.get(key) is not None]
             if vals:
                 row[key] = float(np.mean(vals))
@@ -187,15 +205,16 @@ def summarise(per_seed: dict) -> list[dict]:
 
 def markdown(summary: list[dict], spec: Spec, cfg: StudyConfig) -> str:
     lif_names = list(summary[0]["firing_rate"])
-    head = ("| row | accuracy % (mean ± sd) | connections % | size (bytes) | SOPs / image | "
+    head = ("| row | accuracy % (mean ± sd) | connections % | size (bytes) | SOPs / image | cycles / image | "
             + " | ".join(f"rate {n}" for n in lif_names) + " | scoring s |")
-    lines = [head, "|" + "---|" * (6 + len(lif_names))]
+    lines = [head, "|" + "---|" * (7 + len(lif_names))]
     for r in summary:
         sops = f"{r['sops_per_image']:,.0f}" if "sops_per_image" in r else "-"
+        cycles = f"{r['cycles_per_image']:,.0f}" if "cycles_per_image" in r else "-"
         score = f"{r['scoring_s']:.2f}" if "scoring_s" in r else "-"
         rates = " | ".join(f"{r['firing_rate'][n]:.3f}" for n in lif_names)
         lines.append(f"| {r['row']} | {100 * r['accuracy']:.2f} ± {100 * r['accuracy_std']:.2f} | "
-                     f"{r['connections_pct']:.1f} | {r['size_bytes']:,.0f} | {sops} | {rates} | {score} |")
+                     f"{r['connections_pct']:.1f} | {r['size_bytes']:,.0f} | {sops} | {cycles} | {rates} | {score} |")
     return "\n".join(lines) + "\n"
 
 

