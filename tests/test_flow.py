@@ -110,3 +110,36 @@ def test_rtl_under_stalls_and_back_to_back(flow_out, tmp_path, mode, idle, backp
                               rtl.lane, mode=mode, idle=idle, backpressure=backpressure)
     assert result.mismatches == 0, result.first_mismatch
     assert np.array_equal(result.classes, golden.prediction)  # the RTL's own argmax
+
+
+def test_html_report_in_a_headless_browser(flow_out, tmp_path):
+    """report.html, rewritten by `qpsnn report` with the shipped compression table, rendered by
+    headless Chromium: the four plots are in the page as drawings (SVG with shapes), and the
+    screenshot shows the analytic (blue) and Yosys or bottleneck (orange) bars in quantity."""
+    import shutil
+    import subprocess
+
+    from PIL import Image
+
+    from qpsnn.report import BLUE, ORANGE
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is needed for this test; install it with: sudo apt-get install chromium"
+    table = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results", "compression_mnist_conv.json")
+    assert main(["report", "--flow", str(flow_out), "--table", table]) == 0
+    page = (flow_out / "report.html").as_uri()
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars"]
+    dom = subprocess.run(flags + ["--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    for name in ("resources", "cycles", "firing", "tradeoff"):
+        start = dom.index(f'id="fig-{name}"')
+        figure = dom[start:dom.index("</figure>", start)]
+        assert "<svg" in figure and figure.count("<path") >= 5, name
+    shot = tmp_path / "report.png"
+    subprocess.run(flags + ["--window-size=1200,6000", f"--screenshot={shot}", page], capture_output=True,
+                   timeout=120, check=True)
+    pixels = Image.open(shot).convert("RGB").getdata()
+    for color in (BLUE, ORANGE):
+        rgb = tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
+        assert sum(1 for p in pixels if p == rgb) > 2000, color
