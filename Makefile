@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_skeleton.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup run test test-random bench-rtl table calibrate lint clean
+.PHONY: setup run test test-random bench-rtl fmax table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,12 @@ BENCH_OUT ?= out/$(basename $(notdir $(BENCH_SPEC)))
 bench-rtl: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200
+
+# Event mode on 200 hold-out images, then placed and routed on a Lattice ECP5 (nextpnr):
+# Fmax and microseconds per image at it (BENCHMARKS.md), about 10 minutes
+fmax: setup
+	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr --tag fmax
 
 # The compression table (README, BENCHMARKS.md): 3 seeds, about 45 minutes on 2 cores
 TABLE_SPEC ?= examples/mnist_conv.yaml

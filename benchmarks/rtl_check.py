@@ -5,6 +5,7 @@ simulation next to the analytic model, per layer; wall time including the Verila
     make bench-rtl                  (after `make run SPEC=examples/mnist_conv.yaml`)
     .venv/bin/python benchmarks/rtl_check.py --flow out/mnist_conv --images 200
     ... --simd conv1=4,dense0=8 --pe conv1=4 --tag simd     (other parallelism than the spec's)
+    make fmax                       (event mode, placed and routed on an ECP5: Fmax, us per image)
 Writes benchmarks/results/rtl_<name>[_<tag>].json and prints a Markdown table for BENCHMARKS.md.
 """
 
@@ -20,6 +21,7 @@ import time
 import numpy as np
 
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, cycle_model
+from qpsnn.codegen.pnr import place_and_route
 from qpsnn.codegen.rtl import design, write
 from qpsnn.errors import InputError
 from qpsnn.model.data import load_dataset
@@ -30,8 +32,10 @@ from qpsnn.sim.runner import lint
 from qpsnn.spec import layer_pe, layer_simd, parse_spec
 
 
-def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None) -> dict:
-    """`pe` / `simd` override the spec's knobs (layer name -> value)."""
+def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
+          pnr: bool = False) -> dict:
+    """`pe` / `simd` override the spec's knobs (layer name -> value); `pnr`: place and route
+    each mode's RTL on an ECP5 (codegen/pnr.py) for its Fmax."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
     spec = parse_spec(report["spec"], os.path.join(flow_dir, "report.json"))
@@ -51,6 +55,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             result = simulate_network(sources, rtl.top, os.path.join(tmp, "rtl"), os.path.join(tmp, "sim"), x,
                                       golden.logits, rtl.lane)
             wall = time.perf_counter() - start
+            placed = place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top) if pnr else None
         model = cycle_model(deploy, rtl.layer_pe, x, golden, mode, rtl.layer_simd)
         out["modes"][mode] = {
             "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
@@ -61,6 +66,9 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
             "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
             "parallelism": {"pe": rtl.layer_pe, "simd": rtl.layer_simd}, "wall_s_build_and_sim": round(wall, 1)}
+        if placed:
+            out["modes"][mode]["pnr"] = placed
+            out["modes"][mode]["latency_us_at_fmax"] = result.cycles_mean / placed["fmax_mhz"]
     if "event" in out["modes"] and "dense" in out["modes"]:
         out["dense_over_event_cycles"] = (out["modes"]["dense"]["cycles_per_image_mean"]
                                           / out["modes"]["event"]["cycles_per_image_mean"])
@@ -82,6 +90,14 @@ def markdown(res: dict) -> str:
     lines += ["", "Parallelism: " + ", ".join(f"{k} pe {v} simd {knobs['simd'][k]}" for k, v in knobs["pe"].items())]
     lines += ["Cycles per layer (analytic, mean): " + ", ".join(
         f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
+    for mode, m in res["modes"].items():
+        if "pnr" in m:
+            p = m["pnr"]
+            path = p["critical_path"]
+            lines.append(f"{mode} mode placed and routed on {p['device']}: Fmax {p['fmax_mhz']:.1f} MHz, "
+                         f"{m['latency_us_at_fmax']:.1f} us per image"
+                         + (f"; critical path {path['ns']} ns through {' -> '.join(path['through'])}" if path else "")
+                         + f" ({p['seconds']:.0f} s)")
     if "dense_over_event_cycles" in res:
         lines.append(f"Dense mode / event mode cycles: {res['dense_over_event_cycles']:.2f}x")
     return "\n".join(lines)
@@ -94,6 +110,7 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="event,dense")
     ap.add_argument("--pe", default="", help="override outputs per cycle: layer=N,...")
     ap.add_argument("--simd", default="", help="override inputs per cycle: layer=N,...")
+    ap.add_argument("--pnr", action="store_true", help="also place and route each mode on an ECP5 (minutes)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
@@ -108,7 +125,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     try:
-        res = check(args.flow, args.images, args.modes.split(","), **knobs)
+        res = check(args.flow, args.images, args.modes.split(","), pnr=args.pnr, **knobs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -88,5 +88,22 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     achieved = min(clock["achieved"] for clock in fmax.values())
     used = {cell: entry["used"] for cell, entry in report["utilization"].items() if entry["used"]}
     return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": TARGET_MHZ,
-            "utilization": used, "seconds": round(seconds, 1), "synth_seconds": round(synth_seconds, 1),
+            "critical_path": critical_path(report.get("critical_paths", [])), "utilization": used, "seconds": round(seconds, 1), "synth_seconds": round(synth_seconds, 1),
             "commands": [f"yosys -p '{script}'", " ".join([os.path.basename(nextpnr[0])] + args)]}
+
+
+def critical_path(paths: list) -> dict | None:
+    """The longest register-to-register path nextpnr reports: its delay and the top-level
+    instances it runs through, in order (where to pipeline next)."""
+    if not paths:
+        return None
+    longest = max(paths, key=lambda p: sum(step["delay"] for step in p["path"]))
+    instances: list = []
+    for step in longest["path"]:
+        cell = step["to"]["cell"]
+        if "." not in cell:         # a cell nextpnr added (a carry-chain feed), no instance of ours
+            continue
+        inst = cell.split(".")[0]
+        if not instances or instances[-1] != inst:
+            instances.append(inst)
+    return {"ns": round(sum(step["delay"] for step in longest["path"]), 2), "through": instances}

@@ -17,6 +17,7 @@ import numpy as np
 
 from qpsnn.errors import DesignError, InputError
 from qpsnn.progress import running_clock
+from qpsnn.tools import check_tools
 from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_pe, layer_simd
 
 
@@ -114,6 +115,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
 
     if rtl:
         rtl_gen.check_supported(spec.layers)  # before any slow step: a clear answer first
+    check_tools([step for step, on in (("hls", hls), ("rtl", rtl)) if on])
     timer = Timer()
     report: dict = {"name": spec.name, "spec": spec.to_dict()}  # as given, before pruning
     with atomic_dir(out) as work:

@@ -100,7 +100,9 @@ def markdown(report: dict) -> str:
             use = ", ".join(f"{k} {v:,}" for k, v in fmax["utilization"].items())
             lines += [f"{fmax['fmax_mhz']:.1f} MHz on {fmax['device']} (Yosys synth_ecp5 + nextpnr-ecp5, out of "
                       f"context, {fmax['seconds']:.0f} s; the resource table above is for Xilinx 7-series, a "
-                      f"different family). Cells: {use}.", ""]
+                      f"different family). Cells: {use}."
+                      + (f" Critical path {fmax['critical_path']['ns']} ns through "
+                         f"{' -> '.join(fmax['critical_path']['through'])}." if fmax.get("critical_path") else ""), ""]
         else:
             lines += [f"Not run: {fmax['skipped']}.", ""]
     structure = report.get("structure")

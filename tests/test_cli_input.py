@@ -139,3 +139,17 @@ def test_report_bad_input_exit_2_nothing_rewritten(tmp_path, capsys, case, words
     assert err.count("qpsnn: error:") == 1 and all(w in err for w in words), err
     assert case == "no report" or (flow / "report.html").read_text() == "earlier"
     assert not (flow / "report.md").exists()
+
+
+def test_missing_tool_named_up_front_exit_2(tmp_path, capsys, monkeypatch):
+    """No C++ compiler and no Verilator: the flow stops before training, naming both tools,
+    their install commands and the flags that skip their steps; no output directory."""
+    from qpsnn import tools
+    monkeypatch.setitem(tools.FOUND, "g++", lambda: False)
+    monkeypatch.setitem(tools.FOUND, "verilator", lambda: False)
+    out = tmp_path / "out"
+    assert main(["flow", "--spec", write_spec(tmp_path, MLP_SPEC), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    for words in ("g++ not found", "--no-hls", "apt-get install g++", "verilator not found", "--no-rtl", "make setup"):
+        assert words in err, err
+    assert not out.exists()

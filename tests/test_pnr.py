@@ -21,6 +21,10 @@ def test_place_and_route_small_network(tmp_path):
     analytic = design_resources(rtl.stages)["total"]
     assert result["utilization"].get("MULT18X18D", 0) == analytic["DSP"], (result, analytic)
     assert result["utilization"]["TRELLIS_FF"] > 0
+    # the reported critical path sets the Fmax, and runs through instances of the design
+    path = result["critical_path"]
+    assert abs(1000 / path["ns"] / result["fmax_mhz"] - 1) < 0.02, result
+    assert path["through"] and all(name.startswith("u_") for name in path["through"])
     lat = latency_us({"cycles_per_image_measured": 1000.0, "clock_mhz_assumed": 100.0}, result)
     assert lat["at_fmax"]["us_per_image"] == pytest.approx(1000.0 / result["fmax_mhz"])
     assert lat["nominal"]["us_per_image"] == pytest.approx(10.0)
