@@ -219,7 +219,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
                     print(f"[qpsnn] warning: the design does not fit {fit['part']} ({fit['counted']} counts): "
                           f"{over}", flush=True)
             if pnr:
-                with timer.stage("place and route (ECP5, minutes)"):
+                with timer.stage("pnr"):
                     report["fmax"] = place_and_route_report(design, os.path.join(work, "rtl"))
             else:
                 report["fmax"] = {"skipped": "not requested (qpsnn flow --pnr runs Yosys synth_ecp5 and "

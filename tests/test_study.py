@@ -36,6 +36,9 @@ def test_table_tiny(tmp_path, capsys):
     assert rows["svs 0.5"]["scoring_s"] > 0 and rows["svs 0.5"]["svd_s"] > 0
     for row in rows.values():
         assert 0 <= row["accuracy"] <= 1 and set(row["firing_rate"]) == {"lif0", "lif1"}
+        # the latency axis: the analytic cycles of the accelerator of every integer (deploy-form) row
+        assert ("cycles_per_image" in row) == (row["row"] != "full precision")
+        assert row.get("cycles_per_image", 1) > 0
     markdown = (tmp_path / "res" / "table.md").read_text()
     assert markdown.count("\n") == 2 + len(rows) and "svs 0.5" in markdown
 
