@@ -123,3 +123,46 @@ def train_model(spec: Spec, data: DataSet, verbose: int | None = None, quantized
 def float_predict(model, images_u8: np.ndarray, batch_size: int = 256) -> np.ndarray:
     logits = model.predict(scaled(images_u8), batch_size=batch_size, verbose=0)
     return np.argmax(logits, axis=1)
+
+
+def model_key(spec: Spec) -> str:
+    """What a finished (trained, pruned, fine-tuned) model depends on: the training key, the
+    epoch counts, the neuron defaults and the code version. The hardware knobs are not in it,
+    so a flow rerun with other `pe`/`simd` reuses the model."""
+    import qpsnn
+    d = spec.to_dict()
+    key = {"training": training_key(spec), "epochs": d["train"]["epochs"],
+           "finetune_epochs": d["prune"]["finetune_epochs"], "neuron": d["neuron"], "version": qpsnn.__version__}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+MODEL_FILES = ("weights.h5", "model.json")
+
+
+def save_trained(directory: str, spec: Spec, model, pruning: dict | None) -> None:
+    """The finished model: its weights and {key, pruning} (the key of the spec as given)."""
+    os.makedirs(directory, exist_ok=True)
+    model.save_weights(os.path.join(directory, "weights.h5"))
+    with open(os.path.join(directory, "model.json"), "w") as fh:
+        json.dump({"key": model_key(spec), "pruning": pruning}, fh, indent=1, sort_keys=True)
+
+
+def load_trained(directory: str, spec: Spec, input_shape):
+    """(spec of the model, model, pruning info) from a directory save_trained wrote for a spec
+    with the same model key, else None (missing, another key, or weights that do not fit)."""
+    from qpsnn.spec import after_pruning
+    try:
+        with open(os.path.join(directory, "model.json")) as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != model_key(spec):
+        return None
+    # the finished model is quantized, and as narrow as the pruning made it (the spec's knobs kept)
+    model_spec = after_pruning(spec) if spec.prune["ratios"] else spec
+    model = build_model(model_spec, input_shape, quantized=True)
+    try:
+        model.load_weights(os.path.join(directory, "weights.h5"))
+    except (OSError, ValueError):
+        return None
+    return model_spec, model, meta.get("pruning")

@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                              "and the latency in microseconds at it (minutes)")
     p_flow.add_argument("--table", help="a compression table's JSON (`qpsnn table`) for the report's "
                                         "accuracy / size / latency plot")
+    p_flow.add_argument("--retrain", action="store_true",
+                        help="train even when DIR/model holds a model of this spec (same model key: the spec "
+                             "but its parallelism knobs)")
     p_flow.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last finished epoch "
                              "(checkpoints in .DIR.checkpoints beside DIR)")
@@ -119,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
         table = load_table(args.table) if args.table else None
         report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
-                          synth=not args.no_synth, pnr=args.pnr, table=table)
+                          synth=not args.no_synth, pnr=args.pnr, table=table,
+                          retrain=args.retrain)
         acc = report["accuracy"]
         print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
               f"agreement {acc['float_golden_agreement']:.4f}")

@@ -95,7 +95,7 @@ def checkpoint_dir(out: str) -> str:
 
 
 def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False,
-             synth: bool = True, pnr: bool = False, table: dict | None = None) -> dict:
+             synth: bool = True, pnr: bool = False, table: dict | None = None, retrain: bool = False) -> dict:
     out = check_out_dir(out)
     # heavy imports after validation: bad input answers at once
     from qpsnn.codegen import hls as hls_gen
@@ -109,7 +109,8 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
     from qpsnn.model.golden import run_golden
     from qpsnn.model.metrics import model_stats, spec_connections, synaptic_ops
     from qpsnn.model.prune import train_compressed
-    from qpsnn.model.train import Checkpoints, float_predict, training_key
+    from qpsnn.model.train import (Checkpoints, float_predict, load_trained, model_key, save_trained,
+                                   training_key)
     from qpsnn.sim.network import locate_mismatch, simulate_network
     from qpsnn.sim.runner import lint
 
@@ -128,9 +129,16 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
         if not resume:
             checkpoints.clear()
         with timer.stage("train", clock=False):
-            spec, model, pruning = train_compressed(spec, data, checkpoints=checkpoints)
-            os.makedirs(os.path.join(work, "model"))
-            model.save_weights(os.path.join(work, "model", "weights.h5"))
+            given = spec
+            cached = None if retrain else load_trained(os.path.join(out, "model"), spec, data.input_shape)
+            if cached:
+                print(f"[qpsnn] train: the model in {os.path.join(out, 'model')} has this spec's model key: "
+                      "reused (--retrain trains again)", flush=True)
+                spec, model, pruning = cached
+            else:
+                spec, model, pruning = train_compressed(spec, data, checkpoints=checkpoints)
+            save_trained(os.path.join(work, "model"), given, model, pruning)
+            report["cache"] = {"model": "reused" if cached else "trained", "model_key": model_key(given)}
         with timer.stage("export"):
             deploy = export_deploy(spec, model, data.input_shape)
             deploy.save(os.path.join(work, "deploy"))
