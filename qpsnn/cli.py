@@ -14,7 +14,20 @@ EXAMPLES = """examples:
   qpsnn validate --spec examples/mnist_skeleton.yaml
   qpsnn table --spec examples/mnist_conv.yaml --seeds 0,1,2 --out benchmarks/results/compression.json
   qpsnn report --flow out/mnist --table benchmarks/results/compression_mnist_conv.json
+  qpsnn sweep --spec examples/mnist_conv.yaml --out out/sweep --bits 2,4 --ratios 0,0.5 --pe conv1=4,8
 """
+
+
+def knob_values(text: str):
+    """argparse type for --pe / --simd: LAYER=V1,V2,... -> (layer, [values])."""
+    name, sep, values = text.partition("=")
+    try:
+        parsed = [int(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        parsed = []
+    if not sep or not name or not parsed or min(parsed) < 1:
+        raise argparse.ArgumentTypeError(f"expected LAYER=N1,N2,... with positive integers, got {text!r}")
+    return name, parsed
 
 
 def number_list(kind, what: str):
@@ -93,6 +106,25 @@ def main(argv: list[str] | None = None) -> int:
                                   "--table benchmarks/results/compression_mnist_conv.json")
     p_rep.add_argument("--flow", required=True, help="a directory `qpsnn flow` wrote")
     p_rep.add_argument("--table", help="a compression table's JSON (`qpsnn table`) for the trade-off plot")
+    p_sw = sub.add_parser("sweep", help="design-space exploration over bits, pruning ratios and parallelism: "
+                          "accuracy, size, cycles, resources per point, the Pareto front",
+                          epilog="example: qpsnn sweep --spec examples/mnist_conv.yaml --out out/sweep "
+                                 "--bits 2,4 --ratios 0,0.5 --pe conv1=4,8 --ray local")
+    p_sw.add_argument("--spec", required=True, help="network spec (YAML)")
+    p_sw.add_argument("--out", required=True, help="sweep directory (points/, models/, sweep.json/.md/.html); "
+                                                   "a rerun resumes it")
+    p_sw.add_argument("--bits", type=number_list(int, "integers in 2..8"), default=[],
+                      help="hidden-layer weight bits (default: the spec's)")
+    p_sw.add_argument("--ratios", type=number_list(float, "ratios in [0, 1)"), default=[],
+                      help="pruning ratio of every hidden conv, by the spec's method; 0 = unpruned (default)")
+    p_sw.add_argument("--pe", type=knob_values, action="append", default=[], metavar="LAYER=N1,N2",
+                      help="outputs per cycle of a layer to sweep (repeatable)")
+    p_sw.add_argument("--simd", type=knob_values, action="append", default=[], metavar="LAYER=N1,N2",
+                      help="inputs per cycle of a layer to sweep (repeatable)")
+    p_sw.add_argument("--images", type=int, default=100, help="hold-out images the cycle model replays per point")
+    p_sw.add_argument("--workers", type=int, default=2, help="parallel trainings (processes, or Ray CPUs)")
+    p_sw.add_argument("--ray", help="run on Ray: 'local' starts one on this machine, 'auto' or an address "
+                                    "joins a running cluster (default: a local process pool)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a malformed flag (2, argparse's message printed)
@@ -108,6 +140,16 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(spec.to_dict(), indent=1))
             return 0
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if args.command == "sweep":
+            from qpsnn.sweep import SweepConfig, run_sweep
+
+            if args.images < 1 or args.workers < 1:
+                raise InputError("--images and --workers: positive integers")
+            cfg = SweepConfig(bits=args.bits, ratios=args.ratios, knobs={"pe": dict(args.pe), "simd": dict(args.simd)},
+                              images=args.images, workers=args.workers, ray=args.ray)
+            run_sweep(spec, cfg, args.out)
+            print(f"[qpsnn] wrote {os.path.abspath(args.out)}/sweep.json, sweep.md, sweep.html")
+            return 0
         if args.command == "table":
             from qpsnn.study import StudyConfig, run_table
 

@@ -1,0 +1,82 @@
+"""`qpsnn sweep`: a grid over bits, pruning ratio and a layer's pe on a process pool; points that
+differ only in pe share one training; more outputs per cycle give fewer cycles; the Pareto front
+is the set of undominated points; an interrupted sweep recomputes only its missing points; the
+same points on a local Ray instance give the same figures; bad knobs exit 2 before any work."""
+
+import json
+
+import pytest
+import yaml
+
+from helpers import CONV_SPEC
+from qpsnn.cli import main
+
+SPEC = dict(CONV_SPEC, train=dict(CONV_SPEC["train"], epochs=1),
+            prune={"batches": 1, "batch_size": 64, "finetune_epochs": 1})
+GRID = ["--bits", "2,4", "--ratios", "0,0.5", "--pe", "conv1=1,3", "--images", "10"]
+
+
+def sweep(tmp_path, out, *args):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    code = main(["sweep", "--spec", str(spec), "--out", str(out), *args])
+    return code, (json.loads((out / "sweep.json").read_text()) if code == 0 else None)
+
+
+def key(row):
+    return (-row["accuracy"], row["cycles_per_image"], row["resources"]["LUT"])
+
+
+def test_sweep_grid_pareto_resume_and_ray(tmp_path):
+    out = tmp_path / "sweep"
+    code, summary = sweep(tmp_path, out, *GRID)
+    assert code == 0 and summary["computed"] == 8 and summary["reused"] == 0
+    rows = summary["rows"]
+    assert len(rows) == 8 and len({r["model_key"] for r in rows}) == 4
+    by_model: dict = {}
+    for r in rows:
+        by_model.setdefault(r["model_key"], []).append(r)
+    for pair in by_model.values():       # pe 1 and pe 3 of one trained model
+        low, high = sorted(pair, key=lambda r: r["point"]["pe"]["conv1"])
+        assert (low["accuracy"], low["size_bytes"]) == (high["accuracy"], high["size_bytes"])
+        assert high["parallelism"]["pe"]["conv1"] == 3 and high["cycles_per_image"] < low["cycles_per_image"]
+    front = [r for r in rows if r["pareto"]]
+    assert front
+    for r in rows:
+        dominated = any(all(a <= b for a, b in zip(key(o), key(r))) and key(o) != key(r) for o in rows)
+        assert r["pareto"] == (not dominated)
+    assert "<svg" in (out / "sweep.html").read_text()
+
+    # interrupted: one point lost -> only it is computed again, from the kept model
+    lost = next(iter((out / "points").iterdir()))
+    lost_point = json.loads(lost.read_text())
+    lost.unlink()
+    code, again = sweep(tmp_path, out, *GRID)
+    assert code == 0 and (again["computed"], again["reused"]) == (1, 7)
+    redone = next(r for r in again["rows"] if r["point"] == lost_point["point"])
+    assert redone["model"] == "reused"
+    assert (redone["accuracy"], redone["cycles_per_image"]) == (lost_point["accuracy"], lost_point["cycles_per_image"])
+
+    # the same points on a local Ray instance, its own directory: the same figures
+    code, on_ray = sweep(tmp_path, tmp_path / "ray", "--bits", "2", "--ratios", "0", "--pe", "conv1=1,3",
+                         "--images", "10", "--ray", "local")
+    assert code == 0 and on_ray["computed"] == 2
+    for r in on_ray["rows"]:
+        twin = next(t for t in rows if t["point"] == r["point"])
+        assert (r["accuracy"], r["cycles_per_image"], r["resources"]) == \
+            (twin["accuracy"], twin["cycles_per_image"], twin["resources"])
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--pe", "conv9=2"], ["no conv or dense layer 'conv9'", "conv0"]),
+    (["--pe", "conv1=5"], ["pe", "5"]),
+    (["--pe", "conv1"], ["LAYER=N1,N2"]),
+    (["--bits", "9"], ["bits must be an integer in 2..8"]),
+    (["--ratios", "1.5"], ["[0, 1)"]),
+])
+def test_sweep_bad_input_exit_2_nothing_written(tmp_path, capsys, args, words):
+    out = tmp_path / "sweep"
+    code, _ = sweep(tmp_path, out, *args)
+    err = capsys.readouterr().err
+    assert code == 2 and all(w in err for w in words), err
+    assert not out.exists()
