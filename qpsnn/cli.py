@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p_sw.add_argument("--bits", type=number_list(int, "integers in 2..8"), default=[],
                       help="hidden-layer weight bits (default: the spec's)")
     p_sw.add_argument("--ratios", type=number_list(float, "ratios in [0, 1)"), default=[],
-                      help="pruning ratio of every hidden conv, by the spec's method; 0 = unpruned (default)")
+                      help="pruning ratio of every hidden conv, by the spec's method; 0 = unpruned (default: the spec's)")
     p_sw.add_argument("--pe", type=knob_values, action="append", default=[], metavar="LAYER=N1,N2",
                       help="outputs per cycle of a layer to sweep (repeatable)")
     p_sw.add_argument("--simd", type=knob_values, action="append", default=[], metavar="LAYER=N1,N2",

@@ -32,7 +32,7 @@ KNOBS = ("pe", "simd")
 @dataclasses.dataclass
 class SweepConfig:
     bits: list            # hidden-layer bit widths ([] = the spec's)
-    ratios: list          # SVS (the spec's method) ratios for every hidden conv; 0 = unpruned
+    ratios: list          # ratios (the spec's method) for every hidden conv; 0 = unpruned; [] = the spec's
     knobs: dict           # {"pe": {layer: [values]}, "simd": {layer: [values]}}
     images: int = 100     # hold-out images the cycle model replays per point
     workers: int = 2
@@ -43,8 +43,9 @@ def point_spec(spec: Spec, point: dict) -> Spec:
     """The spec of one point: its bits, its pruning ratio on every hidden conv, its knobs."""
     out = copy.deepcopy(spec)
     out.quant["bits"] = point["bits"]
-    out.prune["ratios"] = ({name: point["ratio"] for name in prunable_layers(out.layers)}
-                           if point["ratio"] > 0 else {})
+    if point["ratio"] is not None:          # None: the spec's own ratios
+        out.prune["ratios"] = ({name: point["ratio"] for name in prunable_layers(out.layers)}
+                               if point["ratio"] > 0 else {})
     for knob in KNOBS:
         for layer in out.layers:
             if layer["name"] in point[knob]:
@@ -60,17 +61,21 @@ def plan(spec: Spec, cfg: SweepConfig, input_shape) -> list[dict]:
     """Every point of the grid, each checked (bits, ratios, knobs that divide the pruned
     network's outputs and input beats) before any training: InputError names the first bad one."""
     bits = cfg.bits or [spec.quant["bits"]]
-    ratios = cfg.ratios or [0.0]
+    ratios = cfg.ratios or [None]
     for b in bits:
         check_bits(b, "--bits")
+    weight_layers = [layer["name"] for layer in spec.layers if layer["type"] in ("conv", "dense")]
+    if len(set(bits)) > 1 and len(weight_layers) < 3:
+        raise InputError(f"--bits: {spec.name} has no hidden weight layer ({weight_layers[0]} takes "
+                         "quant.first_bits and the last quant.last_bits), so --bits would change nothing; "
+                         "accepted: a network with a conv or dense layer between its first and last")
     targets = prunable_layers(spec.layers)
-    for r in ratios:
+    for r in [r for r in ratios if r is not None]:
         if r and not targets:
             raise InputError("--ratios: this network has no hidden conv (a conv followed by 'lif') to prune; "
                              "accepted: --ratios 0")
         if not (isinstance(r, float) and 0 <= r < 1):
             raise InputError(f"--ratios: a ratio is in [0, 1), got {r!r}")
-    weight_layers = [layer["name"] for layer in spec.layers if layer["type"] in ("conv", "dense")]
     axes = []
     for knob in KNOBS:
         for name, values in sorted(cfg.knobs.get(knob, {}).items()):
@@ -79,7 +84,7 @@ def plan(spec: Spec, cfg: SweepConfig, input_shape) -> list[dict]:
             axes.append((knob, name, values))
     points = []
     for b, r, *chosen in itertools.product(bits, ratios, *[values for _, _, values in axes]):
-        point = {"bits": b, "ratio": float(r), "pe": {}, "simd": {}}
+        point = {"bits": b, "ratio": None if r is None else float(r), "pe": {}, "simd": {}}
         for (knob, name, _), value in zip(axes, chosen):
             point[knob][name] = value
         pspec = point_spec(spec, point)
@@ -222,7 +227,8 @@ def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
 
 def describe(point: dict) -> str:
     knobs = ", ".join(f"{k} {n}={v}" for k in KNOBS for n, v in sorted(point[k].items()))
-    return f"{point['bits']}-bit, ratio {point['ratio']:g}" + (f", {knobs}" if knobs else "")
+    ratio = "the spec's pruning" if point["ratio"] is None else f"ratio {point['ratio']:g}"
+    return f"{point['bits']}-bit, {ratio}" + (f", {knobs}" if knobs else "")
 
 
 def markdown(rows: list) -> str:

@@ -18,7 +18,11 @@ GRID = ["--bits", "2,4", "--ratios", "0,0.5", "--pe", "conv1=1,3", "--images", "
 
 def sweep(tmp_path, out, *args):
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(SPEC))
+    raw = SPEC
+    if "--spec-without-hidden-layer" in args:        # conv0 (first bits) and dense0 (last bits) only
+        args = tuple(a for a in args if a != "--spec-without-hidden-layer")
+        raw = dict(SPEC, layers=SPEC["layers"][:3] + SPEC["layers"][5:])
+    spec.write_text(yaml.safe_dump(raw))
     code = main(["sweep", "--spec", str(spec), "--out", str(out), *args])
     return code, (json.loads((out / "sweep.json").read_text()) if code == 0 else None)
 
@@ -73,6 +77,7 @@ def test_sweep_grid_pareto_resume_and_ray(tmp_path):
     (["--pe", "conv1"], ["LAYER=N1,N2"]),
     (["--bits", "9"], ["bits must be an integer in 2..8"]),
     (["--ratios", "1.5"], ["[0, 1)"]),
+    (["--bits", "2,4", "--spec-without-hidden-layer"], ["no hidden weight layer", "first_bits"]),
 ])
 def test_sweep_bad_input_exit_2_nothing_written(tmp_path, capsys, args, words):
     out = tmp_path / "sweep"
