@@ -201,7 +201,10 @@ def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
         groups.setdefault(model_key(point_spec(spec, p)), []).append(p)
     log(f"[qpsnn] sweep: {len(points)} points, {len(done)} already done, {len(todo)} to compute in "
         f"{len(groups)} trainings on " + (f"Ray ({cfg.ray})" if cfg.ray else f"{cfg.workers} processes"))
-    tasks = [(spec.to_dict(), members, os.path.abspath(models_dir), cfg.images) for members in groups.values()]
+    spec_dict = spec.to_dict()
+    if spec_dict["data"]["dataset"].endswith(".npz"):     # a worker (a Ray one too) may start elsewhere
+        spec_dict["data"]["dataset"] = os.path.abspath(spec_dict["data"]["dataset"])
+    tasks = [(spec_dict, members, os.path.abspath(models_dir), cfg.images) for members in groups.values()]
     start = time.perf_counter()
     for results in counted(run_tasks(tasks, cfg), "sweep trainings", total=len(tasks)):
         for point, result in results:
