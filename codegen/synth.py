@@ -66,6 +66,22 @@ def _flat_cells(modules: dict, name: str, memo: dict) -> Counter:
     return memo[name]
 
 
+def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: str, timeout: int) -> tuple[str, float]:
+    """Yosys `synth` (synth_xilinx, synth_ecp5) of `top` (sources in rtl_dir, where the $readmemh
+    files are), the netlist written as JSON to `netlist`. Returns (script, seconds); a failure
+    raises DesignError with the end of Yosys' log."""
+    files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
+    # -defer: elaborate modules only with the parameters the top gives them
+    script = f"read_verilog -defer -sv {files}; {synth} -top {top}; write_json {netlist}"
+    start = time.perf_counter()
+    run = subprocess.run([find_yosys(), "-q", "-p", script], cwd=rtl_dir, capture_output=True, text=True,
+                         timeout=timeout, check=False)
+    if run.returncode != 0 or not os.path.exists(netlist):
+        tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-5:])
+        raise DesignError(f"yosys {synth} of {top} failed:\n{tail}")
+    return script, time.perf_counter() - start
+
+
 def synthesize(rtl_dir: str, sources: list[str], top: str, timeout: int = 3600) -> dict:
     """synth_xilinx of `top` (sources in rtl_dir, where the $readmemh files are). Returns
     {"top": resources, "instances": {instance: resources}, "seconds", "yosys"}; a Yosys failure
@@ -75,16 +91,7 @@ def synthesize(rtl_dir: str, sources: list[str], top: str, timeout: int = 3600) 
         raise FileNotFoundError(f"yosys not found; install it with: {YOSYS_INSTALL}")
     with tempfile.TemporaryDirectory() as tmp:
         netlist = os.path.join(tmp, "netlist.json")
-        files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
-        # -defer: elaborate modules only with the parameters the top gives them
-        script = f"read_verilog -defer -sv {files}; synth_xilinx -top {top}; write_json {netlist}"
-        start = time.perf_counter()
-        run = subprocess.run([yosys, "-q", "-p", script], cwd=rtl_dir, capture_output=True, text=True,
-                             timeout=timeout, check=False)
-        seconds = time.perf_counter() - start
-        if run.returncode != 0 or not os.path.exists(netlist):
-            tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-5:])
-            raise DesignError(f"yosys synth_xilinx of {top} failed:\n{tail}")
+        script, seconds = run_yosys(rtl_dir, sources, top, "synth_xilinx", netlist, timeout)
         with open(netlist) as fh:
             modules = json.load(fh)["modules"]
     memo: dict = {}

@@ -41,16 +41,11 @@ def number_list(kind, what: str):
 
 
 def rewrite_report(flow_dir: str, table_path: str | None) -> int:
+    from qpsnn.files import read_json
     from qpsnn.report import load_table, write_reports
 
     path = os.path.join(flow_dir, "report.json")
-    try:
-        with open(path) as fh:
-            report = json.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"--flow: {path} does not exist; give a directory `qpsnn flow --out` wrote") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--flow: {path} is not readable JSON ({exc})") from None
+    report = read_json(path, "--flow", "a directory `qpsnn flow --out` wrote")
     if not isinstance(report, dict) or "name" not in report:
         raise InputError(f"--flow: {path} is not a qpsnn report (no 'name')")
     table = load_table(table_path) if table_path else None

@@ -236,17 +236,9 @@ def html(report: dict, table: dict | None = None) -> str:
 
 def load_table(path: str) -> dict:
     """A compression table written by `qpsnn table` (its JSON), or InputError naming the problem."""
-    import json
-
     from qpsnn.errors import InputError
-    try:
-        with open(path) as fh:
-            table = json.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"--table: {path} does not exist; give the JSON that `qpsnn table --out` wrote") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--table: {path} is not readable JSON ({exc}); give the JSON that `qpsnn table` wrote") \
-            from None
+    from qpsnn.files import read_json
+    table = read_json(path, "--table", "the JSON that `qpsnn table --out` wrote")
     if not isinstance(table, dict) or not isinstance(table.get("rows"), list) or not {"name", "config"} <= set(table):
         raise InputError(f"--table: {path} is not a compression table (expected the keys name, config, rows "
                          "that `qpsnn table` writes)")
@@ -256,8 +248,7 @@ def load_table(path: str) -> dict:
 def write_reports(out_dir: str, report: dict, table: dict | None = None) -> None:
     """report.md and report.html into out_dir, each replaced in one step (write, then rename)."""
     import os
+
+    from qpsnn.files import write_atomic
     for name, text in (("report.md", markdown(report)), ("report.html", html(report, table))):
-        tmp = os.path.join(out_dir, f".{name}.tmp")
-        with open(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, os.path.join(out_dir, name))
+        write_atomic(os.path.join(out_dir, name), text)

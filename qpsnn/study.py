@@ -32,6 +32,7 @@ import time
 import numpy as np
 
 from qpsnn.errors import InputError
+from qpsnn.files import write_atomic
 from qpsnn.progress import counted
 from qpsnn.spec import PRUNE_METHODS, Spec, check_bits, check_ratios, prunable_layers
 
@@ -242,9 +243,6 @@ def run_table(spec: Spec, cfg: StudyConfig, out_json: str, log=log_line) -> dict
     table = markdown(summary, spec, cfg)
     os.makedirs(os.path.dirname(os.path.abspath(out_json)), exist_ok=True)
     for path, text in ((out_json, json.dumps(result, indent=1)), (os.path.splitext(out_json)[0] + ".md", table)):
-        tmp = path + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     log(table)
     return result

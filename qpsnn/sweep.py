@@ -24,6 +24,7 @@ import os
 import time
 
 from qpsnn.errors import InputError
+from qpsnn.files import write_atomic
 from qpsnn.spec import Spec, after_pruning, check_bits, check_ratios, infer_shapes, parse_spec, prunable_layers
 
 KNOBS = ("pe", "simd")
@@ -176,13 +177,6 @@ def pareto(rows: list) -> None:
         return (-r["accuracy"], r["cycles_per_image"], r["resources"]["LUT"])
     for r in rows:
         r["pareto"] = not any(all(a <= b for a, b in zip(key(o), key(r))) and key(o) != key(r) for o in rows)
-
-
-def write_atomic(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:

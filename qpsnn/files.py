@@ -1,0 +1,27 @@
+"""Reading a user's JSON with one clear message, and writing a file in one step."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from qpsnn.errors import InputError
+
+
+def read_json(path: str, flag: str, what: str):
+    """The JSON at `path`, or InputError naming `flag` and `what` is expected there."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{flag}: {path} does not exist; give {what}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{flag}: {path} is not readable JSON ({exc}); give {what}") from None
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` beside `path`, then rename it over `path`: a reader never sees half a file."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
