@@ -192,10 +192,10 @@ def train_compressed(spec: Spec, data, verbose: int | None = None, checkpoints=N
     """The whole compression: quantization-aware training, then (if ratios are given) pruning
     and fine-tuning; with prune.order 'prune_first' the first training is full precision and
     quantization starts at the fine-tuning. Returns (spec of the result, model, pruning info)."""
+    from qpsnn.model.keys import first_quantized
     from qpsnn.model.train import train_model
 
+    first = train_model(spec, data, verbose, quantized=first_quantized(spec), checkpoints=checkpoints)
     if not spec.prune["ratios"]:
-        return spec, train_model(spec, data, verbose, checkpoints=checkpoints), None
-    first = train_model(spec, data, verbose, quantized=spec.prune["order"] == "quantize_first",
-                        checkpoints=checkpoints)
+        return spec, first, None
     return prune_model(spec, first, data, verbose, checkpoints)

@@ -3,7 +3,6 @@ per-epoch checkpoints so that an interrupted run resumes at its last finished ep
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ import tensorflow as tf
 
 from qpsnn.model.builder import build_model
 from qpsnn.model.data import DataSet
+from qpsnn.model.keys import model_key
 from qpsnn.spec import Spec
 
 
@@ -30,21 +30,6 @@ def scaled(images_u8: np.ndarray) -> np.ndarray:
 def progress_verbosity() -> int:
     """Keras' progress bar on a terminal, one line per epoch in a log file."""
     return 1 if sys.stdout.isatty() else 2
-
-
-HARDWARE_KNOBS = ("pe", "simd")     # layer keys that change the hardware, not the weights
-
-
-def training_key(spec: Spec) -> str:
-    """What a checkpoint depends on: everything that changes the trained weights except the
-    epoch counts (so a run may be resumed with more epochs) and the hardware knobs."""
-    d = spec.to_dict()
-    layers = [{k: v for k, v in layer.items() if k not in HARDWARE_KNOBS} for layer in d["layers"]]
-    train = {k: v for k, v in d["train"].items() if k != "epochs"}
-    prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
-    key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "train": train,
-           "prune": prune, "layers": layers}
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class Checkpoints:
@@ -88,8 +73,14 @@ class Checkpoints:
 
         return SaveEpoch()
 
-    def clear(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+    def clear(self, phase: str | None = None) -> None:
+        """Forget every phase, or one."""
+        if phase is None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            return
+        shutil.rmtree(os.path.join(self.directory, phase), ignore_errors=True)
+        if os.path.exists(self._state_path(phase)):
+            os.remove(self._state_path(phase))
 
 
 def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int | None = None,
@@ -125,44 +116,44 @@ def float_predict(model, images_u8: np.ndarray, batch_size: int = 256) -> np.nda
     return np.argmax(logits, axis=1)
 
 
-def model_key(spec: Spec) -> str:
-    """What a finished (trained, pruned, fine-tuned) model depends on: the training key, the
-    epoch counts, the neuron defaults and the code version. The hardware knobs are not in it,
-    so a flow rerun with other `pe`/`simd` reuses the model."""
-    import qpsnn
-    d = spec.to_dict()
-    key = {"training": training_key(spec), "epochs": d["train"]["epochs"],
-           "finetune_epochs": d["prune"]["finetune_epochs"], "neuron": d["neuron"], "version": qpsnn.__version__}
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+def save_model(directory: str, model, meta: dict) -> None:
+    """A model's weights (weights.h5) and what it is (model.json: its key and more)."""
+    os.makedirs(directory, exist_ok=True)
+    model.save_weights(os.path.join(directory, "weights.h5"))
+    with open(os.path.join(directory, "model.json"), "w") as fh:
+        json.dump(meta, fh, indent=1, sort_keys=True)
 
 
-MODEL_FILES = ("weights.h5", "model.json")
+def load_model(directory: str, key: str, build):
+    """(model, meta) from a directory save_model wrote with this key, the model made by
+    `build()` and given the saved weights; None when missing, of another key, or the weights
+    do not fit."""
+    try:
+        with open(os.path.join(directory, "model.json")) as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != key:
+        return None
+    model = build()
+    try:
+        model.load_weights(os.path.join(directory, "weights.h5"))
+    except (OSError, ValueError):
+        return None
+    return model, meta
 
 
 def save_trained(directory: str, spec: Spec, model, pruning: dict | None) -> None:
     """The finished model: its weights and {key, pruning} (the key of the spec as given)."""
-    os.makedirs(directory, exist_ok=True)
-    model.save_weights(os.path.join(directory, "weights.h5"))
-    with open(os.path.join(directory, "model.json"), "w") as fh:
-        json.dump({"key": model_key(spec), "pruning": pruning}, fh, indent=1, sort_keys=True)
+    save_model(directory, model, {"key": model_key(spec), "pruning": pruning})
 
 
 def load_trained(directory: str, spec: Spec, input_shape):
     """(spec of the model, model, pruning info) from a directory save_trained wrote for a spec
     with the same model key, else None (missing, another key, or weights that do not fit)."""
     from qpsnn.spec import after_pruning
-    try:
-        with open(os.path.join(directory, "model.json")) as fh:
-            meta = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("key") != model_key(spec):
-        return None
     # the finished model is quantized, and as narrow as the pruning made it (the spec's knobs kept)
     model_spec = after_pruning(spec) if spec.prune["ratios"] else spec
-    model = build_model(model_spec, input_shape, quantized=True)
-    try:
-        model.load_weights(os.path.join(directory, "weights.h5"))
-    except (OSError, ValueError):
-        return None
-    return model_spec, model, meta.get("pruning")
+    loaded = load_model(directory, model_key(spec),
+                        lambda: build_model(model_spec, input_shape, quantized=True))
+    return None if loaded is None else (model_spec, loaded[0], loaded[1].get("pruning"))

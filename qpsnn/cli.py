@@ -11,11 +11,19 @@ from qpsnn.errors import DesignError, InputError
 
 EXAMPLES = """examples:
   qpsnn flow --spec examples/mnist_skeleton.yaml --out out/mnist
+  qpsnn rtl --spec examples/mnist_skeleton.yaml --out out/mnist      (one step again, e.g. after a pe change)
   qpsnn validate --spec examples/mnist_skeleton.yaml
   qpsnn table --spec examples/mnist_conv.yaml --seeds 0,1,2 --out benchmarks/results/compression.json
-  qpsnn report --flow out/mnist --table benchmarks/results/compression_mnist_conv.json
+  qpsnn report --out out/mnist --table benchmarks/results/compression_mnist_conv.json
   qpsnn sweep --spec examples/mnist_conv.yaml --out out/sweep --bits 2,4 --ratios 0,0.5 --pe conv1=4,8
+
+the steps of a flow, each rerunnable alone on the DIR the ones before it wrote:
+  train -> prune -> export -> hls
+                           -> rtl -> sim
 """
+
+STEP_FLAGS = {   # flags of the single-step subcommands beyond --spec and --out
+    "train": ("retrain", "resume"), "prune": ("retrain", "resume"), "rtl": ("no_synth", "pnr")}
 
 
 def knob_values(text: str):
@@ -40,18 +48,38 @@ def number_list(kind, what: str):
     return parse
 
 
-def rewrite_report(flow_dir: str, table_path: str | None) -> int:
-    from qpsnn.files import read_json
-    from qpsnn.report import load_table, write_reports
+def add_flag(parser, flag: str) -> None:
+    """The flags `flow` and the single steps share, defined once."""
+    helps = {
+        "no_synth": "skip the Yosys synthesis of the RTL (the analytic resources are still reported)",
+        "pnr": "place and route the RTL on a Lattice ECP5 (Yosys + nextpnr-ecp5) for a real Fmax and the "
+               "latency in microseconds at it (minutes)",
+        "retrain": "train (and prune) even when DIR holds this spec's trained model (same key: the spec but "
+                   "its parallelism knobs and verification settings)",
+        "resume": "continue an interrupted training from its last finished epoch (checkpoints in "
+                  ".DIR.checkpoints beside DIR)",
+        "table": "a compression table's JSON (`qpsnn table`) for the report's accuracy / size / latency plot "
+                 "(kept in DIR/table.json)"}
+    name = "--" + flag.replace("_", "-")
+    if flag == "table":
+        parser.add_argument(name, help=helps[flag])
+    else:
+        parser.add_argument(name, action="store_true", help=helps[flag])
 
-    path = os.path.join(flow_dir, "report.json")
-    report = read_json(path, "--flow", "a directory `qpsnn flow --out` wrote")
-    if not isinstance(report, dict) or "name" not in report:
-        raise InputError(f"--flow: {path} is not a qpsnn report (no 'name')")
-    table = load_table(table_path) if table_path else None
-    write_reports(flow_dir, report, table)
-    print(f"[qpsnn] wrote {os.path.join(os.path.abspath(flow_dir), 'report.html')} and report.md")
-    return 0
+
+def print_summary(report: dict) -> None:
+    acc = report.get("accuracy", {})
+    if "golden" in acc:
+        print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
+              f"agreement {acc['float_golden_agreement']:.4f}")
+    for path, res in report["bit_exact"].items():
+        if "mismatches" in res:
+            print(f"[qpsnn] bit-exact {path}: {res['mismatches']} mismatches in {res['images']} images")
+    if "latency" in report:
+        print(f"[qpsnn] cycles per image (RTL, measured): {report['latency']['cycles_per_image_measured']:.0f}")
+    stale = [f"{name} ({s['status']})" for name, s in report["steps"].items() if s["status"].startswith("stale")]
+    if stale:
+        print("[qpsnn] not current, left out of the report: " + "; ".join(stale))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,25 +87,25 @@ def main(argv: list[str] | None = None) -> int:
         prog="qpsnn", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
         description="Compressed spiking networks (QP-SNN) to verified FPGA accelerators.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_flow = sub.add_parser("flow", help="train, export, HLS C-sim and RTL sim, all checked bit for bit",
-                            epilog="example: qpsnn flow --spec examples/mnist_skeleton.yaml --out out/mnist")
+    p_flow = sub.add_parser("flow", help="every step: train, prune, export, HLS C-sim, RTL and its simulation, "
+                            "all checked bit for bit", epilog="example: qpsnn flow --spec examples/mnist_skeleton.yaml "
+                            "--out out/mnist")
     p_flow.add_argument("--spec", required=True, help="network spec (YAML)")
     p_flow.add_argument("--out", required=True, help="output directory (replaced atomically)")
     p_flow.add_argument("--no-hls", action="store_true", help="skip the hls4ml project and its C simulation")
     p_flow.add_argument("--no-rtl", action="store_true", help="skip the RTL generation and simulation")
-    p_flow.add_argument("--no-synth", action="store_true",
-                        help="skip the Yosys synthesis of the RTL (the analytic resources are still reported)")
-    p_flow.add_argument("--pnr", action="store_true",
-                        help="place and route the RTL on a Lattice ECP5 (Yosys + nextpnr-ecp5) for a real Fmax "
-                             "and the latency in microseconds at it (minutes)")
-    p_flow.add_argument("--table", help="a compression table's JSON (`qpsnn table`) for the report's "
-                                        "accuracy / size / latency plot")
-    p_flow.add_argument("--retrain", action="store_true",
-                        help="train even when DIR/model holds a model of this spec (same model key: the spec "
-                             "but its parallelism knobs)")
-    p_flow.add_argument("--resume", action="store_true",
-                        help="continue an interrupted training from its last finished epoch "
-                             "(checkpoints in .DIR.checkpoints beside DIR)")
+    for flag in ("no_synth", "pnr", "table", "retrain", "resume"):
+        add_flag(p_flow, flag)
+    from qpsnn.steps import STEPS
+    for name, step in STEPS.items():
+        p_step = sub.add_parser(name, help=step.help, epilog=f"example: qpsnn {name} --spec examples/mnist_conv.yaml "
+                                f"--out out/mnist_conv" + (f"  (needs {', '.join(step.needs)} in DIR)" if step.needs
+                                                           else ""))
+        p_step.add_argument("--spec", required=True, help="network spec (YAML)")
+        p_step.add_argument("--out", required=True, help=f"output directory; DIR/{step.directory} is replaced "
+                                                         "in one rename")
+        for flag in STEP_FLAGS.get(name, ()):
+            add_flag(p_step, flag)
     p_val = sub.add_parser("validate", help="check a spec and print it with defaults filled in",
                            epilog="example: qpsnn validate --spec examples/mnist_skeleton.yaml")
     p_val.add_argument("--spec", required=True)
@@ -96,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     p_tab.add_argument("--keep-last", action="store_true", help="leave the last hidden conv unpruned")
     p_tab.add_argument("--epochs", type=int, help="training epochs (default: the spec's)")
     p_tab.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs (default: the spec's)")
-    p_rep = sub.add_parser("report", help="write DIR/report.md and DIR/report.html again from DIR/report.json",
-                           epilog="example: qpsnn report --flow out/mnist "
-                                  "--table benchmarks/results/compression_mnist_conv.json")
-    p_rep.add_argument("--flow", required=True, help="a directory `qpsnn flow` wrote")
-    p_rep.add_argument("--table", help="a compression table's JSON (`qpsnn table`) for the trade-off plot")
+    p_rep = sub.add_parser("report", help="assemble DIR/report.json, report.md and report.html again from the "
+                           "steps' results in DIR", epilog="example: qpsnn report --out out/mnist "
+                           "--table benchmarks/results/compression_mnist_conv.json")
+    p_rep.add_argument("--out", required=True, help="a directory `qpsnn flow` or a step wrote")
+    add_flag(p_rep, "table")
     p_sw = sub.add_parser("sweep", help="design-space exploration over bits, pruning ratios and parallelism: "
                           "accuracy, size, cycles, resources per point, the Pareto front",
                           epilog="example: qpsnn sweep --spec examples/mnist_conv.yaml --out out/sweep "
@@ -126,8 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
 
     try:
+        from qpsnn.flow import rewrite_report, run_flow, run_single_step
+        from qpsnn.report import load_table
+
+        table = load_table(args.table) if getattr(args, "table", None) else None
         if args.command == "report":
-            return rewrite_report(args.flow, args.table)
+            if not os.path.isdir(args.out):
+                raise InputError(f"--out: {args.out} is not a directory; give one `qpsnn flow` or a step wrote")
+            print_summary(rewrite_report(args.out, table))
+            print(f"[qpsnn] wrote {os.path.join(os.path.abspath(args.out), 'report.html')} and report.md")
+            return 0
         from qpsnn.spec import load_spec
 
         spec = load_spec(args.spec)
@@ -154,20 +190,15 @@ def main(argv: list[str] | None = None) -> int:
             run_table(spec, cfg, args.out)
             print(f"[qpsnn] wrote {os.path.abspath(args.out)}")
             return 0
-        from qpsnn.flow import run_flow
-        from qpsnn.report import load_table
-
-        table = load_table(args.table) if args.table else None
-        report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
-                          synth=not args.no_synth, pnr=args.pnr, table=table,
-                          retrain=args.retrain)
-        acc = report["accuracy"]
-        print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
-              f"agreement {acc['float_golden_agreement']:.4f}")
-        for path, res in report["bit_exact"].items():
-            print(f"[qpsnn] bit-exact {path}: {res['mismatches']} mismatches in {res['images']} images")
-        if "latency" in report:
-            print(f"[qpsnn] cycles per image (RTL, measured): {report['latency']['cycles_per_image_measured']:.0f}")
+        if args.command == "flow":
+            report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
+                              synth=not args.no_synth, pnr=args.pnr, table=table, retrain=args.retrain)
+        else:
+            from qpsnn.steps import Options
+            options = Options(synth=not getattr(args, "no_synth", False), pnr=getattr(args, "pnr", False),
+                              retrain=getattr(args, "retrain", False), resume=getattr(args, "resume", False))
+            report = run_single_step(spec, args.out, args.command, options)
+        print_summary(report)
         print(f"[qpsnn] wrote {os.path.abspath(args.out)}")
         return 0
     except InputError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 
 from qpsnn.errors import InputError
 
@@ -25,3 +27,15 @@ def write_atomic(path: str, text: str) -> None:
     with open(tmp, "w") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def replace_dir(new: str, target: str) -> None:
+    """`new` takes the place of `target` by renames (the old one moved aside, then removed):
+    a reader sees the old directory or the new one, never a mixture."""
+    old = None
+    if os.path.exists(target):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
+        os.rename(target, os.path.join(old, "previous"))
+    os.rename(new, target)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, nullcontext
 
 
 def on_terminal(stream=None) -> bool:
@@ -48,3 +49,21 @@ def counted(items, name: str, total: int | None = None, stream=None, force: bool
         return items
     from tqdm import tqdm
     return tqdm(items, desc=f"[qpsnn] {name}", total=total, file=stream)
+
+
+class Timer:
+    """The wall time of each stage of a step, kept for the report."""
+
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str, clock: bool = True):
+        """A stage: its start and end printed, its wall time kept, a running clock on a terminal
+        meanwhile (clock=False where the stage draws its own bar, as Keras does)."""
+        print(f"[qpsnn] {name} ...", flush=True)
+        start = time.perf_counter()
+        with running_clock(name) if clock else nullcontext():
+            yield
+        self.stages[name] = round(time.perf_counter() - start, 3)
+        print(f"[qpsnn] {name} done in {self.stages[name]:.1f} s", flush=True)

@@ -46,7 +46,7 @@ def markdown(report: dict) -> str:
                   f"{sops['first_layer_macs']:,} multiply-accumulates of the analog first layer); "
                   f"energy in the SNN literature's style {sops['energy']['nj_per_image']:.1f} nJ per image "
                   f"({sops['energy']['source']}).", ""]
-    checks = report.get("bit_exact", {})
+    checks = {name: c for name, c in report.get("bit_exact", {}).items() if "mismatches" in c}
     if checks:
         lines += ["## Bit-exact checks (every value of every time step)", ""]
         lines += _table(["check", "images", "mismatches"],
@@ -113,6 +113,12 @@ def markdown(report: dict) -> str:
                   + ("every layer present with the parameters, stream widths and weight ROMs the deploy "
                      "form implies." if not structure["problems"] else
                      "**differences from the deploy form**: " + "; ".join(structure["problems"])), ""]
+    steps = report.get("steps")
+    if steps:
+        lines += ["## Steps (what DIR holds; only current results are in this report)", ""]
+        lines += _table(["step", "status", "key", "this run"],
+                        [[name, s["status"], s.get("key", ""), s.get("cache", "")] for name, s in steps.items()])
+        lines.append("")
     timing = report.get("timing_s")
     if timing:
         lines += ["## Wall time per step (s)", ""]

@@ -111,7 +111,8 @@ def evaluate_group(spec_dict: dict, points: list, models_dir: str, images: int) 
     from qpsnn.model.golden import run_golden
     from qpsnn.model.metrics import model_stats, spec_connections
     from qpsnn.model.prune import train_compressed
-    from qpsnn.model.train import load_trained, model_key, save_trained
+    from qpsnn.model.keys import model_key
+    from qpsnn.model.train import load_trained, save_trained
     from qpsnn.spec import layer_pe, layer_simd
 
     base = parse_spec(spec_dict, "<sweep>")
@@ -181,7 +182,7 @@ def pareto(rows: list) -> None:
 
 def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
     from qpsnn.model.data import load_dataset
-    from qpsnn.model.train import model_key
+    from qpsnn.model.keys import model_key
     from qpsnn.progress import counted
 
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])

@@ -2,6 +2,7 @@
 output directory (or the previous one untouched)."""
 
 import copy
+import json
 import os
 
 import numpy as np
@@ -10,6 +11,7 @@ import yaml
 
 from helpers import MLP_SPEC
 from qpsnn.cli import main
+from qpsnn.spec import parse_spec
 
 
 def write_spec(tmp_path, raw, name="spec.yaml"):
@@ -117,7 +119,7 @@ def test_shape_that_does_not_fit(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case,words", [
-    ("no report", ["report.json does not exist", "qpsnn flow --out"]),
+    ("no report", ["spec.json does not exist", "qpsnn flow"]),
     ("table missing", ["--table", "does not exist"]),
     ("table not json", ["--table", "not readable JSON"]),
     ("table not a table", ["--table", "not a compression table", "name, config, rows"]),
@@ -126,14 +128,14 @@ def test_report_bad_input_exit_2_nothing_rewritten(tmp_path, capsys, case, words
     flow = tmp_path / "flow"
     flow.mkdir()
     if case != "no report":
-        (flow / "report.json").write_text('{"name": "x"}')
+        (flow / "spec.json").write_text(json.dumps(parse_spec(MLP_SPEC).to_dict()))
         (flow / "report.html").write_text("earlier")
     table = tmp_path / "table.json"
     if case == "table not json":
         table.write_text("{rows")
     elif case == "table not a table":
         table.write_text('{"rows": 3}')
-    args = ["report", "--flow", str(flow)] + ([] if case == "no report" else ["--table", str(table)])
+    args = ["report", "--out", str(flow)] + ([] if case == "no report" else ["--table", str(table)])
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("qpsnn: error:") == 1 and all(w in err for w in words), err

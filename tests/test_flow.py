@@ -126,7 +126,7 @@ def test_html_report_in_a_headless_browser(flow_out, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium is needed for this test; install it with: sudo apt-get install chromium"
     table = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results", "compression_mnist_conv.json")
-    assert main(["report", "--flow", str(flow_out), "--table", table]) == 0
+    assert main(["report", "--out", str(flow_out), "--table", table]) == 0
     page = (flow_out / "report.html").as_uri()
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -5,7 +5,8 @@ import numpy as np
 
 from helpers import MLP_SPEC, make_spec
 from qpsnn.model.data import load_dataset
-from qpsnn.model.train import Checkpoints, train_model, training_key
+from qpsnn.model.keys import training_key
+from qpsnn.model.train import Checkpoints, train_model
 
 
 def weights(model):
@@ -47,7 +48,8 @@ def test_a_changed_spec_does_not_resume(tmp_path):
 
 
 def test_flow_resume_uses_and_then_removes_the_checkpoints(tmp_path, capsys):
-    from qpsnn.flow import checkpoint_dir, run_flow
+    from qpsnn.flow import run_flow
+    from qpsnn.steps import checkpoint_dir
 
     spec = make_spec(MLP_SPEC, train={"epochs": 2, "seed": 2}, verify={"hls_images": 0, "rtl_images": 0})
     out = str(tmp_path / "out")

@@ -1,0 +1,60 @@
+"""What a trained model depends on, as short content keys: they name checkpoints, cached
+models and the flow's step results. Light on purpose (no TensorFlow): a step's currency is
+judged before anything heavy is imported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from qpsnn.spec import Spec
+
+HARDWARE_KNOBS = ("pe", "simd")     # layer keys that change the hardware, not the weights
+
+
+def digest(value) -> str:
+    """16 hex digits of the SHA-256 of `value` as canonical JSON."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def layers_without_knobs(spec_dict: dict) -> list:
+    return [{k: v for k, v in layer.items() if k not in HARDWARE_KNOBS} for layer in spec_dict["layers"]]
+
+
+def training_key(spec: Spec) -> str:
+    """What a checkpoint depends on: everything that changes the trained weights except the
+    epoch counts (so a run may be resumed with more epochs) and the hardware knobs."""
+    d = spec.to_dict()
+    train = {k: v for k, v in d["train"].items() if k != "epochs"}
+    prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
+    key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
+           "train": train, "prune": prune, "layers": layers_without_knobs(d)}
+    return digest(key)
+
+
+def first_quantized(spec: Spec) -> bool:
+    """Whether the first training is quantization-aware: always, but when the pruning comes
+    first (prune.order 'prune_first'), where quantization starts at the fine-tuning."""
+    return not spec.prune["ratios"] or spec.prune["order"] == "quantize_first"
+
+
+def trained_key(spec: Spec) -> str:
+    """What the first training's model depends on: not the pruning (ratios, method, scoring,
+    fine-tuning), so that a change of those prunes the same trained model again, and not the
+    hardware knobs; the epochs and the code version are in it."""
+    import qpsnn
+    d = spec.to_dict()
+    key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
+           "train": d["train"], "layers": layers_without_knobs(d), "quantized": first_quantized(spec), "version": qpsnn.__version__}
+    return digest(key)
+
+
+def model_key(spec: Spec) -> str:
+    """What a finished (trained, pruned, fine-tuned) model depends on: the training key, the
+    epoch counts, the neuron defaults and the code version. The hardware knobs are not in it,
+    so a flow rerun with other `pe`/`simd` reuses the model."""
+    import qpsnn
+    d = spec.to_dict()
+    key = {"training": training_key(spec), "epochs": d["train"]["epochs"],
+           "finetune_epochs": d["prune"]["finetune_epochs"], "neuron": d["neuron"], "version": qpsnn.__version__}
+    return digest(key)

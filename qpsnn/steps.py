@@ -1,0 +1,507 @@
+"""The steps of the flow, each a small class registered in STEPS, in order:
+
+  train   DIR/trained  quantization-aware training (full precision first when prune.order is
+                       prune_first)
+  prune   DIR/model    SVS (or the spec's method) channel pruning and fine-tuning; without
+                       ratios, the trained model as it is
+  export  DIR/deploy   the integer deploy form, the golden model's accuracy and firing on the
+                       hold-out set
+  hls     DIR/hls      the hls4ml project and its C simulation against the golden model
+  rtl     DIR/rtl      the Verilog accelerator: generated, linted, its structure checked, its
+                       resources (analytic and Yosys), its Fmax when asked (nextpnr)
+  sim     DIR/sim      the RTL simulated under Verilator against the golden model, its cycles
+
+A step reads what the steps it needs wrote in DIR and writes its own directory, with a record
+step.json in it: the key of what it made, the keys of its inputs, the key of the spec
+parts it depends on (`config`), its result for the report. A record is current while its config
+is the spec's and its inputs are the current records' outputs; DIR/report.json is assembled
+from the current records, the others are listed as stale with the command that redoes them.
+A step's directory is replaced in one rename, so a failure or Ctrl-C leaves the previous one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from qpsnn.errors import InputError
+from qpsnn.files import replace_dir, write_atomic
+from qpsnn.model.keys import digest
+from qpsnn.progress import Timer
+from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_pe, layer_simd
+
+RECORD = "step.json"
+
+
+@dataclasses.dataclass
+class Options:
+    synth: bool = True      # Yosys synthesis in the rtl step
+    pnr: bool = False       # place and route in the rtl step
+    retrain: bool = False   # run train and prune even when DIR holds their current result
+    resume: bool = False    # continue an interrupted training from its checkpoints
+
+
+def checkpoint_dir(out: str) -> str:
+    """Training checkpoints live beside DIR, outside its atomic temporary twin, so that they
+    outlive an interrupted run; a finished training removes them."""
+    return os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.checkpoints")
+
+
+def clear_checkpoints(out: str) -> None:
+    """After a finished training its checkpoints are of no use."""
+    shutil.rmtree(checkpoint_dir(out), ignore_errors=True)
+
+
+class Workspace:
+    """Where the steps write (`root`), where a cached result may be taken from (`previous`:
+    DIR itself for a single step, the DIR being replaced for a flow), the spec, the options,
+    and what the steps of one run share in memory (the data set, the loaded deploy form)."""
+
+    def __init__(self, spec: Spec, root: str, out: str, options: Options, previous: str | None = None):
+        self.spec, self.root, self.out, self.options = spec, root, out, options
+        self.previous = previous or root
+        self.model_spec = after_pruning(spec) if spec.prune["ratios"] else spec
+        self._data = None
+        self._deploy = None
+
+    def data(self, timer: Timer | None = None):
+        timer = timer or Timer()
+        if self._data is None:
+            from qpsnn.model.data import load_dataset
+            with timer.stage("data"):
+                data = load_dataset(self.spec.data["dataset"], self.spec.data["test_fraction"], self.spec.data["seed"])
+                infer_shapes(self.spec, data.input_shape)
+                infer_shapes(self.model_spec, data.input_shape)   # the knobs fit the pruned network
+            self._data = data
+        return self._data
+
+    def path(self, step: str, root: str | None = None) -> str:
+        return os.path.join(root or self.root, STEPS[step].directory)
+
+    def record(self, step: str, root: str | None = None) -> dict | None:
+        try:
+            with open(os.path.join(self.path(step, root), RECORD)) as fh:
+                record = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and record.get("step") == step else None
+
+    def why_not_current(self, step: str, root: str | None = None) -> str | None:
+        """None when DIR/<step> holds a result of this spec made from the current inputs, else why not."""
+        record = self.record(step, root)
+        if record is None:
+            return "not run"
+        if record.get("config") != STEPS[step].config_key(self):
+            return "made for another spec: the part of the spec it depends on differs"
+        for need in STEPS[step].needs:
+            if self.why_not_current(need, root) is not None:
+                return f"made from a {need} result that is not current"
+            if record.get("inputs", {}).get(need) != self.record(need, root)["key"]:
+                return f"made from another {need} result"
+        return None
+
+    def require(self, step: str) -> dict:
+        """The current record of a step another one needs, or InputError saying what to run."""
+        why = self.why_not_current(step)
+        if why is not None:
+            where = self.path(step, self.out)
+            spec = self.spec.source if self.spec.source and not self.spec.source.startswith("<") else "SPEC"
+            raise InputError(f"{where}: {why}; run `qpsnn {step} --spec {spec} --out {self.out}` first "
+                             f"(or `qpsnn flow`, which runs every step)")
+        return self.record(step)
+
+    def deploy(self):
+        if self._deploy is None:
+            from qpsnn.model.deploy import Deploy
+            self._deploy = Deploy.load(self.path("export"))
+        return self._deploy
+
+
+class Step:
+    """One step. `config` is what of the spec and the options its output depends on; `run`
+    writes into `out_dir` and returns (result for the report, problems of the design); `key`
+    names what it made (by default its config and inputs; content digests where there is a
+    content); `report` puts a current record's result into the report."""
+    name = ""                # the subcommand
+    directory = ""           # DIR/<directory> holds what it made and its record
+    needs: tuple = ()
+    cached = False           # reused when its current result is in DIR (the trainings)
+    tools: tuple = ()        # qpsnn.tools step names whose tools must be present
+    help = ""
+    example = ""
+
+    def config(self, ws: Workspace) -> dict:
+        return {}
+
+    def config_key(self, ws: Workspace) -> str:
+        import qpsnn
+        return digest({"config": self.config(ws), "version": qpsnn.__version__})
+
+    def run(self, ws: Workspace, out_dir: str, timer: Timer) -> tuple[dict, list]:
+        raise NotImplementedError
+
+    def key(self, ws: Workspace, out_dir: str, config_key: str, inputs: dict) -> str:
+        return digest({"config": config_key, "inputs": inputs})
+
+    def report(self, record: dict, report: dict) -> None:
+        pass
+
+
+STEPS: dict[str, Step] = {}
+
+
+def register(cls):
+    STEPS[cls.name] = cls()
+    return cls
+
+
+@register
+class Train(Step):
+    name = "train"
+    directory = "trained"
+    cached = True
+    help = "quantization-aware training of the spec's network (DIR/trained)"
+
+    def config(self, ws):
+        from qpsnn.model.keys import trained_key
+        return {"trained": trained_key(ws.spec)}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.model.keys import first_quantized, training_key
+        from qpsnn.model.train import Checkpoints, save_model, train_model
+        data = ws.data(timer)
+        checkpoints = Checkpoints(checkpoint_dir(ws.out), training_key(ws.spec))
+        if not ws.options.resume:
+            checkpoints.clear()   # both phases: a fine-tuning belongs to the training before it
+        with timer.stage("train", clock=False):
+            model = train_model(ws.spec, data, quantized=first_quantized(ws.spec), checkpoints=checkpoints)
+        save_model(out_dir, model, {"key": self.config_key(ws), "quantized": first_quantized(ws.spec)})
+        return {}, []
+
+    def load(self, ws: Workspace, input_shape):
+        from qpsnn.model.builder import build_model
+        from qpsnn.model.keys import first_quantized
+        from qpsnn.model.train import load_model
+        loaded = load_model(ws.path(self.name), self.config_key(ws),
+                            lambda: build_model(ws.spec, input_shape, quantized=first_quantized(ws.spec)))
+        if loaded is None:
+            raise InputError(f"{ws.path(self.name)}: the trained model cannot be read; run `qpsnn train` again")
+        return loaded[0]
+
+
+@register
+class Prune(Step):
+    name = "prune"
+    directory = "model"
+    needs = ("train",)
+    cached = True
+    help = "channel pruning by the spec's criterion (SVS) and fine-tuning (DIR/model)"
+
+    def config(self, ws):
+        from qpsnn.model.keys import model_key
+        return {"model": model_key(ws.spec)}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.model.prune import prune_model
+        from qpsnn.model.keys import training_key
+        from qpsnn.model.train import Checkpoints, save_trained
+        data = ws.data(timer)
+        trained = STEPS["train"].load(ws, data.input_shape)
+        pruning = None
+        if ws.spec.prune["ratios"]:
+            checkpoints = Checkpoints(checkpoint_dir(ws.out), training_key(ws.spec))
+            if not ws.options.resume:
+                checkpoints.clear("finetune")
+            with timer.stage("prune", clock=False):
+                _, model, pruning = prune_model(ws.spec, trained, data, checkpoints=checkpoints)
+        else:
+            print("[qpsnn] prune: the spec prunes nothing (prune.ratios empty): the trained model is the model",
+                  flush=True)
+            model = trained
+        save_trained(out_dir, ws.spec, model, pruning)
+        return {"pruning": pruning}, []
+
+    def load(self, ws: Workspace, input_shape):
+        from qpsnn.model.train import load_trained
+        loaded = load_trained(ws.path(self.name), ws.spec, input_shape)
+        if loaded is None:
+            raise InputError(f"{ws.path(self.name)}: the pruned model cannot be read; run `qpsnn prune` again")
+        return loaded[1]
+
+    def report(self, record, report):
+        if record["result"]["pruning"]:
+            report["pruning"] = record["result"]["pruning"]
+
+
+@register
+class Export(Step):
+    name = "export"
+    directory = "deploy"
+    needs = ("prune",)
+    help = "the integer deploy form (DIR/deploy) and the golden model's accuracy and firing"
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.model.deploy import Deploy, export_deploy
+        from qpsnn.model.golden import run_golden
+        from qpsnn.model.metrics import model_stats, spec_connections, synaptic_ops
+        from qpsnn.model.train import float_predict
+        data = ws.data(timer)
+        model = STEPS["prune"].load(ws, data.input_shape)
+        with timer.stage("export"):
+            export_deploy(ws.model_spec, model, data.input_shape).save(out_dir)
+            deploy = Deploy.load(out_dir)   # the golden model reads what was written, not what is in memory
+        with timer.stage("golden"):
+            float_pred = float_predict(model, data.x_test)
+            trace = run_golden(deploy, data.x_test)
+        accuracy = {"test_images": int(len(data.y_test)),
+                    "float_model": float((float_pred == data.y_test).mean()),
+                    "golden": float((trace.prediction == data.y_test).mean()),
+                    "float_golden_agreement": float((float_pred == trace.prediction).mean())}
+        return {"accuracy": accuracy, "firing_rate": {name: float(s.mean()) for name, s in trace.spikes.items()},
+                "model": model_stats(deploy, ws.model_spec, spec_connections(ws.spec, data.input_shape)),
+                "sops": synaptic_ops(deploy, trace), "deploy_digest": deploy.digest()}, []
+
+    def key(self, ws, out_dir, config_key, inputs):
+        from qpsnn.model.deploy import Deploy
+        return Deploy.load(out_dir).digest()
+
+    def report(self, record, report):
+        result = record["result"]
+        report["accuracy"] = dict(result["accuracy"])
+        for section in ("firing_rate", "model", "sops", "deploy_digest"):
+            report[section] = result[section]
+
+
+def hold_out(ws: Workspace, count: int, timer: Timer):
+    """The first `count` hold-out images and the golden model's trace of them."""
+    from qpsnn.model.golden import run_golden
+    data = ws.data(timer)
+    n = min(count, len(data.x_test))
+    return data.x_test[:n], data.y_test[:n], run_golden(ws.deploy(), data.x_test[:n])
+
+
+@register
+class Hls(Step):
+    name = "hls"
+    directory = "hls"
+    needs = ("export",)
+    tools = ("hls",)
+    help = "the hls4ml project (DIR/hls) and its C simulation, bit for bit against the golden model"
+
+    def config(self, ws):
+        return {"images": ws.spec.verify["hls_images"]}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.codegen import hls as hls_gen
+        images, _, golden = hold_out(ws, ws.spec.verify["hls_images"], timer)
+        with timer.stage("hls"):
+            hls_model = hls_gen.convert(ws.deploy(), out_dir)
+            hls_model.compile()
+            csim = hls_gen.csim_logits(hls_model, ws.deploy(), images)
+        n = len(images)
+        bad = int(np.any(csim != golden.logits, axis=(1, 2)).sum())
+        return {"hls_csim": {"images": n, "mismatches": bad}}, [f"hls C-sim: {bad} of {n} images"] if bad else []
+
+    def report(self, record, report):
+        report["bit_exact"]["hls_csim"] = record["result"]["hls_csim"]
+
+
+def rtl_design(ws: Workspace):
+    from qpsnn.codegen import rtl as rtl_gen
+    spec = ws.model_spec
+    return rtl_gen.design(ws.deploy(), pe=layer_pe(spec), mode=spec.rtl["mode"], simd=layer_simd(spec))
+
+
+@register
+class Rtl(Step):
+    name = "rtl"
+    directory = "rtl"
+    needs = ("export",)
+    tools = ("rtl",)
+    help = ("the streaming accelerator in Verilog (DIR/rtl): generated, linted, its structure checked, "
+            "its resources (analytic and Yosys) and, with --pnr, its Fmax")
+
+    def config(self, ws):
+        spec = ws.model_spec
+        # not --no-synth / --pnr: they add figures to the report, the Verilog is the same
+        return {"pe": layer_pe(spec), "simd": layer_simd(spec), "mode": spec.rtl["mode"], "part": spec.rtl["part"]}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.codegen import rtl as rtl_gen
+        from qpsnn.codegen.resources import resource_report
+        from qpsnn.codegen.structure import check_structure
+        from qpsnn.sim.runner import lint
+        problems = []
+        with timer.stage("rtl"):
+            design = rtl_design(ws)
+            sources = rtl_gen.write(design, out_dir)
+            lint(sources, design.top, cwd=out_dir)
+            structure = check_structure(out_dir, design.top, ws.deploy(), design.layer_pe, design.layer_simd)
+        if structure["problems"]:
+            problems.append("rtl structure differs from the deploy form: " + "; ".join(structure["problems"]))
+        with timer.stage("resources"):
+            resources = resource_report(design, out_dir, ws.options.synth, ws.spec.rtl["part"])
+        fit = resources.get("part")
+        if fit and fit["overshoot"]:
+            over = ", ".join(f"{k} {fit['capacity'][k] + v:,} of {fit['capacity'][k]:,} (+{v:,})"
+                             for k, v in fit["overshoot"].items())
+            print(f"[qpsnn] warning: the design does not fit {fit['part']} ({fit['counted']} counts): {over}",
+                  flush=True)
+        if ws.options.pnr:
+            with timer.stage("pnr"):
+                fmax = place_and_route_report(design, out_dir)
+        else:
+            fmax = {"skipped": "not requested (--pnr runs Yosys synth_ecp5 and nextpnr-ecp5, minutes for the "
+                               "shipped examples)"}
+        return {"structure": structure, "resources": resources, "fmax": fmax, "lint": "clean"}, problems
+
+    def key(self, ws, out_dir, config_key, inputs):
+        return digest(rtl_design(ws).files)
+
+    def report(self, record, report):
+        for section in ("structure", "resources", "fmax"):
+            report[section] = record["result"][section]
+        report["bit_exact"]["rtl"] = {"lint": record["result"]["lint"]}
+
+
+def place_and_route_report(design, rtl_dir: str) -> dict:
+    """Fmax of the RTL placed and routed on an ECP5 (codegen/pnr.py), or why it was not run."""
+    from qpsnn.codegen.pnr import missing_tool, place_and_route
+    reason = missing_tool()
+    if reason:
+        return {"skipped": reason}
+    return place_and_route(rtl_dir, design.sources(rtl_dir), design.top)
+
+
+@register
+class Sim(Step):
+    name = "sim"
+    directory = "sim"
+    needs = ("export", "rtl")
+    tools = ("rtl",)
+    help = ("the RTL simulated under Verilator (DIR/sim), bit for bit against the golden model, and its "
+            "cycles per image next to the analytic cycle model")
+
+    def config(self, ws):
+        return {"images": ws.spec.verify["rtl_images"]}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.codegen.estimate import cycle_model
+        from qpsnn.model.golden import run_golden
+        from qpsnn.sim.network import locate_mismatch, simulate_network
+        images, labels, golden = hold_out(ws, ws.spec.verify["rtl_images"], timer)
+        n = len(images)
+        design = rtl_design(ws)
+        rtl_dir = ws.path("rtl")
+        sources = design.sources(rtl_dir)
+        mode = ws.model_spec.rtl["mode"]
+        with timer.stage("sim"):
+            result = simulate_network(sources, design.top, rtl_dir, out_dir, images, golden.logits, design.lane)
+        bit_exact = {"images": n, "mismatches": result.mismatches, "first_mismatch": result.first_mismatch}
+        model = cycle_model(ws.deploy(), design.layer_pe, images, golden, mode, design.layer_simd)
+        latency = {"cycles_per_image_measured": result.cycles_mean,
+                   "cycles_per_image_max": int(result.cycles.max()),
+                   "cycles_per_image_analytic": model["cycles_per_image"],
+                   "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
+                   "cycles_per_layer_analytic": model["cycles_per_layer"],
+                   "bottleneck": model["bottleneck"],
+                   "clock_mhz_assumed": model["clock_mhz"],
+                   "estimated_latency_ns": model["estimated_latency_ns"],
+                   "estimated_throughput_fps": model["estimated_throughput_fps"],
+                   "parallelism": {"pe": design.layer_pe, "simd": design.layer_simd},
+                   "mode": mode}
+        problems = []
+        if result.mismatches:
+            first = int(np.argmax(np.any(result.logits != golden.logits, axis=(1, 2))))
+            where = locate_mismatch(sources, design.top, rtl_dir, os.path.join(out_dir, "locate"), images[first],
+                                    run_golden(ws.deploy(), images[first:first + 1]), design.lane, design.probes)
+            bit_exact["first_wrong_spike"] = f"image {first}: {where}"
+            problems.append(f"rtl: {result.mismatches} of {n} images; first wrong spike: image {first}, {where}")
+        return {"rtl": bit_exact, "rtl_class": {"images": n, "accuracy": float((result.classes == labels).mean())},
+                "latency": latency}, problems
+
+    def report(self, record, report):
+        result = record["result"]
+        report["bit_exact"]["rtl"] = dict(report["bit_exact"].get("rtl", {}), **result["rtl"])
+        report.setdefault("accuracy", {})["rtl_class"] = result["rtl_class"]
+        report["latency"] = dict(result["latency"])
+
+
+def run_step(ws: Workspace, name: str) -> tuple[dict, list]:
+    """Run one step into ws.root (its inputs must be current there), or take its current result
+    from ws.previous when the step is cached. Returns (its record, problems of the design)."""
+    from qpsnn.tools import check_tools
+
+    step = STEPS[name]
+    inputs = {need: ws.require(need)["key"] for need in step.needs}
+    check_tools(list(step.tools))
+    config_key = step.config_key(ws)
+    if step.cached and not ws.options.retrain:
+        record = ws.record(name, ws.previous)
+        if record and record.get("config") == config_key and record.get("inputs") == inputs:
+            if ws.previous != ws.root:
+                shutil.copytree(ws.path(name, ws.previous), ws.path(name))
+            record["cache"] = "reused"
+            write_atomic(os.path.join(ws.path(name), RECORD), json.dumps(record, indent=1))
+            print(f"[qpsnn] {name}: {ws.path(name, ws.out)} holds this spec's result: reused "
+                  "(--retrain runs it again)", flush=True)
+            return record, []
+    os.makedirs(ws.root, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=ws.root)
+    try:
+        timer = Timer()
+        result, problems = step.run(ws, staging, timer)
+        record = {"step": name, "config": config_key, "inputs": inputs,
+                  "key": step.key(ws, staging, config_key, inputs), "result": result, "problems": problems,
+                  "timing_s": timer.stages, "cache": "made"}
+        with open(os.path.join(staging, RECORD), "w") as fh:
+            json.dump(record, fh, indent=1)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_dir(staging, ws.path(name))
+    if name == "export":
+        ws._deploy = None     # the next steps read the new deploy form
+    return record, problems
+
+
+def latency_us(latency: dict, fmax: dict) -> dict:
+    """Measured cycles per image in microseconds at the placed-and-routed Fmax when there is
+    one, and at the nominal clock the analytic figures assume."""
+    cycles = latency["cycles_per_image_measured"]
+    out = {"nominal": {"clock_mhz": latency["clock_mhz_assumed"],
+                       "us_per_image": cycles / latency["clock_mhz_assumed"]}}
+    if "fmax_mhz" in fmax:
+        out["at_fmax"] = {"clock_mhz": fmax["fmax_mhz"], "device": fmax["device"],
+                          "us_per_image": cycles / fmax["fmax_mhz"]}
+    return out
+
+
+def assemble_report(ws: Workspace) -> dict:
+    """The report of DIR: the spec, and each current step's result; steps whose result is
+    missing or not current are listed under `steps` with the reason."""
+    report: dict = {"name": ws.spec.name, "spec": ws.spec.to_dict(), "bit_exact": {}, "steps": {},
+                    "timing_s": {}}
+    for name, step in STEPS.items():
+        why = ws.why_not_current(name)
+        if why is not None:
+            report["steps"][name] = {"status": why if why == "not run" else
+                                     f"stale ({why}): `qpsnn {name}` or `qpsnn flow` redoes it"}
+            continue
+        record = ws.record(name)
+        report["steps"][name] = {"status": "current", "key": record["key"], "cache": record.get("cache", "made")}
+        step.report(record, report)
+        report["timing_s"].update(record.get("timing_s", {}))
+    if "prune" in report["steps"] and report["steps"]["prune"].get("key"):
+        from qpsnn.model.keys import model_key
+        made = [report["steps"][s]["cache"] for s in ("train", "prune") if "cache" in report["steps"][s]]
+        report["cache"] = {"model": "reused" if made and all(c == "reused" for c in made) else "trained",
+                           "model_key": model_key(ws.spec)}
+    if "latency" in report and "fmax" in report:
+        report["latency"]["latency_us"] = latency_us(report["latency"], report["fmax"])
+    return report
