@@ -57,10 +57,11 @@ def write_outputs(ws, table: dict | None = None) -> dict:
 
     write_atomic(os.path.join(ws.root, SPEC_FILE), json.dumps(ws.spec.to_dict(), indent=1))
     table_path = os.path.join(ws.root, TABLE_FILE)
+    kept = [path for path in (table_path, os.path.join(ws.previous, TABLE_FILE)) if os.path.exists(path)]
+    if table is None and kept:       # a flow's new DIR keeps the table the old one had
+        table = load_table(kept[0])
     if table is not None:
         write_atomic(table_path, json.dumps(table, indent=1))
-    elif os.path.exists(table_path):
-        table = load_table(table_path)
     report = assemble_report(ws)
     write_atomic(os.path.join(ws.root, "report.json"), json.dumps(report, indent=1))
     write_reports(ws.root, report, table)

@@ -105,21 +105,32 @@ class Workspace:
                 return f"made from another {need} result"
         return None
 
+    def first_not_current(self, step: str) -> str | None:
+        """The earliest step, of `step` and those it needs, whose result is not current."""
+        for need in STEPS[step].needs:
+            first = self.first_not_current(need)
+            if first:
+                return first
+        return step if self.why_not_current(step) is not None else None
+
     def require(self, step: str) -> dict:
         """The current record of a step another one needs, or InputError saying what to run."""
         why = self.why_not_current(step)
         if why is not None:
-            where = self.path(step, self.out)
+            first = self.first_not_current(step)
             spec = self.spec.source if self.spec.source and not self.spec.source.startswith("<") else "SPEC"
-            raise InputError(f"{where}: {why}; run `qpsnn {step} --spec {spec} --out {self.out}` first "
-                             f"(or `qpsnn flow`, which runs every step)")
+            then = "" if first == step else " and the steps after it"
+            raise InputError(f"{self.path(step, self.out)}: {why}; run `qpsnn {first} --spec {spec} --out {self.out}`"
+                             f"{then} first (or `qpsnn flow`, which runs every step)")
         return self.record(step)
 
     def deploy(self):
-        if self._deploy is None:
+        """The deploy form in DIR/deploy, loaded once per export result."""
+        key = self.record("export")["key"]
+        if self._deploy is None or self._deploy[0] != key:
             from qpsnn.model.deploy import Deploy
-            self._deploy = Deploy.load(self.path("export"))
-        return self._deploy
+            self._deploy = (key, Deploy.load(self.path("export")))
+        return self._deploy[1]
 
 
 class Step:
@@ -133,7 +144,6 @@ class Step:
     cached = False           # reused when its current result is in DIR (the trainings)
     tools: tuple = ()        # qpsnn.tools step names whose tools must be present
     help = ""
-    example = ""
 
     def config(self, ws: Workspace) -> dict:
         return {}
@@ -465,8 +475,6 @@ def run_step(ws: Workspace, name: str) -> tuple[dict, list]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     replace_dir(staging, ws.path(name))
-    if name == "export":
-        ws._deploy = None     # the next steps read the new deploy form
     return record, problems
 
 

@@ -60,7 +60,13 @@ def test_a_step_without_its_inputs_is_refused(dirs, capsys):
     assert main(["train", "--spec", spec, "--out", str(empty)]) == 0
     capsys.readouterr()
     assert main(["export", "--spec", spec, "--out", str(empty)]) == 2
-    assert "model: not run" in capsys.readouterr().err and not (empty / "deploy").exists()
+    err = capsys.readouterr().err
+    assert "model: not run" in err and "qpsnn prune --spec" in err and not (empty / "deploy").exists()
+    # a spec that trains differently: the earliest step not current is named, not the last
+    other = write_spec(tmp / "lr.yaml", dict(RAW, train=dict(RAW["train"], lr=0.004)))
+    assert main(["hls", "--spec", other, "--out", str(dirs[3])]) == 2
+    err = capsys.readouterr().err
+    assert "deploy: made from a prune result that is not current" in err and "qpsnn train --spec" in err, err
 
 
 def test_a_knob_change_makes_only_the_later_steps_stale(dirs, tmp_path):
