@@ -55,7 +55,8 @@ def test_a_step_without_its_inputs_is_refused(dirs, capsys):
     empty = tmp / "empty"
     assert main(["sim", "--spec", spec, "--out", str(empty)]) == 2
     err = capsys.readouterr().err
-    assert err.count("qpsnn: error:") == 1 and "deploy: not run" in err and f"qpsnn export --spec {spec}" in err, err
+    assert err.count("qpsnn: error:") == 1 and "deploy: not run" in err and f"qpsnn train --spec {spec}" in err \
+        and "and the steps after it" in err, err
     assert not empty.exists()                       # nothing written
     assert main(["train", "--spec", spec, "--out", str(empty)]) == 0
     capsys.readouterr()
