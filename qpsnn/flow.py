@@ -16,7 +16,6 @@ from contextlib import contextmanager
 
 from qpsnn.errors import DesignError, InputError
 from qpsnn.files import replace_dir
-from qpsnn.tools import check_tools
 from qpsnn.spec import Spec
 
 
@@ -87,13 +86,13 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
     result DIR holds (the trainings) is taken from it."""
     out = check_out_dir(out)
     from qpsnn.codegen import rtl as rtl_gen
-    from qpsnn.steps import STEPS, Options, Workspace, clear_checkpoints, run_step
+    from qpsnn.steps import Options, Workspace, check_tools_of, clear_checkpoints, run_step
 
     if rtl:
         rtl_gen.check_supported(spec.layers)  # before any slow step: a clear answer first
     steps = flow_steps(spec, hls, rtl)
-    check_tools(sorted({tool for name in steps for tool in STEPS[name].tools}))
     options = Options(synth=synth, pnr=pnr, retrain=retrain, resume=resume)
+    check_tools_of(Workspace(spec, out, out, options), steps)
     problems = []
     with atomic_dir(out) as work:
         ws = Workspace(spec, work, out, options, previous=out if os.path.isdir(out) else None)
@@ -111,9 +110,10 @@ def run_single_step(spec: Spec, out: str, name: str, options, table: dict | None
     """One step in DIR, from what the steps before it left there; DIR/<step> is replaced in one
     rename and the report assembled again."""
     out = check_out_dir(out)
-    from qpsnn.steps import Workspace, clear_checkpoints, run_step
+    from qpsnn.steps import Workspace, check_tools_of, clear_checkpoints, run_step
 
     ws = Workspace(spec, out, out, options)
+    check_tools_of(ws, [name])
     _, problems = run_step(ws, name)
     if name in ("train", "prune"):
         clear_checkpoints(out)

@@ -161,6 +161,19 @@ class Step:
     def report(self, record: dict, report: dict) -> None:
         pass
 
+    def notes(self, ws: Workspace) -> list[str]:
+        """Optional tools missing here: the step runs without them, the user hears it up front."""
+        return []
+
+
+def check_tools_of(ws: Workspace, names: list[str]) -> None:
+    """Before any work: InputError for a missing tool a step needs, a note for an optional one."""
+    from qpsnn.tools import check_tools
+    check_tools(sorted({tool for name in names for tool in STEPS[name].tools}))
+    for name in names:
+        for note in STEPS[name].notes(ws):
+            print(f"[qpsnn] note: {note}", flush=True)
+
 
 STEPS: dict[str, Step] = {}
 
@@ -373,6 +386,17 @@ class Rtl(Step):
     def key(self, ws, out_dir, config_key, inputs):
         return digest(rtl_design(ws).files)
 
+    def notes(self, ws):
+        from qpsnn.codegen.pnr import missing_tool
+        from qpsnn.codegen.synth import YOSYS_INSTALL, find_yosys
+        notes = []
+        if ws.options.synth and find_yosys() is None:
+            notes.append(f"yosys not found: the resources will be the analytic model's only (--no-synth says "
+                         f"so without this note); install: {YOSYS_INSTALL}")
+        if ws.options.pnr and missing_tool():
+            notes.append(f"no place and route (--pnr): {missing_tool()}")
+        return notes
+
     def report(self, record, report):
         for section in ("structure", "resources", "fmax"):
             report[section] = record["result"][section]
@@ -445,11 +469,8 @@ class Sim(Step):
 def run_step(ws: Workspace, name: str) -> tuple[dict, list]:
     """Run one step into ws.root (its inputs must be current there), or take its current result
     from ws.previous when the step is cached. Returns (its record, problems of the design)."""
-    from qpsnn.tools import check_tools
-
     step = STEPS[name]
     inputs = {need: ws.require(need)["key"] for need in step.needs}
-    check_tools(list(step.tools))
     config_key = step.config_key(ws)
     if step.cached and not ws.options.retrain:
         record = ws.record(name, ws.previous)

@@ -37,6 +37,7 @@ def check_tools(steps: list[str]) -> None:
             if tool not in missing and not FOUND[tool]():
                 missing[tool] = step
     if missing:
-        lines = [f"{tool} not found (needed by the {step} step; skip it with --no-{step}); install: {INSTALL[tool]}"
+        lines = [f"{tool} not found (needed by the {step} step; `qpsnn flow --no-{step}` skips it); "
+                 f"install: {INSTALL[tool]}"
                  for tool, step in missing.items()]
         raise InputError("missing tools:\n  " + "\n  ".join(lines))

@@ -138,3 +138,19 @@ def test_a_ratio_change_prunes_the_same_trained_model(tmp_path, capsys):
     assert second["steps"]["train"]["cache"] == "reused" and second["steps"]["prune"]["cache"] == "made"
     assert second["pruning"]["channels"] == {"conv0": [4, 3], "conv1": [6, 3]} != first["pruning"]["channels"]
     assert second["cache"]["model"] == "trained"
+
+
+def test_missing_yosys_is_said_up_front_and_the_step_runs(dirs, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from qpsnn.codegen import synth
+    _, spec, _, steps = dirs
+    out = tmp_path / "copy"
+    shutil.copytree(steps, out)
+    monkeypatch.setattr(synth, "find_yosys", lambda: None)
+    capsys.readouterr()
+    assert main(["rtl", "--spec", spec, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    note = text.index("[qpsnn] note: yosys not found")
+    assert note < text.index("[qpsnn] rtl ...") and "apt-get install yosys" in text
+    assert "yosys not found" in report_of(out)["resources"]["synthesis"]["skipped"]
