@@ -213,7 +213,7 @@ class Train(Step):
         loaded = load_model(ws.path(self.name), self.config_key(ws),
                             lambda: build_model(ws.spec, input_shape, quantized=first_quantized(ws.spec)))
         if loaded is None:
-            raise InputError(f"{ws.path(self.name)}: the trained model cannot be read; run `qpsnn train` again")
+            raise InputError(f"{ws.path(self.name)}: the trained model cannot be read; run `qpsnn train --retrain`")
         return loaded[0]
 
 
@@ -253,7 +253,7 @@ class Prune(Step):
         from qpsnn.model.train import load_trained
         loaded = load_trained(ws.path(self.name), ws.spec, input_shape)
         if loaded is None:
-            raise InputError(f"{ws.path(self.name)}: the pruned model cannot be read; run `qpsnn prune` again")
+            raise InputError(f"{ws.path(self.name)}: the pruned model cannot be read; run `qpsnn prune --retrain`")
         return loaded[1]
 
     def report(self, record, report):
