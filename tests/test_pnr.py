@@ -9,7 +9,7 @@ from helpers import CONV_SPEC, trained
 from qpsnn.codegen import pnr
 from qpsnn.codegen.resources import design_resources
 from qpsnn.codegen.rtl import design, write
-from qpsnn.flow import latency_us, place_and_route_report
+from qpsnn.steps import latency_us, place_and_route_report
 
 
 def test_place_and_route_small_network(tmp_path):
