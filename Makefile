@@ -56,9 +56,12 @@ bench-rtl: setup
 
 # Event mode on 200 hold-out images, then placed and routed on a Lattice ECP5 (nextpnr):
 # Fmax and microseconds per image at it (BENCHMARKS.md), about 10 minutes
+# (STAGES=lif0=4,lif1=4 cuts those LIF layers into register stages: the result is tagged fmax_stages)
+STAGES ?=
 fmax: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
-	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr --tag fmax
+	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr \
+	  $(if $(STAGES),--stages $(STAGES) --tag fmax_stages,--tag fmax)
 
 # The compression table (README, BENCHMARKS.md): 3 seeds, about 45 minutes on 2 cores
 TABLE_SPEC ?= examples/mnist_conv.yaml

@@ -22,35 +22,34 @@ import numpy as np
 from scipy.optimize import nnls
 
 from qpsnn.codegen.resources import COEFFICIENTS, MODULE_TERMS, RESOURCE_KEYS, stage_resources
-from qpsnn.codegen.rtl import design, write
+from qpsnn.codegen.rtl import spec_design, write
 from qpsnn.codegen.synth import synthesize
 from qpsnn.flow import run_flow
 from qpsnn.model.deploy import Deploy
 from qpsnn.sim.random_network import random_network
-from qpsnn.spec import layer_pe, layer_simd, parse_spec
+from qpsnn.spec import parse_spec
 
 
 def networks(flow_dirs: list[str], seeds: list[int], work: str):
-    """(label, deploy, pe, simd) of each flow output and random network (untrained weights)."""
+    """(label, deploy, spec) of each flow output and random network (untrained weights)."""
     for flow_dir in flow_dirs:
         with open(os.path.join(flow_dir, "report.json")) as fh:
             spec = parse_spec(json.load(fh)["spec"], flow_dir)
-        yield os.path.basename(flow_dir.rstrip("/")), Deploy.load(os.path.join(flow_dir, "deploy")), \
-            layer_pe(spec), layer_simd(spec)
+        yield os.path.basename(flow_dir.rstrip("/")), Deploy.load(os.path.join(flow_dir, "deploy")), spec
     for seed in seeds:
         raw = random_network(seed, os.path.join(work, "data"))
         raw["verify"] = {"hls_images": 0, "rtl_images": 0}
         spec = parse_spec(raw, f"random_{seed}")
         out = os.path.join(work, f"random_{seed}")
         run_flow(spec, out, hls=False)
-        yield f"random_{seed}", Deploy.load(os.path.join(out, "deploy")), layer_pe(spec), layer_simd(spec)
+        yield f"random_{seed}", Deploy.load(os.path.join(out, "deploy")), spec
 
 
 def synthesized_instances(flow_dirs, seeds, modes, work):
     rows = []
-    for label, deploy, pe, simd in networks(flow_dirs, seeds, work):
+    for label, deploy, spec in networks(flow_dirs, seeds, work):
         for mode in modes:
-            rtl = design(deploy, pe=pe, mode=mode, simd=simd)
+            rtl = spec_design(deploy, spec, mode=mode)
             rtl_dir = os.path.join(work, f"{label}_{mode}")
             syn = synthesize(rtl_dir, write(rtl, rtl_dir), rtl.top)
             print(f"{label} {mode}: {syn['top']} in {syn['seconds']} s", flush=True)

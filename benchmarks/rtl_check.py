@@ -18,23 +18,22 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
-from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, cycle_model
+from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
 from qpsnn.codegen.pnr import place_and_route
-from qpsnn.codegen.rtl import design, write
+from qpsnn.codegen.rtl import spec_design, write
 from qpsnn.errors import InputError
 from qpsnn.model.data import load_dataset
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import run_golden
 from qpsnn.sim.network import simulate_network
 from qpsnn.sim.runner import lint
-from qpsnn.spec import layer_pe, layer_simd, parse_spec
+from qpsnn.spec import parse_spec
 
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
-          pnr: bool = False) -> dict:
-    """`pe` / `simd` override the spec's knobs (layer name -> value); `pnr`: place and route
+          stages: dict | None = None, pnr: bool = False) -> dict:
+    """`pe` / `simd` / `stages` override the spec's knobs (layer name -> value); `pnr`: place and route
     each mode's RTL on an ECP5 (codegen/pnr.py) for its Fmax."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
@@ -46,8 +45,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
     out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),
            "clock_mhz_assumed": NOMINAL_CLOCK_MHZ, "modes": {}}
     for mode in modes:
-        rtl = design(deploy, pe={**layer_pe(spec), **(pe or {})}, mode=mode,
-                     simd={**layer_simd(spec), **(simd or {})})
+        rtl = spec_design(deploy, spec, mode=mode, pe=pe, simd=simd, stages=stages)
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             sources = write(rtl, os.path.join(tmp, "rtl"))
@@ -56,7 +54,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
                                       golden.logits, rtl.lane)
             wall = time.perf_counter() - start
             placed = place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top) if pnr else None
-        model = cycle_model(deploy, rtl.layer_pe, x, golden, mode, rtl.layer_simd)
+        model = design_cycles(rtl, deploy, x, golden)
         out["modes"][mode] = {
             "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
             "rtl_class_accuracy": float((result.classes == data.y_test[:len(x)]).mean()),
@@ -65,7 +63,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
             "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
             "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
-            "parallelism": {"pe": rtl.layer_pe, "simd": rtl.layer_simd}, "wall_s_build_and_sim": round(wall, 1)}
+            "parallelism": rtl.knobs(), "wall_s_build_and_sim": round(wall, 1)}
         if placed:
             out["modes"][mode]["pnr"] = placed
             out["modes"][mode]["latency_us_at_fmax"] = result.cycles_mean / placed["fmax_mhz"]
@@ -87,7 +85,8 @@ def markdown(res: dict) -> str:
                      f"{m['wall_s_build_and_sim']} |")
     first = next(iter(res["modes"].values()))
     knobs = first["parallelism"]
-    lines += ["", "Parallelism: " + ", ".join(f"{k} pe {v} simd {knobs['simd'][k]}" for k, v in knobs["pe"].items())]
+    lines += ["", "Parallelism: " + ", ".join(f"{k} pe {v} simd {knobs['simd'][k]}" for k, v in knobs["pe"].items())
+              + "; LIF register stages: " + ", ".join(f"{k} {v}" for k, v in knobs.get("stages", {}).items())]
     lines += ["Cycles per layer (analytic, mean): " + ", ".join(
         f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
     for mode, m in res["modes"].items():
@@ -110,15 +109,17 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="event,dense")
     ap.add_argument("--pe", default="", help="override outputs per cycle: layer=N,...")
     ap.add_argument("--simd", default="", help="override inputs per cycle: layer=N,...")
+    ap.add_argument("--stages", default="", help="override register stages of LIF layers: layer=N,...")
     ap.add_argument("--pnr", action="store_true", help="also place and route each mode on an ECP5 (minutes)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
     try:
         knobs = {key: {k: int(v) for k, v in (item.split("=") for item in getattr(args, key).split(",") if item)}
-                 for key in ("pe", "simd")}
+                 for key in ("pe", "simd", "stages")}
     except ValueError:
-        print("error: --pe / --simd take layer=N pairs separated by commas, e.g. conv1=4,dense0=8", file=sys.stderr)
+        print("error: --pe / --simd / --stages take layer=N pairs separated by commas, e.g. conv1=4,dense0=8",
+              file=sys.stderr)
         return 2
     if not os.path.isfile(os.path.join(args.flow, "report.json")):
         print(f"error: {args.flow} is not a qpsnn flow output (no report.json); run `make run` first",

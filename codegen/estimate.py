@@ -13,7 +13,8 @@ handshakes of every element, so it predicts the cycles of exactly those images.
 
 Overlap: a conv_window starts a window as soon as the rows it reads have arrived (it takes
 its input map as it streams in); a dense layer's serializer takes each input beat as it
-arrives; LIF and max-pool stages hand a beat on in one cycle.
+arrives; a max-pool stage hands a beat on in one cycle, a LIF layer in one per register
+stage (a new beat enters every cycle).
 """
 
 from __future__ import annotations
@@ -149,11 +150,12 @@ def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
 
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
-                mode: str = "event", layer_simd: dict | None = None) -> dict:
+                mode: str = "event", layer_simd: dict | None = None, layer_stages: dict | None = None) -> dict:
     """Predicted cycles per image: each weight layer's own cycles and the network latency
     (mean over the images), and the bottleneck layer. `layer_pe` / `layer_simd`: the design's
-    outputs per cycle and inputs per element of each weight layer (SIMD default 1)."""
-    layer_simd = layer_simd or {}
+    outputs per cycle and inputs per element of each weight layer (SIMD default 1);
+    `layer_stages`: register stages of each LIF layer (default 1)."""
+    layer_simd, layer_stages = layer_simd or {}, layer_stages or {}
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
     h, w, c = deploy.meta["input"]["shape"]
@@ -163,8 +165,8 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     per_layer = {}
     for layer in deploy.layers:
         kind = layer["type"]
-        if kind == "lif":
-            times = times + STAGE_CYCLES
+        if kind == "lif":     # a beat enters every cycle and leaves after the stages
+            times = times + STAGE_CYCLES * layer_stages.get(layer["name"], 1)
             continue
         if kind == "maxpool":    # a pooled pixel leaves when the last pixel of its 2x2 block is in
             grid = times.reshape(n, shape[0], shape[1])
@@ -195,3 +197,8 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
             "clock_mhz": NOMINAL_CLOCK_MHZ,
             "estimated_latency_ns": float(latency.mean()) * 1e3 / NOMINAL_CLOCK_MHZ,
             "estimated_throughput_fps": NOMINAL_CLOCK_MHZ * 1e6 / interval}
+
+
+def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict:
+    """cycle_model of a generated design (codegen.rtl.RtlDesign): its mode and knobs."""
+    return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_stages)

@@ -65,11 +65,17 @@ class RtlDesign:
     stages: list
     layer_pe: dict         # weight layer name -> PE
     layer_simd: dict       # weight layer name -> SIMD
+    layer_stages: dict     # LIF layer name -> register stages
     value_bits: int        # a readout value (a current, or 2 for a spike)
     lane: int
     n_classes: int
     class_bits: int
     probes: list = field(default_factory=list)  # LIF outputs: layer, stage signal, neurons, steps, positions
+    mode: str = "event"
+
+    def knobs(self) -> dict:
+        """The hardware knobs as built: pe and simd of each weight layer, stages of each LIF."""
+        return {"pe": self.layer_pe, "simd": self.layer_simd, "stages": self.layer_stages}
 
     def sources(self, rtl_dir: str) -> list[str]:
         return [os.path.join(rtl_dir, f"{m}.v") for m in self.library] + [os.path.join(rtl_dir, f"{self.top}.v")]
@@ -120,20 +126,23 @@ SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_picker",),
               "vector_serializer": ("element_picker",)}
 
 
-def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None) -> RtlDesign:
+def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None,
+           stages: dict | None = None) -> RtlDesign:
     """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
-    name -> inputs per element (default 1); `mode`: 'event' skips all-zero elements in one
-    cycle, 'dense' spends the full work on every element."""
+    name -> inputs per element (default 1); `stages`: LIF layer name -> register stages of its
+    T steps (default 1); `mode`: 'event' skips all-zero elements in one cycle, 'dense' spends
+    the full work on every element."""
     check_supported(deploy.layers)
     if mode not in RTL_MODES:
         raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")
-    pe, simd = dict(pe or {}), dict(simd or {})
+    pe, simd, lif_stages = dict(pe or {}), dict(simd or {}), dict(stages or {})
     T = deploy.time_steps
     top = f"qpsnn_{deploy.meta['name']}"
     files: dict[str, str] = {}
     stages: list[Stage] = []
     layer_pe: dict[str, int] = {}
     layer_simd: dict[str, int] = {}
+    layer_stages: dict[str, int] = {}
     probes: list[dict] = []
     h, w, c = deploy.meta["input"]["shape"]
     stream = Stream("pixels", c, 8, shape=(h, w))
@@ -207,12 +216,16 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             n = stream.count
             u_bits = max(layer["membrane_bits"], out_bits)
             files[f"{name}_threshold.mem"] = hex_words(theta, u_bits)
+            s = lif_stages.get(name, 1)
+            if not 1 <= s <= T:
+                raise InputError(f"rtl: register stages of {name!r} must be in 1..{T} (its time steps), got {s}")
+            layer_stages[name] = s
             stages.append(Stage("lif_layer", f"u_{name}",
                                 f"{name}: {n} LIF neurons x {T} steps, tau = 2^-{layer['leak_shift']}, "
-                                f"{layer['reset']} reset", n * T,
+                                f"{layer['reset']} reset, {s} register stage{'s' if s > 1 else ''}", n * T,
                                 [("N", n), ("C", len(theta)), ("T", T), ("X_STEPS", stream.steps),
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
-                                 ("SOFT_RESET", int(layer["reset"] == "soft")),
+                                 ("SOFT_RESET", int(layer["reset"] == "soft")), ("STAGES", s),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))]))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)
             probes.append({"layer": name, "signal": f"st{len(stages)}", "neurons": n, "steps": T,
@@ -251,7 +264,19 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     files[f"{top}.v"] = text
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
-    return RtlDesign(top, files, library, stages, layer_pe, layer_simd, value_bits, lane, n_classes, class_bits, probes)
+    return RtlDesign(top, files, library, stages, layer_pe, layer_simd, layer_stages, value_bits, lane, n_classes,
+                     class_bits, probes, mode)
+
+
+KNOBS = ("pe", "simd", "stages")
+
+
+def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> RtlDesign:
+    """The design a spec asks for: its RTL mode (or `mode`) and its layers' knobs, each
+    knob's {layer: value} in `overrides` laid over the spec's."""
+    from qpsnn.spec import layer_knob
+    knobs = {k: {**layer_knob(spec, k), **(overrides.get(k) or {})} for k in KNOBS}
+    return design(deploy, mode=mode or spec.rtl["mode"], **knobs)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

@@ -74,7 +74,8 @@ def memory_shape(path: str) -> tuple[int, int]:
     return len(words), 4 * max(len(w) for w in words)
 
 
-def expected_stages(deploy, layer_pe: dict, layer_simd: dict) -> list[tuple[str, str, dict, int | None]]:
+def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
+                    layer_stages: dict | None = None) -> list[tuple[str, str, dict, int | None]]:
     """From the deploy form: (instance, module, parameters it must have, width of its output
     stream or None where the width is the generator's own choice) in stream order."""
     T = deploy.meta["time_steps"]
@@ -111,7 +112,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict) -> list[tuple[str,
             n = layer["out_shape"][-1]
             out.append((f"u_{name}", "lif_layer",
                         {"N": n, "T": T, "LEAK_SHIFT": layer["leak_shift"],
-                         "SOFT_RESET": int(layer["reset"] == "soft"), "THRESHOLD_FILE": f"{name}_threshold.mem"},
+                         "SOFT_RESET": int(layer["reset"] == "soft"), "STAGES": (layer_stages or {}).get(name, 1),
+                         "THRESHOLD_FILE": f"{name}_threshold.mem"},
                         n * T))
         elif kind == "maxpool":
             h, w = layer["in_shape"][:2]
@@ -123,7 +125,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict) -> list[tuple[str,
     return out
 
 
-def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: dict) -> dict:
+def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: dict,
+                    layer_stages: dict | None = None) -> dict:
     """Parse `rtl_dir/top.v` and compare it with the deploy form. Returns {"modules",
     "instances", "memories", "rom_bits", "problems"}: problems empty when every layer is present
     in stream order with the parameters, stream widths and weight ROMs its shape implies."""
@@ -134,7 +137,7 @@ def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: 
     if parsed["module"] != top:
         problems.append(f"{top}.v declares module {parsed['module']}, not {top}")
     got = {inst["name"]: inst for inst in parsed["instances"]}
-    expected = expected_stages(deploy, layer_pe, layer_simd)
+    expected = expected_stages(deploy, layer_pe, layer_simd, layer_stages)
     names = [inst["name"] for inst in parsed["instances"]]
     if names != [e[0] for e in expected]:
         problems.append(f"instances in stream order: expected {[e[0] for e in expected]}, found {names}")

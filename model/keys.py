@@ -9,7 +9,7 @@ import json
 
 from qpsnn.spec import Spec
 
-HARDWARE_KNOBS = ("pe", "simd")     # layer keys that change the hardware, not the weights
+HARDWARE_KNOBS = ("pe", "simd", "stages")     # layer keys that change the hardware, not the weights
 
 
 def digest(value) -> str:

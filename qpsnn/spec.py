@@ -101,7 +101,7 @@ LAYER_KEYS = {
     "maxpool": {"size": 2, "name": None},
     "flatten": {"name": None},
     "dense": {"units": None, "pe": None, "simd": None, "name": None},
-    "lif": {"tau": None, "threshold": None, "reset": None, "name": None},
+    "lif": {"tau": None, "threshold": None, "reset": None, "stages": None, "name": None},
     "readout": {"mode": "membrane", "name": None},
 }
 
@@ -187,8 +187,8 @@ def _check_structure(layers: list) -> None:
 
 
 def layer_knob(spec: Spec, knob: str) -> dict:
-    """A parallelism knob of the spec, where given: weight layer name -> 'pe' (outputs per
-    cycle) or 'simd' (inputs per cycle)."""
+    """A hardware knob of the spec, where given: weight layer name -> 'pe' (outputs per
+    cycle) or 'simd' (inputs per cycle), LIF layer name -> 'stages' (register stages)."""
     return {layer["name"]: layer[knob] for layer in spec.layers if layer.get(knob)}
 
 
@@ -198,6 +198,10 @@ def layer_pe(spec: Spec) -> dict:
 
 def layer_simd(spec: Spec) -> dict:
     return layer_knob(spec, "simd")
+
+
+def layer_stages(spec: Spec) -> dict:
+    return layer_knob(spec, "stages")
 
 
 def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
@@ -254,6 +258,12 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
                          f"{list(LAYER_TYPES)}")
     layers = [_check_layer(i, layer, neuron) for i, layer in enumerate(layers_raw)]
     _check_structure(layers)
+    for i, layer in enumerate(layers):
+        stages = layer.get("stages")
+        if stages is not None and (isinstance(stages, bool) or not isinstance(stages, int)
+                                   or not 1 <= stages <= t_steps):
+            raise InputError(f"layers[{i}] lif.stages (register stages of its {t_steps} time steps): accepted "
+                             f"an integer in 1..{t_steps}, got {stages!r}")
     counts: dict[str, int] = {}
     for layer in layers:
         if layer.get("name") is None:

@@ -33,7 +33,7 @@ from qpsnn.errors import InputError
 from qpsnn.files import replace_dir, write_atomic
 from qpsnn.model.keys import digest
 from qpsnn.progress import Timer
-from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_pe, layer_simd
+from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_knob
 
 RECORD = "step.json"
 
@@ -335,9 +335,8 @@ class Hls(Step):
 
 
 def rtl_design(ws: Workspace):
-    from qpsnn.codegen import rtl as rtl_gen
-    spec = ws.model_spec
-    return rtl_gen.design(ws.deploy(), pe=layer_pe(spec), mode=spec.rtl["mode"], simd=layer_simd(spec))
+    from qpsnn.codegen.rtl import spec_design
+    return spec_design(ws.deploy(), ws.model_spec)
 
 
 @register
@@ -350,9 +349,10 @@ class Rtl(Step):
             "its resources (analytic and Yosys) and, with --pnr, its Fmax")
 
     def config(self, ws):
+        from qpsnn.codegen.rtl import KNOBS
         spec = ws.model_spec
         # not --no-synth / --pnr: they add figures to the report, the Verilog is the same
-        return {"pe": layer_pe(spec), "simd": layer_simd(spec), "mode": spec.rtl["mode"], "part": spec.rtl["part"]}
+        return {**{knob: layer_knob(spec, knob) for knob in KNOBS}, "mode": spec.rtl["mode"], "part": spec.rtl["part"]}
 
     def run(self, ws, out_dir, timer):
         from qpsnn.codegen import rtl as rtl_gen
@@ -364,7 +364,8 @@ class Rtl(Step):
             design = rtl_design(ws)
             sources = rtl_gen.write(design, out_dir)
             lint(sources, design.top, cwd=out_dir)
-            structure = check_structure(out_dir, design.top, ws.deploy(), design.layer_pe, design.layer_simd)
+            structure = check_structure(out_dir, design.top, ws.deploy(), design.layer_pe, design.layer_simd,
+                                        design.layer_stages)
         if structure["problems"]:
             problems.append("rtl structure differs from the deploy form: " + "; ".join(structure["problems"]))
         with timer.stage("resources"):
@@ -425,7 +426,7 @@ class Sim(Step):
         return {"images": ws.spec.verify["rtl_images"]}
 
     def run(self, ws, out_dir, timer):
-        from qpsnn.codegen.estimate import cycle_model
+        from qpsnn.codegen.estimate import design_cycles
         from qpsnn.model.golden import run_golden
         from qpsnn.sim.network import locate_mismatch, simulate_network
         images, labels, golden = hold_out(ws, ws.spec.verify["rtl_images"], timer)
@@ -437,7 +438,7 @@ class Sim(Step):
         with timer.stage("sim"):
             result = simulate_network(sources, design.top, rtl_dir, out_dir, images, golden.logits, design.lane)
         bit_exact = {"images": n, "mismatches": result.mismatches, "first_mismatch": result.first_mismatch}
-        model = cycle_model(ws.deploy(), design.layer_pe, images, golden, mode, design.layer_simd)
+        model = design_cycles(design, ws.deploy(), images, golden)
         latency = {"cycles_per_image_measured": result.cycles_mean,
                    "cycles_per_image_max": int(result.cycles.max()),
                    "cycles_per_image_analytic": model["cycles_per_image"],
@@ -447,7 +448,7 @@ class Sim(Step):
                    "clock_mhz_assumed": model["clock_mhz"],
                    "estimated_latency_ns": model["estimated_latency_ns"],
                    "estimated_throughput_fps": model["estimated_throughput_fps"],
-                   "parallelism": {"pe": design.layer_pe, "simd": design.layer_simd},
+                   "parallelism": design.knobs(),
                    "mode": mode}
         problems = []
         if result.mismatches:

@@ -120,13 +120,12 @@ CYCLE_IMAGES = 200     # images the analytic cycle model replays per row
 def accelerator_cycles(deploy, spec: Spec, images: np.ndarray) -> float:
     """Analytic cycles per image of the accelerator generated for this row's deploy form
     (default parallelism, the spec's mode): the latency axis of the trade-off."""
-    from qpsnn.codegen.estimate import cycle_model
+    from qpsnn.codegen.estimate import design_cycles
     from qpsnn.codegen.rtl import design
     from qpsnn.model.golden import run_golden
 
     rtl = design(deploy, mode=spec.rtl["mode"])
-    return cycle_model(deploy, rtl.layer_pe, images, run_golden(deploy, images), spec.rtl["mode"],
-                       rtl.layer_simd)["cycles_per_image"]
+    return design_cycles(rtl, deploy, images, run_golden(deploy, images))["cycles_per_image"]
 
 
 def run_seed(spec: Spec, data, cfg: StudyConfig, seed: int, targets: list[str], log) -> dict:

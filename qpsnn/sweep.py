@@ -103,9 +103,9 @@ def evaluate_group(spec_dict: dict, points: list, models_dir: str, images: int) 
     Returns [(point, result)]. Runs in a worker process or a Ray worker."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import qpsnn  # noqa: F401  (the Keras flavour, before TensorFlow)
-    from qpsnn.codegen.estimate import cycle_model
+    from qpsnn.codegen.estimate import design_cycles
     from qpsnn.codegen.resources import design_resources
-    from qpsnn.codegen.rtl import design
+    from qpsnn.codegen.rtl import spec_design
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
@@ -113,7 +113,6 @@ def evaluate_group(spec_dict: dict, points: list, models_dir: str, images: int) 
     from qpsnn.model.prune import train_compressed
     from qpsnn.model.keys import model_key
     from qpsnn.model.train import load_trained, save_trained
-    from qpsnn.spec import layer_pe, layer_simd
 
     base = parse_spec(spec_dict, "<sweep>")
     data = load_dataset(base.data["dataset"], base.data["test_fraction"], base.data["seed"])
@@ -134,13 +133,13 @@ def evaluate_group(spec_dict: dict, points: list, models_dir: str, images: int) 
     out = []
     for point in points:
         pspec = after_pruning(point_spec(base, point))
-        rtl = design(deploy, pe=layer_pe(pspec), mode=pspec.rtl["mode"], simd=layer_simd(pspec))
-        cycles = cycle_model(deploy, rtl.layer_pe, x, sample, pspec.rtl["mode"], rtl.layer_simd)
+        rtl = spec_design(deploy, pspec)
+        cycles = design_cycles(rtl, deploy, x, sample)
         resources = design_resources(rtl.stages)["total"]
         out.append((point, {"accuracy": accuracy, "size_bytes": stats["size_bytes"],
                             "connections_pct": stats["connections_pct"],
                             "cycles_per_image": cycles["cycles_per_image"], "bottleneck": cycles["bottleneck"],
-                            "resources": resources, "parallelism": {"pe": rtl.layer_pe, "simd": rtl.layer_simd},
+                            "resources": resources, "parallelism": rtl.knobs(),
                             "model_key": model_key(first), "model": "reused" if cached else "trained",
                             "train_s": round(train_s, 1)}))
     return out

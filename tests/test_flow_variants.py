@@ -82,3 +82,33 @@ def test_mismatch_report_names_layer_step_pixel_channel(tmp_path):
                             run_golden(deploy, images[first:first + 1]), rtl.lane, rtl.probes)
     assert where is not None and where.startswith("layer lif1, time step "), where
     assert "pixel (y=" in where and "channel " in where
+
+
+def test_lif_register_stages_same_spikes_cycle_model_exact(tmp_path):
+    """LIF layers cut into register stages (3 of 3 steps, 2 of 3): the same spikes on every
+    step, the cycles the model predicts (a beat leaves after the stages), the structure the
+    deploy form implies."""
+    from helpers import trained
+    from qpsnn.codegen.estimate import design_cycles
+    from qpsnn.codegen.rtl import design, write
+    from qpsnn.codegen.structure import check_structure
+    from qpsnn.model.golden import run_golden
+    from qpsnn.sim.network import simulate_network
+
+    spec, data, model, deploy = trained(CONV_SPEC, train={"epochs": 1, "seed": 1})
+    images = data.x_test[:8]
+    golden = run_golden(deploy, images)
+    cycles = {}
+    for stages in ({}, {"lif0": 3, "lif1": 2}):
+        rtl = design(deploy, stages=stages)
+        rtl_dir = str(tmp_path / f"rtl{len(stages)}")
+        sources = write(rtl, rtl_dir)
+        assert check_structure(rtl_dir, rtl.top, deploy, rtl.layer_pe, rtl.layer_simd, rtl.layer_stages)["problems"] == []
+        result = simulate_network(sources, rtl.top, rtl_dir, str(tmp_path / f"sim{len(stages)}"), images,
+                                  golden.logits, rtl.lane)
+        assert result.mismatches == 0, result.first_mismatch
+        predicted = design_cycles(rtl, deploy, images, golden)["cycles_per_image_each"]
+        assert np.array_equal(result.cycles, predicted), (stages, result.cycles, predicted)
+        cycles[len(stages)] = result.cycles
+    # the extra register stages (2 in lif0, 1 in lif1) add at most their latency to an image
+    assert np.all(cycles[2] >= cycles[0]) and np.all(cycles[2] <= cycles[0] + 3)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from helpers import CONV_SPEC, MLP_SPEC, trained
-from qpsnn.codegen.resources import bram18, design_resources
+from qpsnn.codegen.resources import bram18, design_resources, stage_resources
 from qpsnn.codegen.rtl import design, write
 from qpsnn.codegen.synth import YOSYS_INSTALL, find_yosys, synthesize
 
@@ -29,10 +29,10 @@ NETWORKS = {
     "conv": (CONV_SPEC, {"pe": {"conv0": 2}, "mode": "event"}),
     # MLP, dense mode, simd 4 on the second dense layer, pe 4
     "mlp": (MLP_SPEC, {"pe": {"dense1": 4}, "simd": {"dense1": 4}, "mode": "dense"}),
-    # the conv network with the spike-count readout and simd 2 on conv1
+    # the conv network with the spike-count readout, simd 2 on conv1 and LIF register stages
     "conv_spikes": (dict(CONV_SPEC, layers=CONV_SPEC["layers"][:-1] + [{"type": "lif", "threshold": 0.5},
                                                                        {"type": "readout", "mode": "spikes"}]),
-                    {"simd": {"conv1": 2}, "mode": "event"}),
+                    {"simd": {"conv1": 2}, "stages": {"lif0": 3, "lif1": 2, "lif2": 3}, "mode": "event"}),
 }
 
 
@@ -45,11 +45,17 @@ def test_analytic_resources_match_yosys(tmp_path, name):
     start = time.perf_counter()
     analytic = design_resources(rtl.stages)["total"]
     assert time.perf_counter() - start < 0.5
-    syn = synthesize(str(tmp_path), write(rtl, str(tmp_path)), rtl.top)["top"]
+    result = synthesize(str(tmp_path), write(rtl, str(tmp_path)), rtl.top)
+    syn = result["top"]
     for key in ("LUT", "FF"):
         assert abs(analytic[key] / syn[key] - 1) <= 0.20, (key, analytic, syn)
     for key in ("BRAM18", "DSP"):
         assert analytic[key] == syn[key], (key, analytic, syn)
+    # a LIF layer's flip-flops follow from its structure alone, register stages included: exact
+    for stage in rtl.stages:
+        if stage.module == "lif_layer":
+            assert stage_resources(stage.module, stage.numeric_params())["FF"] == \
+                result["instances"][stage.instance]["FF"], stage.params
 
 
 def test_energy_per_image_by_hand():

@@ -5,6 +5,11 @@
 // Input lane (t, n) at t*N + n, X_STEPS = T, or X_STEPS = 1 for a current that is the same at
 // every step (direct encoding). Output bit (n, t) at n*T + t: neuron n's T spikes together,
 // the element the next layer consumes. Thresholds per channel: neuron n uses theta[n % C].
+// STAGES (1..T) cuts the chains into that many register stages, step t in stage
+// floor(t * STAGES / T): a beat takes STAGES cycles instead of one, a beat still enters every
+// cycle, and the longest combinational path is ceil(T / STAGES) neuron updates instead of T
+// (the chain is the accelerator's critical path at STAGES = 1). All stages advance together
+// when the output register is free or being taken.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -18,6 +23,7 @@ module lif_layer #(
     parameter integer U_BITS = 18,
     parameter integer LEAK_SHIFT = 1,
     parameter integer SOFT_RESET = 0,
+    parameter integer STAGES = 1,        // register stages, 1..T
     parameter THRESHOLD_FILE = "threshold.mem"
 ) (
     input  wire                          clk,
@@ -29,43 +35,92 @@ module lif_layer #(
     output reg                           m_axis_tvalid,
     input  wire                          m_axis_tready
 );
+    localparam integer XW = X_STEPS * N * X_BITS;
+    localparam integer UW = N * U_BITS;
+    localparam integer NT = N * T;
+
     reg signed [U_BITS-1:0] theta [0:C-1];
     initial $readmemh(THRESHOLD_FILE, theta);
 
-    wire [N*T-1:0] spikes;
-    assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
-    wire take = s_axis_tvalid && s_axis_tready;
+    wire advance = !m_axis_tvalid || m_axis_tready;
+    assign s_axis_tready = advance;
 
-    genvar n, t;
+    // What stage k starts from (slice k): the beat's currents, the membranes after the steps
+    // of the stages before it, their spikes, and whether it holds a beat. Slice 0 is the
+    // input; slice k > 0 the registers between stage k-1 and stage k.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [STAGES*XW-1:0] x_at;       // a stage reads only its own steps' currents
+    wire [STAGES*UW-1:0] u_after;    // the last stage's membranes are not needed
+    wire [STAGES*NT-1:0] s_at;       // with one stage nothing is handed on
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [STAGES*UW-1:0] u_at;
+    wire [STAGES*NT-1:0] s_after;
+    wire [STAGES-1:0] v_at;
+    assign x_at[0 +: XW] = s_axis_tdata;
+    assign u_at[0 +: UW] = {UW{1'b0}};
+    assign s_at[0 +: NT] = {NT{1'b0}};
+    assign v_at[0] = s_axis_tvalid;
+
+    genvar k, n, t;
     generate
+        for (k = 1; k < STAGES; k = k + 1) begin : g_stage_reg
+            reg [XW-1:0] x_q;
+            reg [UW-1:0] u_q;
+            reg [NT-1:0] s_q;
+            reg v_q;
+            always @(posedge clk) begin
+                if (advance) begin
+                    x_q <= x_at[(k-1)*XW +: XW];
+                    u_q <= u_after[(k-1)*UW +: UW];
+                    s_q <= s_after[(k-1)*NT +: NT];
+                    v_q <= v_at[k-1];
+                end
+                if (rst) v_q <= 1'b0;
+            end
+            assign x_at[k*XW +: XW] = x_q;
+            assign u_at[k*UW +: UW] = u_q;
+            assign s_at[k*NT +: NT] = s_q;
+            assign v_at[k] = v_q;
+        end
+
         for (n = 0; n < N; n = n + 1) begin : g_neuron
-            // u[t]: membrane before step t; the last one is not needed (the next position
-            // starts from rest)
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire signed [U_BITS-1:0] u [0:T];
-            /* verilator lint_on UNUSEDSIGNAL */
-            assign u[0] = {U_BITS{1'b0}};
+            wire signed [U_BITS-1:0] u_next [0:T-1];     // membrane after step t
             for (t = 0; t < T; t = t + 1) begin : g_step
                 localparam integer XT = (X_STEPS == 1) ? 0 : t;
+                localparam integer G = (t * STAGES) / T;                   // the step's stage
+                localparam integer FIRST = (G * T + STAGES - 1) / STAGES;   // that stage's first step
+                wire signed [U_BITS-1:0] u_in;
+                if (t == FIRST) begin : g_from_stage
+                    assign u_in = $signed(u_at[G*UW + n*U_BITS +: U_BITS]);
+                end else begin : g_from_chain
+                    assign u_in = u_next[t-1];
+                end
                 lif_unit #(
                     .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
                 ) u_lif (
-                    .u(u[t]),
-                    .x(s_axis_tdata[(XT*N + n)*X_BITS +: X_BITS]),
+                    .u(u_in),
+                    .x(x_at[G*XW + (XT*N + n)*X_BITS +: X_BITS]),
                     .theta(theta[n % C]),
-                    .u_next(u[t+1]),
-                    .spike(spikes[n*T + t])
+                    .u_next(u_next[t]),
+                    .spike(s_after[G*NT + n*T + t])
                 );
+                for (k = 0; k < STAGES; k = k + 1) begin : g_pass
+                    if (k != G) begin : g_copy      // the other stages hand this step's spike on
+                        assign s_after[k*NT + n*T + t] = s_at[k*NT + n*T + t];
+                    end
+                end
+            end
+            for (k = 0; k < STAGES; k = k + 1) begin : g_membrane_out
+                localparam integer LAST = ((k + 1) * T + STAGES - 1) / STAGES - 1;   // the stage's last step
+                assign u_after[k*UW + n*U_BITS +: U_BITS] = u_next[LAST];
             end
         end
     endgenerate
 
     always @(posedge clk) begin
-        if (take) begin
-            m_axis_tdata <= spikes;
-            m_axis_tvalid <= 1'b1;
-        end else if (m_axis_tready) begin
-            m_axis_tvalid <= 1'b0;
+        if (advance) begin
+            m_axis_tdata <= s_after[(STAGES-1)*NT +: NT];
+            m_axis_tvalid <= v_at[STAGES-1];
         end
         if (rst) m_axis_tvalid <= 1'b0;
     end
