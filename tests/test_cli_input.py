@@ -40,6 +40,8 @@ BAD = [
     ("rtl mode", dict(MLP_SPEC, rtl={"mode": "sparse"}), ["rtl.mode", "event"]),
     ("unknown part", dict(MLP_SPEC, rtl={"part": "xc7a12345"}), ["rtl.part", "xc7a35t"]),
     ("simd 0", with_layer(1, simd=0), ["dense.simd", "positive integer"]),
+    ("lif stages above T", with_layer(2, stages=3), ["lif.stages", "1..2", "got 3"]),
+    ("stages on a dense layer", with_layer(1, stages=2), ["unknown key", "stages"]),
     # dense1 takes beats of dense0's 24 spikes: 5 does not divide them
     ("simd not a divisor", with_layer(3, simd=5), ["'dense1'", "simd 5", "24 elements"]),
     # after pruning conv0 keeps 3 of 6 channels, which conv1's simd 2 does not divide
