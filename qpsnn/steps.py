@@ -80,6 +80,12 @@ class Workspace:
             self._data = data
         return self._data
 
+    def checkpoints(self):
+        """The training checkpoints of this spec (both phases), beside DIR."""
+        from qpsnn.model.keys import training_key
+        from qpsnn.model.train import Checkpoints
+        return Checkpoints(checkpoint_dir(self.out), training_key(self.spec))
+
     def path(self, step: str, root: str | None = None) -> str:
         return os.path.join(root or self.root, STEPS[step].directory)
 
@@ -136,8 +142,8 @@ class Workspace:
 class Step:
     """One step. `config` is what of the spec and the options its output depends on; `run`
     writes into `out_dir` and returns (result for the report, problems of the design); `key`
-    names what it made (by default its config and inputs; content digests where there is a
-    content); `report` puts a current record's result into the report."""
+    names what it made from its result (by default its config and inputs; content digests
+    where there is a content); `report` puts a current record's result into the report."""
     name = ""                # the subcommand
     directory = ""           # DIR/<directory> holds what it made and its record
     needs: tuple = ()
@@ -155,7 +161,7 @@ class Step:
     def run(self, ws: Workspace, out_dir: str, timer: Timer) -> tuple[dict, list]:
         raise NotImplementedError
 
-    def key(self, ws: Workspace, out_dir: str, config_key: str, inputs: dict) -> str:
+    def key(self, result: dict, config_key: str, inputs: dict) -> str:
         return digest({"config": config_key, "inputs": inputs})
 
     def report(self, record: dict, report: dict) -> None:
@@ -195,10 +201,10 @@ class Train(Step):
         return {"trained": trained_key(ws.spec)}
 
     def run(self, ws, out_dir, timer):
-        from qpsnn.model.keys import first_quantized, training_key
-        from qpsnn.model.train import Checkpoints, save_model, train_model
+        from qpsnn.model.keys import first_quantized
+        from qpsnn.model.train import save_model, train_model
         data = ws.data(timer)
-        checkpoints = Checkpoints(checkpoint_dir(ws.out), training_key(ws.spec))
+        checkpoints = ws.checkpoints()
         if not ws.options.resume:
             checkpoints.clear()   # both phases: a fine-tuning belongs to the training before it
         with timer.stage("train", clock=False):
@@ -231,13 +237,12 @@ class Prune(Step):
 
     def run(self, ws, out_dir, timer):
         from qpsnn.model.prune import prune_model
-        from qpsnn.model.keys import training_key
-        from qpsnn.model.train import Checkpoints, save_trained
+        from qpsnn.model.train import save_trained
         data = ws.data(timer)
         trained = STEPS["train"].load(ws, data.input_shape)
         pruning = None
         if ws.spec.prune["ratios"]:
-            checkpoints = Checkpoints(checkpoint_dir(ws.out), training_key(ws.spec))
+            checkpoints = ws.checkpoints()
             if not ws.options.resume:
                 checkpoints.clear("finetune")
             with timer.stage("prune", clock=False):
@@ -289,9 +294,8 @@ class Export(Step):
                 "model": model_stats(deploy, ws.model_spec, spec_connections(ws.spec, data.input_shape)),
                 "sops": synaptic_ops(deploy, trace), "deploy_digest": deploy.digest()}, []
 
-    def key(self, ws, out_dir, config_key, inputs):
-        from qpsnn.model.deploy import Deploy
-        return Deploy.load(out_dir).digest()
+    def key(self, result, config_key, inputs):
+        return result["deploy_digest"]         # of the deploy form as written and read back
 
     def report(self, record, report):
         result = record["result"]
@@ -382,10 +386,11 @@ class Rtl(Step):
         else:
             fmax = {"skipped": "not requested (--pnr runs Yosys synth_ecp5 and nextpnr-ecp5, minutes for the "
                                "shipped examples)"}
-        return {"structure": structure, "resources": resources, "fmax": fmax, "lint": "clean"}, problems
+        return {"structure": structure, "resources": resources, "fmax": fmax, "lint": "clean",
+                "verilog_digest": digest(design.files)}, problems
 
-    def key(self, ws, out_dir, config_key, inputs):
-        return digest(rtl_design(ws).files)
+    def key(self, result, config_key, inputs):
+        return result["verilog_digest"]
 
     def notes(self, ws):
         from qpsnn.codegen.pnr import missing_tool
@@ -489,7 +494,7 @@ def run_step(ws: Workspace, name: str) -> tuple[dict, list]:
         timer = Timer()
         result, problems = step.run(ws, staging, timer)
         record = {"step": name, "config": config_key, "inputs": inputs,
-                  "key": step.key(ws, staging, config_key, inputs), "result": result, "problems": problems,
+                  "key": step.key(result, config_key, inputs), "result": result, "problems": problems,
                   "timing_s": timer.stages, "cache": "made"}
         with open(os.path.join(staging, RECORD), "w") as fh:
             json.dump(record, fh, indent=1)
