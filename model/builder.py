@@ -25,6 +25,35 @@ def weight_layer_bits(spec: Spec) -> dict[str, tuple[int, bool]]:
     return out
 
 
+def batch_norm_name(layer_name: str) -> str:
+    """The batch norm after a weight layer (spec.train.batch_norm) is named after it."""
+    return f"{layer_name}_bn"
+
+
+def batch_norm_of(model, name: str):
+    """The Keras batch norm after weight layer `name` in `model`, or None (batch norm off, or
+    a layer not followed by a LIF)."""
+    try:
+        return model.get_layer(batch_norm_name(name))
+    except ValueError:
+        return None
+
+
+def normalized_layers(spec: Spec) -> list[str]:
+    """The weight layers with a batch norm after them: each one followed by a LIF (METHOD.md
+    section 1: X = BN(conv(W, S))), when the spec asks for batch norm."""
+    if not spec.train["batch_norm"]:
+        return []
+    layers = spec.layers
+    return [layer["name"] for layer, nxt in zip(layers, layers[1:])
+            if layer["type"] in ("conv", "dense") and nxt["type"] == "lif"]
+
+
+# Batch statistics move faster than Keras' default (0.99): the networks train for a few
+# hundred steps, and the moving statistics are what the deploy form folds in.
+BATCH_NORM_MOMENTUM = 0.9
+
+
 def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True) -> keras.Model:
     """quantized=False gives the full-precision SNN of the same shape (the accuracy reference
     of the compression table, and the first model of the prune-then-quantize order)."""
@@ -33,6 +62,7 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
     inp = keras.Input(shape=input_shape, name="image")
     x = inp
     repeated = False
+    normalized = set(normalized_layers(spec))
     for layer in spec.layers:
         kind, name = layer["type"], layer["name"]
         if kind in ("conv", "dense"):
@@ -43,6 +73,10 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
                             padding=layer["padding"], kernel_quantizer=quant, name=name)(x)
             else:
                 x = QDense(layer["units"], kernel_quantizer=quant, name=name)(x)
+            if name in normalized:
+                # before the time repeat on the first layer: the same statistics, T times less work
+                x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM,
+                                                    name=batch_norm_name(name))(x)
             if not repeated:
                 # direct encoding: the first layer's current is the same at every step
                 x = RepeatTime(T, name="repeat_time")(x)

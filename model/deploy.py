@@ -6,10 +6,15 @@ codes for the first layer, spikes 0/1 after it), the current in membrane units i
 
     X_c = 2**F * (2 * sum_i x_i * W_int[i, c]  -  s * sum_i x_i)  +  B_c
 
-because W_q = (gamma_c / s) * (2 W_int - s). The per-channel scale q_c = gamma_c / (s * in_scale)
-(in_scale = 255 for pixels, 1 for spikes) folds into the integer bias B_c = round(b_c 2**F / q_c)
-and into the next neuron's threshold theta_c = round(theta 2**F / q_c). F (quant.frac_bits) is
-the only approximation knob: the leak is an arithmetic right shift of the membrane.
+because W_q = (gamma_c / s) * (2 W_int - s). The float layer computes y_c = k_c A_c + b_c with
+A_c = 2 sum x W_int - s sum x, k_c = a_c gamma_c / (s * in_scale) (in_scale = 255 for pixels, 1
+for spikes) and b_c = a_c (bias_c - m_c) + beta_c, where the batch norm before the LIF (if any)
+gives a_c = g_c / sqrt(v_c + eps) (METHOD.md section 7; a_c = 1, m_c = beta_c = 0 without it).
+The LIF is linear between resets, so dividing the neuron by |k_c| changes no spike: the integer
+bias is B_c = round(b_c 2**F / |k_c|), the next neuron's threshold theta_c = round(theta 2**F /
+|k_c|), and a negative k_c complements the channel's codes (W_int -> s - W_int negates A_c). The
+spiking layers keep adding codes, with no multiplier. F (quant.frac_bits) is the only
+approximation knob: the leak is an arithmetic right shift of the membrane.
 """
 
 from __future__ import annotations
@@ -91,6 +96,40 @@ def conv_geometry(in_shape, kernel, stride, padding):
     return (oh, ow), (pt, pb, pl, pr)
 
 
+# A channel whose gain |k_c| is below this fraction of its layer's median gain is nearly
+# constant (its bias alone decides its spikes): its gain is raised to the floor so that its
+# threshold and bias, and with them the layer's integer widths, stay bounded.
+GAIN_FLOOR = 2.0 ** -12
+
+
+def folded_channels(kernel_scale: np.ndarray, bias: np.ndarray, batch_norm=None):
+    """(sign_c, |k_c|, b_c) of y_c = k_c A_c + b_c: a weight layer whose one unit of A_c is worth
+    kernel_scale_c (gamma_c / (s in_scale)), its bias, and the batch norm after it as Keras
+    holds it (g, beta, moving mean, moving variance, epsilon) or None. |k_c| is floored at
+    GAIN_FLOOR times the layer's median (a layer of zero gains is constant: unit 1)."""
+    k = np.asarray(kernel_scale, np.float64)
+    b = np.asarray(bias, np.float64)
+    if batch_norm is not None:
+        g, beta, mean, var, eps = batch_norm
+        a = np.asarray(g, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
+        k, b = a * k, a * (b - np.asarray(mean, np.float64)) + np.asarray(beta, np.float64)
+    sign = np.where(k < 0, -1, 1).astype(np.int64)
+    gain = np.abs(k)
+    floor = GAIN_FLOOR * float(np.median(gain))
+    return sign, np.maximum(gain, floor if floor > 0 else 1.0), b   # all-zero gains: any unit
+
+
+def keras_batch_norm(model, name: str):
+    """The folding parameters of the batch norm after weight layer `name`, or None."""
+    from qpsnn.model.builder import batch_norm_of
+
+    bn = batch_norm_of(model, name)
+    if bn is None:
+        return None
+    g, beta, mean, var = [np.asarray(v, np.float64) for v in bn.get_weights()]
+    return g, beta, mean, var, float(bn.epsilon)
+
+
 def export_deploy(spec: Spec, model, input_shape) -> Deploy:
     """Integer deploy form of a trained QKeras model built from `spec`."""
     # TensorFlow only here: readers of the deploy form (golden, testbenches) stay light
@@ -117,8 +156,10 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             gamma = gamma_numpy(kernel, spec.quant["gamma"], per_channel)
             codes = codes_numpy(kernel, b, gamma)
             in_scale = 255.0 if is_analog else 1.0
-            q = gamma.astype(np.float64) / (s * in_scale)
-            bias_int = np.round(bias.astype(np.float64) * 2**F / q).astype(np.int64)
+            sign, q, folded_bias = folded_channels(gamma.astype(np.float64) / (s * in_scale), bias,
+                                                   keras_batch_norm(model, name))
+            codes = np.where(sign < 0, s - codes, codes)     # negates A_c: the sign of k_c
+            bias_int = np.round(folded_bias * 2**F / q).astype(np.int64)
             if kind == "conv":
                 k, st = layer["kernel"], layer["stride"]
                 (oh, ow), pads = conv_geometry(shape, k, st, layer["padding"])
@@ -136,7 +177,7 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
                          bits=b, offset_s=s, frac_bits=F, out_shape=out_shape,
                          acc_bits=signed_width(acc_bound + 1), out_bits=signed_width(x_bound),
                          weights=f"{name}.weights", bias=f"{name}.bias")
-            arrays[f"{name}.scale"] = q  # float, for reports only: one unit of the current
+            arrays[f"{name}.scale"] = q  # float, for reports only: |k_c|, one unit of the current
             pending_scale = q
             shape = out_shape
             is_analog, x_max = False, 1

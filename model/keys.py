@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from qpsnn.model.data import data_identity
 from qpsnn.spec import Spec
 
 HARDWARE_KNOBS = ("pe", "simd", "stages")     # layer keys that change the hardware, not the weights
@@ -27,8 +28,9 @@ def training_key(spec: Spec) -> str:
     d = spec.to_dict()
     train = {k: v for k, v in d["train"].items() if k != "epochs"}
     prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
-    key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
-           "train": train, "prune": prune, "layers": layers_without_knobs(d)}
+    key = {"data": d["data"], "images": data_identity(d["data"]["dataset"]), "time_steps": d["time_steps"],
+           "quant": d["quant"], "neuron": d["neuron"], "train": train, "prune": prune,
+           "layers": layers_without_knobs(d)}
     return digest(key)
 
 
@@ -44,8 +46,8 @@ def trained_key(spec: Spec) -> str:
     hardware knobs; the epochs and the code version are in it."""
     import qpsnn
     d = spec.to_dict()
-    key = {"data": d["data"], "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
-           "train": d["train"], "layers": layers_without_knobs(d), "quantized": first_quantized(spec), "version": qpsnn.__version__}
+    key = {"data": d["data"], "images": data_identity(d["data"]["dataset"]), "time_steps": d["time_steps"],
+           "quant": d["quant"], "neuron": d["neuron"], "train": d["train"], "layers": layers_without_knobs(d), "quantized": first_quantized(spec), "version": qpsnn.__version__}
     return digest(key)
 
 

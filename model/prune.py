@@ -138,8 +138,11 @@ def score_channels(model, spec: Spec, data) -> tuple[dict, dict]:
 
 
 def prune_spec_and_weights(spec: Spec, model, input_shape, keep: dict[str, np.ndarray]):
-    """The smaller spec and the weights {layer: [kernel, bias]} with the channels in `keep`
-    (layer -> kept output channel indices) and the matching next-layer inputs removed."""
+    """The smaller spec and the weights {layer: [kernel, bias], its batch norm: [g, beta, mean,
+    var]} with the channels in `keep` (layer -> kept output channel indices) and the matching
+    next-layer inputs removed."""
+    from qpsnn.model.builder import batch_norm_name, batch_norm_of
+
     shapes = infer_shapes(spec, input_shape)
     layers = copy.deepcopy(spec.layers)
     weights = {}
@@ -151,12 +154,14 @@ def prune_spec_and_weights(spec: Spec, model, input_shape, keep: dict[str, np.nd
             kernel, bias = model.get_layer(name).get_weights()
             if in_keep is not None:
                 kernel = kernel[..., in_keep, :] if kind == "conv" else kernel[in_keep, :]
-            if name in keep:
-                kernel, bias = kernel[..., keep[name]], bias[keep[name]]
-                layer["filters"] = int(len(keep[name]))
-                in_keep = keep[name]
-            else:
-                in_keep = None
+            kept = keep.get(name)
+            if kept is not None:
+                kernel, bias = kernel[..., kept], bias[kept]
+                layer["filters"] = int(len(kept))
+            norm = batch_norm_of(model, name)
+            if norm is not None:          # its scale, shift and statistics go with the channels
+                weights[batch_norm_name(name)] = [v if kept is None else v[kept] for v in norm.get_weights()]
+            in_keep = kept
             weights[name] = [kernel, bias]
         elif kind == "flatten" and in_keep is not None:
             h, w, c = shape

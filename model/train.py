@@ -35,8 +35,7 @@ def progress_verbosity() -> int:
 class Checkpoints:
     """Weights and optimizer state after every epoch of each training phase ('train',
     'finetune'), in `directory`, for one training key. A resumed run continues from the last
-    finished epoch; its shuffling differs from an uninterrupted run's, so its weights are not
-    bit-identical to one (the deploy form of a finished run is)."""
+    finished epoch, with the same order and augmentation per epoch as an uninterrupted run."""
 
     def __init__(self, directory: str, key: str):
         self.directory, self.key = directory, key
@@ -83,11 +82,56 @@ class Checkpoints:
             os.remove(self._state_path(phase))
 
 
+def augment(images_u8: np.ndarray, rng: np.random.Generator, shift: int, rotate: float) -> np.ndarray:
+    """Scaled images (float32, codes / 255), each moved by a random whole-pixel shift in
+    [-shift, shift] per axis and turned by a random angle in [-rotate, rotate] degrees about its
+    centre (bilinear, zeros outside): the training set's seeded augmentation."""
+    x = scaled(images_u8)
+    if not shift and not rotate:
+        return x
+    from scipy.ndimage import map_coordinates
+
+    n, h, w, channels = x.shape
+    angle = np.deg2rad(rng.uniform(-rotate, rotate, n))[:, None, None]
+    dy, dx = rng.integers(-shift, shift + 1, (2, n))[:, :, None, None]
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    y0, x0 = rows[None] - cy - dy, cols[None] - cx - dx     # output pixel -> source, inverse map
+    src_y = np.cos(angle) * y0 - np.sin(angle) * x0 + cy
+    src_x = np.sin(angle) * y0 + np.cos(angle) * x0 + cx
+    image = np.broadcast_to(np.arange(n)[:, None, None], src_y.shape)
+    out = np.empty_like(x)
+    for c in range(channels):   # order 1 on the image axis at whole coordinates: no mixing of images
+        out[..., c] = map_coordinates(x[..., c], [image, src_y, src_x], order=1, mode="constant", cval=0.0)
+    return out
+
+
+def learning_rate(spec: Spec, epochs: int, steps_per_epoch: int):
+    """train.lr, constant or decaying to 0 along a cosine over the phase's epochs."""
+    if spec.train["schedule"] == "cosine":
+        return tf.keras.optimizers.schedules.CosineDecay(spec.train["lr"], max(epochs * steps_per_epoch, 1))
+    return spec.train["lr"]
+
+
+def optimizer_for(spec: Spec, epochs: int, steps_per_epoch: int):
+    """Adam (AdamW when train.weight_decay > 0; batch norm and biases are not decayed) on the
+    spec's learning rate."""
+    lr = learning_rate(spec, epochs, steps_per_epoch)
+    if spec.train["weight_decay"] > 0:
+        optimizer = tf.keras.optimizers.AdamW(lr, weight_decay=spec.train["weight_decay"])
+        optimizer.exclude_from_weight_decay(var_names=["_bn", "bias"])
+        return optimizer
+    return tf.keras.optimizers.Adam(lr)
+
+
 def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int | None = None,
         checkpoints: Checkpoints | None = None, phase: str = "train"):
-    """Train `model` in place up to `epochs` with the spec's optimiser settings (resuming from
-    `checkpoints` when they hold finished epochs of this phase)."""
-    optimizer = tf.keras.optimizers.Adam(spec.train["lr"])
+    """Train `model` in place up to `epochs` with the spec's recipe (resuming from
+    `checkpoints` when they hold finished epochs of this phase). Each epoch's order and
+    augmentation come from (train.seed, phase, epoch) alone, so an epoch is the same whether
+    the run was interrupted before it or not."""
+    batch_size = spec.train["batch_size"]
+    optimizer = optimizer_for(spec, epochs, -(-len(data.x_train) // batch_size))
     model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     start, callbacks = 0, []
@@ -96,11 +140,18 @@ def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int | None = Non
         if start:
             print(f"[qpsnn] {phase}: resuming after epoch {start} of {epochs}", flush=True)
         callbacks.append(checkpoints.callback(phase, model, optimizer))
-    if epochs > start:
-        model.fit(scaled(data.x_train), data.y_train, epochs=epochs, initial_epoch=start,
-                  batch_size=spec.train["batch_size"], shuffle=True, callbacks=callbacks,
+    phase_id = PHASES.index(phase)
+    for epoch in range(start, epochs):
+        rng = np.random.default_rng([spec.train["seed"], phase_id, epoch])
+        order = rng.permutation(len(data.x_train))
+        x = augment(data.x_train[order], rng, spec.train["shift"], spec.train["rotate"])
+        model.fit(x, data.y_train[order], epochs=epoch + 1, initial_epoch=epoch, batch_size=batch_size,
+                  shuffle=False, callbacks=callbacks,
                   verbose=progress_verbosity() if verbose is None else verbose)
     return model
+
+
+PHASES = ("train", "finetune")
 
 
 def train_model(spec: Spec, data: DataSet, verbose: int | None = None, quantized: bool = True,

@@ -33,6 +33,8 @@ def markdown(report: dict) -> str:
     lines = [f"# qpsnn report: {report['name']}", ""]
     acc = report.get("accuracy", {})
     model = report.get("model", {})
+    if report.get("data", {}).get("source"):
+        lines += [f"Data: {report['data']['source']}; {report['data'].get('train_images', 0):,} training images.", ""]
     if acc:
         lines += [f"Hold-out images: {acc['test_images']}; accuracy of the float QKeras model "
                   f"{_pct(acc['float_model'])}, of the integer golden model {_pct(acc['golden'])} "

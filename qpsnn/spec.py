@@ -27,7 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "time_steps": 4,
     "neuron": {"tau": 0.5, "threshold": 1.0, "reset": "hard"},
     "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
-    "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0},
+    # the recipe: batch norm before every LIF (folded into the integer bias and threshold at
+    # export), Adam (AdamW with weight_decay > 0) on a constant or cosine learning rate, and
+    # seeded augmentation: random shifts up to `shift` pixels, rotations up to `rotate` degrees
+    "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0, "batch_norm": True,
+              "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0},
     "verify": {"hls_images": 50, "rtl_images": 50},
     "rtl": {"mode": "event", "part": None},
     # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
@@ -35,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
               "finetune_epochs": 3, "order": "quantize_first", "seed": 0},
 }
 PRUNE_METHODS = ("svs", "sca", "l1", "random")
+LR_SCHEDULES = ("constant", "cosine")
 PRUNE_ORDERS = ("quantize_first", "prune_first")
 
 
@@ -186,6 +191,24 @@ def _check_structure(layers: list) -> None:
         raise InputError("layers: 'flatten' must come before the first 'dense' layer")
 
 
+def _number(value: Any, where: str, lo: float, hi: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise InputError(f"{where}: expected {what}, got {value!r}")
+    return float(value)
+
+
+def _check_recipe(train: dict) -> None:
+    _number(train["lr"], "train.lr", 1e-7, 1.0, "a learning rate in (0, 1]")
+    if not isinstance(train["batch_norm"], bool):
+        raise InputError(f"train.batch_norm: expected true or false, got {train['batch_norm']!r}")
+    if train["schedule"] not in LR_SCHEDULES:
+        raise InputError(f"train.schedule: accepted {list(LR_SCHEDULES)}, got {train['schedule']!r}")
+    _number(train["weight_decay"], "train.weight_decay", 0.0, 1.0, "a number in [0, 1] (0: plain Adam)")
+    if isinstance(train["shift"], bool) or not isinstance(train["shift"], int) or not 0 <= train["shift"] <= 8:
+        raise InputError(f"train.shift: expected an integer number of pixels in 0..8, got {train['shift']!r}")
+    _number(train["rotate"], "train.rotate", 0.0, 45.0, "an angle in degrees in [0, 45]")
+
+
 def layer_knob(spec: Spec, knob: str) -> dict:
     """A hardware knob of the spec, where given: weight layer name -> 'pe' (outputs per
     cycle) or 'simd' (inputs per cycle), LIF layer name -> 'stages' (register stages)."""
@@ -244,6 +267,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     train = _merge(DEFAULTS["train"], raw.get("train"), "train")
     _pos_int(train["epochs"], "train.epochs", lo=0)
     _pos_int(train["batch_size"], "train.batch_size")
+    _check_recipe(train)
     verify = _merge(DEFAULTS["verify"], raw.get("verify"), "verify")
     rtl = _merge(DEFAULTS["rtl"], raw.get("rtl"), "rtl")
     if rtl["mode"] not in ("event", "dense"):

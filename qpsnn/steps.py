@@ -77,6 +77,8 @@ class Workspace:
                 data = load_dataset(self.spec.data["dataset"], self.spec.data["test_fraction"], self.spec.data["seed"])
                 infer_shapes(self.spec, data.input_shape)
                 infer_shapes(self.model_spec, data.input_shape)   # the knobs fit the pruned network
+            for note in data.notes:
+                print(f"[qpsnn] note: {note}", flush=True)
             self._data = data
         return self._data
 
@@ -290,7 +292,8 @@ class Export(Step):
                     "float_model": float((float_pred == data.y_test).mean()),
                     "golden": float((trace.prediction == data.y_test).mean()),
                     "float_golden_agreement": float((float_pred == trace.prediction).mean())}
-        return {"accuracy": accuracy, "firing_rate": {name: float(s.mean()) for name, s in trace.spikes.items()},
+        return {"accuracy": accuracy, "data": {"source": data.source, "train_images": int(len(data.y_train))},
+                "firing_rate": {name: float(s.mean()) for name, s in trace.spikes.items()},
                 "model": model_stats(deploy, ws.model_spec, spec_connections(ws.spec, data.input_shape)),
                 "sops": synaptic_ops(deploy, trace), "deploy_digest": deploy.digest()}, []
 
@@ -300,6 +303,8 @@ class Export(Step):
     def report(self, record, report):
         result = record["result"]
         report["accuracy"] = dict(result["accuracy"])
+        if "data" in result:        # records made before the data source was recorded have none
+            report["data"] = dict(result["data"])
         for section in ("firing_rate", "model", "sops", "deploy_digest"):
             report[section] = result[section]
 

@@ -1,11 +1,13 @@
-"""The golden model against independent references: TensorFlow's own convolution, pooling and
-dense layers on the dequantized weights, and the float model's predictions."""
+"""The golden model against independent references: TensorFlow's own convolution, pooling,
+dense and batch-norm layers on the dequantized weights, and the float model's predictions."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from helpers import CONV_SPEC, MLP_SPEC, trained
+from qpsnn.model.builder import batch_norm_name, normalized_layers
+from qpsnn.model.deploy import export_deploy
 from qpsnn.model.golden import im2col, run_golden
 
 CONV_VARIANTS = [
@@ -19,11 +21,19 @@ CONV_VARIANTS = [
 @pytest.mark.parametrize("variant", CONV_VARIANTS)
 def test_currents_match_tensorflow(variant):
     layers = [dict(CONV_SPEC["layers"][0], **variant)] + CONV_SPEC["layers"][1:]
-    spec, data, model, deploy = trained(CONV_SPEC, layers=layers, train={"epochs": 0, "seed": 3})
+    spec, data, model, _ = trained(CONV_SPEC, layers=layers, train={"epochs": 0, "seed": 3})
+    # batch norms of either sign (a negative one complements the channel's codes)
+    rng = np.random.default_rng(3)
+    for name in normalized_layers(spec):
+        bn = model.get_layer(batch_norm_name(name))
+        n = bn.get_weights()[0].shape[0]
+        bn.set_weights([rng.choice([-1, 1], n) * rng.uniform(0.5, 2, n), rng.normal(0, 0.5, n),
+                        rng.normal(0, 0.1, n), rng.uniform(0.2, 2, n)])
+    deploy = export_deploy(spec, model, data.input_shape)
     images = data.x_test[:16]
     trace = run_golden(deploy, images)
     # every weight layer: TF on the golden's own input (image, or the golden's spikes) with the
-    # dequantized QKeras kernel; one unit of the integer current is scale / 2^F
+    # dequantized QKeras kernel and the batch norm after it; one unit of the integer current is scale / 2^F
     x_in = images.astype(np.float32) / 255.0
     inputs = {}
     prev = None
@@ -40,8 +50,10 @@ def test_currents_match_tensorflow(variant):
     for layer in deploy.layers:
         if layer["type"] not in ("conv", "dense"):
             continue
-        k_layer = model.get_layer(layer["name"])
-        reference = k_layer(tf.constant(inputs[layer["name"]])).numpy().astype(np.float64)
+        reference = model.get_layer(layer["name"])(tf.constant(inputs[layer["name"]]))
+        if layer["name"] in normalized_layers(spec):
+            reference = model.get_layer(batch_norm_name(layer["name"]))(reference, training=False)
+        reference = reference.numpy().astype(np.float64)
         current = trace.currents[layer["name"]]
         current = current[:, 0] if prev is None or layer["input"] == "analog" else \
             current.reshape((-1,) + current.shape[2:])

@@ -67,7 +67,8 @@ def test_choose_keeps_the_highest_and_breaks_ties_by_index():
 
 def test_physical_removal_equals_silencing_the_channels():
     """Removing channels from the network must compute what the full network computes when
-    those channels never fire (a bias far below threshold): checked on the float models, as
+    those channels never fire (a bias far below threshold after the batch norm, which goes with
+    its channels): checked on the float models, as
     the quantized ones re-derive gamma from the remaining weights by design."""
     from qpsnn.model.builder import build_model
 
@@ -76,8 +77,11 @@ def test_physical_removal_equals_silencing_the_channels():
     full = build_model(spec, shape, quantized=False)
     rng = np.random.default_rng(3)
     for layer in full.layers:
-        if layer.get_weights():
-            layer.set_weights([rng.normal(0, 0.6, w.shape).astype(np.float32) for w in layer.get_weights()])
+        weights = [rng.normal(0, 0.6, w.shape).astype(np.float32) for w in layer.get_weights()]
+        if layer.name.endswith("_bn"):   # batch norm: scales of either sign, a positive variance
+            weights[3] = rng.uniform(0.5, 2.0, weights[3].shape).astype(np.float32)
+        if weights:
+            layer.set_weights(weights)
     keep = {"conv0": np.array([0, 2, 3]), "conv1": np.array([1, 4])}
     pruned_spec, weights = prune_spec_and_weights(spec, full, shape, keep)
     assert [layer.get("filters") for layer in pruned_spec.layers if layer["type"] == "conv"] == [3, 2]
@@ -88,7 +92,8 @@ def test_physical_removal_equals_silencing_the_channels():
     for name, kept in keep.items():
         kernel, bias = full.get_layer(name).get_weights()
         silenced = np.setdiff1d(np.arange(bias.size), kept)
-        bias[silenced] = -1e6
+        norm = full.get_layer(f"{name}_bn").get_weights()[0]    # the sign of the batch norm's scale
+        bias[silenced] = -1e6 * np.sign(norm[silenced])
         full.get_layer(name).set_weights([kernel, bias])
     images = rng.random((16, 8, 8, 1)).astype(np.float32)
     np.testing.assert_allclose(pruned(images).numpy(), full(images).numpy(), rtol=1e-5, atol=1e-4)
