@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.qpsnn-installed
-SPEC ?= examples/mnist_skeleton.yaml
+SPEC ?= examples/mnist_conv_pruned.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup mnist-data run test test-random bench-rtl fmax table calibrate lint clean
+.PHONY: setup mnist-data run test test-random bench-rtl bench-seeds fmax table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -69,12 +69,19 @@ SEEDS ?= 1-30
 test-random: setup
 	QPSNN_RANDOM_SEEDS=$(SEEDS) $(BIN)/python -m pytest -q tests/test_random_networks.py
 
-# The accelerator on 200 real hold-out images, event and dense mode (BENCHMARKS.md)
+# The accelerator on real hold-out images against the golden model: 1,000 in event mode, 200 in
+# dense mode (BENCHMARKS.md)
 BENCH_SPEC ?= examples/mnist_conv_pruned.yaml
 BENCH_OUT ?= out/$(basename $(notdir $(BENCH_SPEC)))
+BENCH_IMAGES ?= 1000
 bench-rtl: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
-	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200
+	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images $(BENCH_IMAGES) --modes event --tag event
+	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes dense --tag dense
+
+# The shipped recipe over three seeds: golden accuracy on the whole hold-out, mean and spread
+bench-seeds: setup
+	$(BIN)/python benchmarks/seeds.py --spec $(BENCH_SPEC) --seeds 0,1,2
 
 # Event mode on 200 hold-out images, then placed and routed on a Lattice ECP5 (nextpnr):
 # Fmax and microseconds per image at it (BENCHMARKS.md), about 10 minutes
@@ -85,11 +92,16 @@ fmax: setup
 	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr \
 	  $(if $(STAGES),--stages $(STAGES) --tag fmax_stages,--tag fmax)
 
-# The compression table (README, BENCHMARKS.md): 3 seeds, about 45 minutes on 2 cores
+# The compression table (README, BENCHMARKS.md) on the shipped network: 3 seeds; the rows the
+# claims need (bits 4 and 2; ratios 0.5 and 0.75), TABLE_EPOCHS / TABLE_FINETUNE epochs per
+# training / fine-tuning so that it fits about an hour on 2 cores
 TABLE_SPEC ?= examples/mnist_conv.yaml
 TABLE_OUT ?= benchmarks/results/compression_$(basename $(notdir $(TABLE_SPEC))).json
+TABLE_EPOCHS ?= 8
+TABLE_FINETUNE ?= 4
 table: setup
-	$(BIN)/qpsnn table --spec $(TABLE_SPEC) --seeds 0,1,2 --out $(TABLE_OUT)
+	$(BIN)/qpsnn table --spec $(TABLE_SPEC) --seeds 0,1,2 --bits 4,2 --ratios 0.5,0.75 \
+	  --epochs $(TABLE_EPOCHS) --finetune-epochs $(TABLE_FINETUNE) --out $(TABLE_OUT)
 
 # refit the LUT weights of the analytic resource model to Yosys (the shipped examples' flow
 # outputs and seeded random networks); writes codegen/resource_coefficients.json

@@ -130,8 +130,8 @@ def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int | None = Non
     `checkpoints` when they hold finished epochs of this phase). Each epoch's order and
     augmentation come from (train.seed, phase, epoch) alone, so an epoch is the same whether
     the run was interrupted before it or not."""
-    batch_size = spec.train["batch_size"]
-    optimizer = optimizer_for(spec, epochs, -(-len(data.x_train) // batch_size))
+    steps = -(-len(data.x_train) // spec.train["batch_size"])
+    optimizer = optimizer_for(spec, epochs, steps)
     model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     start, callbacks = 0, []
@@ -140,15 +140,24 @@ def fit(model, spec: Spec, data: DataSet, epochs: int, verbose: int | None = Non
         if start:
             print(f"[qpsnn] {phase}: resuming after epoch {start} of {epochs}", flush=True)
         callbacks.append(checkpoints.callback(phase, model, optimizer))
-    phase_id = PHASES.index(phase)
+    if epochs > start:
+        model.fit(epoch_batches(spec, data, PHASES.index(phase), start, epochs), steps_per_epoch=steps,
+                  epochs=epochs, initial_epoch=start, callbacks=callbacks,
+                  verbose=progress_verbosity() if verbose is None else verbose)
+    return model
+
+
+def epoch_batches(spec: Spec, data: DataSet, phase_id: int, start: int, epochs: int):
+    """The training batches of epochs start..epochs-1: each epoch's order and augmentation come
+    from (train.seed, phase, epoch) alone."""
+    batch_size = spec.train["batch_size"]
     for epoch in range(start, epochs):
         rng = np.random.default_rng([spec.train["seed"], phase_id, epoch])
         order = rng.permutation(len(data.x_train))
         x = augment(data.x_train[order], rng, spec.train["shift"], spec.train["rotate"])
-        model.fit(x, data.y_train[order], epochs=epoch + 1, initial_epoch=epoch, batch_size=batch_size,
-                  shuffle=False, callbacks=callbacks,
-                  verbose=progress_verbosity() if verbose is None else verbose)
-    return model
+        y = data.y_train[order]
+        for first in range(0, len(x), batch_size):
+            yield x[first:first + batch_size], y[first:first + batch_size]
 
 
 PHASES = ("train", "finetune")

@@ -97,7 +97,9 @@ def measure(spec: Spec, model, data, reference_connections: int, quantized: bool
     float_acc = float((float_predict(model, data.x_test) == data.y_test).mean())
     if not quantized:
         conns = spec_connections(spec, data.input_shape)
-        params = sum(int(np.prod(w.shape)) for w in model.get_weights())
+        # the weights and biases of the conv/dense layers: a batch norm folds into them exactly
+        params = sum(int(np.prod(w.shape)) for layer in spec.layers if layer["type"] in ("conv", "dense")
+                     for w in model.get_layer(layer["name"]).get_weights())
         return {"accuracy": float_acc, "float_accuracy": float_acc,
                 "connections_pct": 100.0 * conns / reference_connections, "size_bytes": 4 * params,
                 "firing_rate": keras_rates(model, spec, data.x_test), "sops_per_image": None}

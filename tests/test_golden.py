@@ -82,3 +82,13 @@ def test_float_and_golden_agree(raw):
     agreement = (float_predict(model, data.x_test) == golden).mean()
     assert agreement >= 0.99, f"float/golden prediction agreement {agreement:.4f} < 0.99"
     assert (golden == data.y_test).mean() > 0.5  # it learned something real
+
+
+def test_exact_matmul_equals_integer_matmul():
+    from qpsnn.model.golden import exact_matmul
+
+    rng = np.random.default_rng(0)
+    for lo, hi, k in ((0, 2, 600), (0, 256, 300), (-2**20, 2**20, 50), (-2**50, 2**50, 4)):
+        x = rng.integers(lo, hi, (64, k), dtype=np.int64)
+        w = rng.integers(-255, 256, (k, 7), dtype=np.int64)
+        np.testing.assert_array_equal(exact_matmul(x, w), x @ w)   # the last case takes the int64 path
