@@ -97,8 +97,8 @@ fmax: setup
 # training / fine-tuning so that it fits about an hour on 2 cores
 TABLE_SPEC ?= examples/mnist_conv.yaml
 TABLE_OUT ?= benchmarks/results/compression_$(basename $(notdir $(TABLE_SPEC))).json
-TABLE_EPOCHS ?= 8
-TABLE_FINETUNE ?= 4
+TABLE_EPOCHS ?= 6
+TABLE_FINETUNE ?= 3
 table: setup
 	$(BIN)/qpsnn table --spec $(TABLE_SPEC) --seeds 0,1,2 --bits 4,2 --ratios 0.5,0.75 \
 	  --epochs $(TABLE_EPOCHS) --finetune-epochs $(TABLE_FINETUNE) --out $(TABLE_OUT)
