@@ -5,6 +5,7 @@ mean and spread. The hold-out only measures here; recipes are chosen on a valida
 
     make bench-seeds                (examples/mnist_conv_pruned.yaml, seeds 0,1,2)
     python benchmarks/seeds.py --spec SPEC --seeds 0,1,2
+    python benchmarks/seeds.py --spec SPEC --flow out/NAME --seeds 1,2    (seed 0 from make run's flow)
 
 Writes benchmarks/results/seeds_<name>.json and prints one line per seed and the summary.
 """
@@ -25,10 +26,27 @@ from qpsnn.study import with_changes
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
 
 
+def flow_run(flow_dir: str, spec) -> dict:
+    """The run of the spec's own seed from a finished flow of the same spec (same model key:
+    the same training, deterministic), with its golden and float accuracies."""
+    from qpsnn.model.keys import model_key
+    from qpsnn.spec import parse_spec
+
+    with open(os.path.join(flow_dir, "report.json")) as fh:
+        report = json.load(fh)
+    if model_key(parse_spec(report["spec"], flow_dir)) != model_key(spec):
+        raise SystemExit(f"{flow_dir}: not a flow of {spec.source} (another model key)")
+    acc = report["accuracy"]
+    return {"seed": spec.train["seed"], "golden_accuracy": acc["golden"], "float_accuracy": acc["float_model"],
+            "agreement": acc["float_golden_agreement"], "from_flow": flow_dir}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", required=True)
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--flow", help="a flow directory of this spec (`make run`): its training is the run "
+                                   "of the spec's own seed, taken from its report instead of training again")
     args = ap.parse_args()
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
@@ -38,8 +56,8 @@ def main() -> None:
 
     spec = load_spec(args.spec)
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
-    runs = []
-    for seed in [int(s) for s in args.seeds.split(",")]:
+    runs = [] if args.flow is None else [flow_run(args.flow, spec)]
+    for seed in [int(s) for s in args.seeds.split(",") if s]:
         seeded = with_changes(spec, train={"seed": seed}, prune={"seed": seed})
         start = time.perf_counter()
         model_spec, model, _ = train_compressed(seeded, data, verbose=0)
