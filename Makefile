@@ -1,6 +1,5 @@
 # qpsnn: two commands a user needs, `make run` and `make test`; each installs what it needs.
 SHELL := /bin/bash
-, := ,
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -83,8 +82,8 @@ bench-rtl: setup
 # The shipped recipe over three seeds: golden accuracy on the whole hold-out, mean and spread
 # (the spec's own seed taken from `make run`'s flow when it is there)
 bench-seeds: setup
-	$(BIN)/python benchmarks/seeds.py --spec $(BENCH_SPEC) \
-	  $(if $(wildcard $(BENCH_OUT)/report.json),--flow $(BENCH_OUT) --seeds 1$(,)2,--seeds 0$(,)1$(,)2)
+	$(BIN)/python benchmarks/seeds.py --spec $(BENCH_SPEC) --seeds 0,1,2 \
+	  $(if $(wildcard $(BENCH_OUT)/report.json),--flow $(BENCH_OUT))
 
 # Event mode on 200 hold-out images, then placed and routed on a Lattice ECP5 (nextpnr):
 # Fmax and microseconds per image at it (BENCHMARKS.md), about 10 minutes

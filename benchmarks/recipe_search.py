@@ -16,10 +16,10 @@ import json
 import os
 import time
 
-import numpy as np
 import yaml
 
 from qpsnn.spec import load_spec, parse_spec
+from seeds import compress_and_score      # benchmarks/ is the script's directory
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "recipe_search.jsonl")
 
@@ -47,21 +47,11 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="section.key=value (YAML value)")
     args = ap.parse_args()
     from qpsnn.model.data import load_dataset
-    from qpsnn.model.deploy import export_deploy
-    from qpsnn.model.golden import run_golden
-    from qpsnn.model.prune import train_compressed
-    from qpsnn.model.train import float_predict
 
     spec = with_settings(load_spec(args.spec), args.set)
     data = validation_split(load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"]))
-    start = time.perf_counter()
-    model_spec, model, _ = train_compressed(spec, data, verbose=2)
-    seconds = time.perf_counter() - start
-    golden = run_golden(export_deploy(model_spec, model, data.input_shape), data.x_test).prediction
     row = {"spec": args.spec, "set": args.set, "train_images": len(data.x_train),
-           "validation_images": len(data.x_test),
-           "float_accuracy": float((float_predict(model, data.x_test) == data.y_test).mean()),
-           "golden_accuracy": float((golden == data.y_test).mean()), "train_s": round(seconds, 1),
+           "validation_images": len(data.x_test), **compress_and_score(spec, data, verbose=2),
            "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(row))
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)

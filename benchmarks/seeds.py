@@ -5,7 +5,7 @@ mean and spread. The hold-out only measures here; recipes are chosen on a valida
 
     make bench-seeds                (examples/mnist_conv_pruned.yaml, seeds 0,1,2)
     python benchmarks/seeds.py --spec SPEC --seeds 0,1,2
-    python benchmarks/seeds.py --spec SPEC --flow out/NAME --seeds 1,2    (seed 0 from make run's flow)
+    python benchmarks/seeds.py --spec SPEC --flow out/NAME       (seed 0 from make run's flow)
 
 Writes benchmarks/results/seeds_<name>.json and prints one line per seed and the summary.
 """
@@ -41,32 +41,42 @@ def flow_run(flow_dir: str, spec) -> dict:
             "agreement": acc["float_golden_agreement"], "from_flow": flow_dir}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--spec", required=True)
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--flow", help="a flow directory of this spec (`make run`): its training is the run "
-                                   "of the spec's own seed, taken from its report instead of training again")
-    args = ap.parse_args()
-    from qpsnn.model.data import load_dataset
+def compress_and_score(spec, data, verbose: int = 0) -> dict:
+    """The spec's whole compression (training, pruning, fine-tuning) on data's training images,
+    its golden and float accuracies on data's test images and the training time."""
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
     from qpsnn.model.prune import train_compressed
     from qpsnn.model.train import float_predict
 
+    start = time.perf_counter()
+    model_spec, model, _ = train_compressed(spec, data, verbose=verbose)
+    seconds = time.perf_counter() - start
+    golden = run_golden(export_deploy(model_spec, model, data.input_shape), data.x_test).prediction
+    floats = float_predict(model, data.x_test)
+    return {"golden_accuracy": float((golden == data.y_test).mean()),
+            "float_accuracy": float((floats == data.y_test).mean()),
+            "agreement": float((golden == floats).mean()), "train_s": round(seconds, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spec", required=True)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--flow", help="a flow directory of this spec (`make run`): its training is the run "
+                                   "of the spec's own seed, taken from its report instead of training again "
+                                   "(that seed is skipped in --seeds)")
+    args = ap.parse_args()
+    from qpsnn.model.data import load_dataset
+
     spec = load_spec(args.spec)
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
     runs = [] if args.flow is None else [flow_run(args.flow, spec)]
-    for seed in [int(s) for s in args.seeds.split(",") if s]:
-        seeded = with_changes(spec, train={"seed": seed}, prune={"seed": seed})
-        start = time.perf_counter()
-        model_spec, model, _ = train_compressed(seeded, data, verbose=0)
-        seconds = time.perf_counter() - start
-        golden = run_golden(export_deploy(model_spec, model, data.input_shape), data.x_test).prediction
-        floats = float_predict(model, data.x_test)
-        run = {"seed": seed, "golden_accuracy": float((golden == data.y_test).mean()),
-               "float_accuracy": float((floats == data.y_test).mean()),
-               "agreement": float((golden == floats).mean()), "train_s": round(seconds, 1)}
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        if any(run["seed"] == seed for run in runs):
+            continue                        # the flow's training is this seed's
+        run = {"seed": seed, **compress_and_score(with_changes(spec, train={"seed": seed}, prune={"seed": seed}),
+                                                  data)}
         print(json.dumps(run), flush=True)
         runs.append(run)
     acc = np.array([r["golden_accuracy"] for r in runs])

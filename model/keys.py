@@ -22,15 +22,19 @@ def layers_without_knobs(spec_dict: dict) -> list:
     return [{k: v for k, v in layer.items() if k not in HARDWARE_KNOBS} for layer in spec_dict["layers"]]
 
 
+def data_part(spec_dict: dict) -> dict:
+    """The data section of a spec and which images its data set name stands for here."""
+    return {"data": spec_dict["data"], "images": data_identity(spec_dict["data"]["dataset"])}
+
+
 def training_key(spec: Spec) -> str:
     """What a checkpoint depends on: everything that changes the trained weights except the
     epoch counts (so a run may be resumed with more epochs) and the hardware knobs."""
     d = spec.to_dict()
     train = {k: v for k, v in d["train"].items() if k != "epochs"}
     prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
-    key = {"data": d["data"], "images": data_identity(d["data"]["dataset"]), "time_steps": d["time_steps"],
-           "quant": d["quant"], "neuron": d["neuron"], "train": train, "prune": prune,
-           "layers": layers_without_knobs(d)}
+    key = {**data_part(d), "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
+           "train": train, "prune": prune, "layers": layers_without_knobs(d)}
     return digest(key)
 
 
@@ -46,8 +50,9 @@ def trained_key(spec: Spec) -> str:
     hardware knobs; the epochs and the code version are in it."""
     import qpsnn
     d = spec.to_dict()
-    key = {"data": d["data"], "images": data_identity(d["data"]["dataset"]), "time_steps": d["time_steps"],
-           "quant": d["quant"], "neuron": d["neuron"], "train": d["train"], "layers": layers_without_knobs(d), "quantized": first_quantized(spec), "version": qpsnn.__version__}
+    key = {**data_part(d), "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
+           "train": d["train"], "layers": layers_without_knobs(d), "quantized": first_quantized(spec),
+           "version": qpsnn.__version__}
     return digest(key)
 
 
