@@ -61,6 +61,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             "cycles_per_image_mean": result.cycles_mean, "cycles_per_image_max": int(result.cycles.max()),
             "cycles_per_image_analytic": model["cycles_per_image"],
             "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
+            "images_cycles_differ": int((result.cycles != model["cycles_per_image_each"]).sum()),
             "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
             "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
             "parallelism": rtl.knobs(), "wall_s_build_and_sim": round(wall, 1)}

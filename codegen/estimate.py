@@ -5,7 +5,7 @@ its throughput is set by the slowest).
 Every weight layer is a producer (conv_window or vector_serializer) feeding an accumulate
 engine with the element stream of codegen/element_stream.py. The producer spends one cycle
 per element it sends; a serializer spends one on an input beat with nothing to send, a
-window one on a run of silent taps; the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
+window nothing on a silent tap (its walker hands on live taps only); the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
 non-zero element (one for a zero one); it has two banks of accumulators, so the next
 position starts while the last one's final accumulate completes and its currents go out. Which elements
 are zero is data: the model takes the golden model's spikes for the images and replays the
@@ -111,20 +111,33 @@ def window_ready(layer: dict, in_shape: tuple, arrivals: np.ndarray) -> np.ndarr
 
 
 def conv_layer(replay: EngineReplay, ready, elems, channels: int):
-    """conv_window + engine: window p may start at cycle ready[:, p], elems (N, positions, K*K*C)."""
+    """conv_window + engine: window p may start at cycle ready[:, p], elems (N, positions, K*K*C).
+    The walker takes a window in the cycle its rows are in and it hands on the previous
+    window's last tap; from the next cycle it hands one live tap to the vector register per
+    cycle it is free (taken by the serializer in the cycle the serializer is done with the
+    vector before); the serializer sends the vector's elements as the engine takes them."""
     n, positions, n_in = elems.shape
     mask = sent(elems, not replay.dense)
-    tau = np.full(n, -np.inf)
+    taps = n_in // channels
+    handed_last = np.full(n, -np.inf)   # the walker handed on the previous window's last tap
+    register_free = np.full(n, -np.inf)  # the vector register can be loaded (its vector was taken)
+    serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
     out = np.zeros((n, positions))
     for p in range(positions):
-        tau = np.maximum(tau, ready[:, p])
-        silent_before = np.zeros(n, bool)     # a run of silent taps costs one cycle (a jump)
-        for tap in range(n_in // channels):
+        taken = np.maximum(handed_last, ready[:, p])       # the walker takes window p
+        hand = np.maximum(taken + 1, register_free)         # its first live tap goes into the register
+        for tap in range(taps):
             cols = slice(tap * channels, (tap + 1) * channels)
-            silent = ~mask[:, p, cols].any(axis=1)
-            tau, last_take, last_worked = replay.vector(tau, mask[:, p, cols], elems[:, p, cols],
-                                                        empty_cycles=(~silent_before).astype(float))
-            silent_before = silent
+            # a live tap has an element to send; the last always (it carries last)
+            live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
+            take = np.maximum(hand + 1, serializer_free)    # the serializer takes the vector
+            after, last_take, last_worked = replay.vector(take + 1, mask[:, p, cols] & live[:, None],
+                                                          elems[:, p, cols])
+            if tap == taps - 1:
+                handed_last = hand
+            serializer_free = np.where(live, after - 1, serializer_free)
+            register_free = np.where(live, take, register_free)
+            hand = np.where(live, take, hand)               # the next live tap follows as it is taken
         out[:, p] = replay.finish_position(last_take, last_worked)
     return out
 

@@ -453,6 +453,8 @@ class Sim(Step):
                    "cycles_per_image_max": int(result.cycles.max()),
                    "cycles_per_image_analytic": model["cycles_per_image"],
                    "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
+                   # the model replays every handshake: it should predict each image's cycles exactly
+                   "images_cycles_differ": int((result.cycles != model["cycles_per_image_each"]).sum()),
                    "cycles_per_layer_analytic": model["cycles_per_layer"],
                    "bottleneck": model["bottleneck"],
                    "clock_mhz_assumed": model["clock_mhz"],

@@ -4,14 +4,21 @@
 // tap's pixel it sends elements {last, index, element}, index = (ky*K + kx)*C + c being the
 // element's row in the engine's weight ROM and last marking the final element of the window.
 // SKIP_ZEROS = 1 (event mode): only the non-zero elements of a tap (and the window's final
-// element, which carries last) are sent. A flag per stored pixel (any element non-zero) lets
-// the window see which of its K*K taps have anything to send: a run of silent taps (or taps
-// in the zero padding) costs one cycle, a jump to the next live tap. SKIP_ZEROS = 0: every
-// element, padding taps as zeros.
+// element, which carries last) are sent. SKIP_ZEROS = 0: every element, padding taps as zeros.
 // An element is ELEM_BITS wide: T spikes of one channel, or one 8-bit pixel value.
-// A window starts as soon as the rows it reads are in (the map streams in while the first
-// windows go out, so this layer overlaps the one before it). The next map is accepted once
-// the current one is complete and its last window has left.
+//
+// Two stages, each ending in registers, so that no path runs from a window's coordinates to
+// an element: the walker and an element_serializer.
+//  - The walker takes a window once the rows it reads are in (the map streams in while the
+//    first windows go out, so this layer overlaps the one before it): in one cycle it
+//    registers the window's live taps (event mode: taps on the map whose pixel has a non-zero
+//    element, from a flag per stored pixel; the last tap always, it carries last; dense mode:
+//    every tap) and their pixel addresses. It then hands one live tap's pixel per cycle to the
+//    serializer as a vector {last tap, (ky*K + kx)*C, pixel}: silent taps cost nothing. It
+//    takes the next window in the cycle it hands on the current one's last tap.
+//  - The serializer sends the vector's elements, one per cycle (element_serializer).
+// The next map is accepted once the current one is complete and the walker has read its last
+// window's last tap.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -42,36 +49,33 @@ module conv_window #(
     localparam integer PIXELS = H * W;
     localparam integer TAPS = K * K;
     localparam integer AW = (PIXELS > 1) ? $clog2(PIXELS) : 1;
-    localparam integer CW = (C > 1) ? $clog2(C) : 1;
-    localparam integer TW = (TAPS > 1) ? $clog2(TAPS) : 1;
     localparam integer OHW = $clog2(OH + 1);
     localparam integer OWW = $clog2(OW + 1);
-    localparam [TW-1:0] LAST_TAP = TW'(TAPS - 1);
+    localparam integer VW = 1 + INDEX_BITS + C * ELEM_BITS;   // a vector for the serializer
 
     reg [C*ELEM_BITS-1:0] map [0:PIXELS-1];
     reg [AW-1:0]  wr_addr;      // pixels of the current map written so far
     reg           map_full;     // the current map is complete
-    reg           windows_done; // the current map's last window has left
-    reg [OHW-1:0] oy;
-    reg [OWW-1:0] ox;
-    reg [TW-1:0]  tap;          // ky * K + kx
-    reg [CW-1:0]  c;
+    reg           windows_done; // the walker has read the current map's last window
 
     assign s_axis_tready = !map_full;
 
-    // the window's top-left corner in map coordinates (negative in the padding), kept as the
-    // windows advance; coordinates are YW/XW-bit signed, enough for the padding either side
+    // the next window to take: its position and top-left corner in map coordinates (negative
+    // in the padding); coordinates are YW/XW-bit signed, enough for the padding either side
     localparam integer YW = $clog2(H + K + STRIDE + 1) + 1;
     localparam integer XW = $clog2(W + K + STRIDE + 1) + 1;
     localparam integer PW = AW + 2;          // signed pixel addresses of a window's taps
+    reg [OHW-1:0]       oy;
+    reg [OWW-1:0]       ox;
     reg signed [YW-1:0] y0;
     reg signed [XW-1:0] x0;
     reg signed [PW-1:0] row_base;      // y0 * W, kept by additions (no multiplier)
+    reg                 all_taken;     // every window of the current map has been taken
     reg [YW-2:0]        rows_written;  // complete rows of the current map
-    reg [XW-2:0]        wr_col;
+    reg [XW-1-1:0]      wr_col;
 
-    // per tap j = ky*K + kx (constants): on the map or in the padding, its pixel address,
-    // and (event mode) whether it has anything to send: the last tap always has (it carries last)
+    // per tap j = ky*K + kx (constants) of the next window: on the map or in the padding, its
+    // pixel address, and whether it has anything to send
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
@@ -100,46 +104,49 @@ module conv_window #(
         end
     endgenerate
 
-    wire in_map = on_map[tap];
-    wire [C*ELEM_BITS-1:0] pixel = in_map ? map[tap_addr[tap]] : {(C*ELEM_BITS){1'b0}};
-
-    // the next live tap after the current one (the last tap always is)
-    wire [TAPS-1:0] live_after = live & ({TAPS{1'b1}} << (32'(tap) + 1));
-    wire [TAPS-1:0] next_live = live_after & (~live_after + 1'b1);
-    reg  [TW-1:0]   jump;
-    integer i;
-    always @* begin
-        jump = LAST_TAP;
-        for (i = TAPS - 1; i >= 0; i = i - 1)
-            if (next_live[i]) jump = TW'(i);
-    end
-
-    // the window's rows are in: its bottom row (clipped to the map) has been written
+    // the next window's rows are in: its bottom row (clipped to the map) has been written
     wire signed [YW-1:0] rows_needed = y0 + YW'(K);
     wire rows_in = map_full || (rows_needed < YW'(H) && rows_needed <= $signed({1'b0, rows_written}));
-    wire emitting = !windows_done && rows_in;
-
-    wire last_tap = (tap == LAST_TAP);
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
 
-    wire          found, more;
-    wire [CW-1:0] pos;
-    element_picker #(.N(C), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .IW(CW)) u_pick (
-        .vec(pixel), .from(c), .force_last(last_tap), .found(found), .pos(pos), .more(more));
+    // the window being walked: its live taps not yet handed on, their addresses
+    reg [TAPS-1:0] pending;
+    reg [TAPS-1:0] pending_on_map;
+    reg [AW-1:0]   pending_addr [0:TAPS-1];
+    reg            walking_last;       // it is the map's last window
+    wire [TAPS-1:0] first = pending & (~pending + 1'b1);   // the lowest pending tap alone
 
-    assign m_axis_tvalid = emitting && found;
-    wire send = m_axis_tvalid && m_axis_tready;
-    /* verilator lint_off WIDTHEXPAND */
-    wire [INDEX_BITS-1:0] index = INDEX_BITS'(tap * C + pos);
-    /* verilator lint_on WIDTHEXPAND */
-    assign m_axis_tdata = {last_tap && pos == CW'(C - 1), index, pixel[pos*ELEM_BITS +: ELEM_BITS]};
+    // the vector register between the walker and the serializer
+    reg  [VW-1:0] vec_data;
+    reg           vec_valid;
+    wire          vec_ready;
+    wire hand_on = (pending != {TAPS{1'b0}}) && (!vec_valid || vec_ready);
+    wire last_tap_out = hand_on && first[TAPS-1];      // the last tap goes last: the window is through
+    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && !all_taken && rows_in;
+
+    // the lowest pending tap's vector: {last tap, its first element's index, its pixel}
+    reg [INDEX_BITS-1:0]  tap_base;
+    reg [AW-1:0]          tap_addr_q;
+    reg                   tap_on_map;
+    integer i;
+    always @* begin
+        tap_base = {INDEX_BITS{1'b0}};
+        tap_addr_q = {AW{1'b0}};
+        tap_on_map = 1'b0;
+        for (i = 0; i < TAPS; i = i + 1)
+            if (first[i]) begin
+                tap_base = INDEX_BITS'(i * C);
+                tap_addr_q = pending_addr[i];
+                tap_on_map = pending_on_map[i];
+            end
+    end
+    wire [C*ELEM_BITS-1:0] tap_pixel = tap_on_map ? map[tap_addr_q] : {(C*ELEM_BITS){1'b0}};
 
     wire write = s_axis_tvalid && s_axis_tready;
     wire last_pixel = write && wr_addr == AW'(PIXELS - 1);
-    wire last_window = send && !more && last_tap && last_ox && last_oy;
     wire full_next = map_full || last_pixel;
-    wire done_next = windows_done || last_window;
+    wire done_next = windows_done || (last_tap_out && walking_last);
 
     always @(posedge clk) begin
         if (write) begin
@@ -152,29 +159,33 @@ module conv_window #(
         // both the map and its windows are through: the next map may come in
         map_full <= full_next && !done_next;
         windows_done <= done_next && !full_next;
-        if (emitting && !found) begin          // a silent tap: on to the next live one
-            tap <= jump;
-            c <= {CW{1'b0}};
+        if (full_next && done_next) all_taken <= 1'b0;
+
+        if (vec_ready) vec_valid <= 1'b0;
+        if (hand_on) begin
+            vec_data <= {first[TAPS-1], tap_base, tap_pixel};
+            vec_valid <= 1'b1;
+            pending <= pending & ~first;
         end
-        if (send) begin
-            c <= more ? pos + 1'b1 : {CW{1'b0}};
-            if (!more) begin
-                tap <= last_tap ? {TW{1'b0}} : tap + 1'b1;
-                if (last_tap) begin
-                    ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
-                    x0 <= last_ox ? -XW'(PAD_L) : x0 + XW'(STRIDE);
-                    if (last_ox) begin
-                        oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
-                        y0 <= last_oy ? -YW'(PAD_T) : y0 + YW'(STRIDE);
-                        row_base <= last_oy ? -PW'(PAD_T * W) : row_base + PW'(STRIDE * W);
-                    end
-                end
+        if (take_window) begin
+            pending <= live;
+            pending_on_map <= on_map;
+            for (i = 0; i < TAPS; i = i + 1) pending_addr[i] <= tap_addr[i];
+            walking_last <= last_ox && last_oy;
+            if (last_ox && last_oy) all_taken <= 1'b1;
+            ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
+            x0 <= last_ox ? -XW'(PAD_L) : x0 + XW'(STRIDE);
+            if (last_ox) begin
+                oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
+                y0 <= last_oy ? -YW'(PAD_T) : y0 + YW'(STRIDE);
+                row_base <= last_oy ? -PW'(PAD_T * W) : row_base + PW'(STRIDE * W);
             end
         end
         if (rst) begin
             wr_addr <= {AW{1'b0}};
             map_full <= 1'b0;
             windows_done <= 1'b0;
+            all_taken <= 1'b0;
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
             y0 <= -YW'(PAD_T);
@@ -182,10 +193,16 @@ module conv_window #(
             rows_written <= {(YW-1){1'b0}};
             wr_col <= {(XW-1){1'b0}};
             x0 <= -XW'(PAD_L);
-            tap <= {TW{1'b0}};
-            c <= {CW{1'b0}};
+            pending <= {TAPS{1'b0}};
+            walking_last <= 1'b0;
+            vec_valid <= 1'b0;
         end
     end
+
+    element_serializer #(.N(C), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .INDEX_BITS(INDEX_BITS)) u_serial (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(vec_data), .s_axis_tvalid(vec_valid), .s_axis_tready(vec_ready),
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
 endmodule
 
 `resetall

@@ -4,9 +4,9 @@
 // vectors make one engine position (the pixels of a flattened map, or one vector).
 // Out: one element per beat, {last, index, element}: index = beat * N + lane is the element's
 // row in the engine's weight ROM, last marks the final element of the position.
-// SKIP_ZEROS = 1 (event mode) sends only the non-zero elements (and the final one, which
-// carries last); a vector without any costs one cycle. SKIP_ZEROS = 0 sends every element.
-// The next vector is taken in the cycle the current one is done: no bubble between vectors.
+// A beat counter labels each vector with its base index and whether it ends the position;
+// element_serializer does the rest (SKIP_ZEROS, one cycle for a vector with nothing to send,
+// no bubble between vectors).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -27,49 +27,26 @@ module vector_serializer #(
     output wire                                m_axis_tvalid,
     input  wire                                m_axis_tready
 );
-    localparam integer IW = (N > 1) ? $clog2(N) : 1;
     localparam integer BW = (BEATS > 1) ? $clog2(BEATS) : 1;
     localparam [BW-1:0] LAST_BEAT = BW'(BEATS - 1);
-    localparam [IW-1:0] LAST_LANE = IW'(N - 1);
 
-    reg [N*ELEM_BITS-1:0] vec;
-    reg                   full;
-    reg [IW-1:0]          from;
-    reg [BW-1:0]          beat;
-    reg [INDEX_BITS-1:0]  base;      // beat * N, kept by additions (no multiplier)
+    reg [BW-1:0]         beat;
+    reg [INDEX_BITS-1:0] base;      // beat * N, kept by additions (no multiplier)
+    wire                 last_beat = (beat == LAST_BEAT);
 
-    wire          found, more;
-    wire [IW-1:0] pos;
-    wire          last_beat = (beat == LAST_BEAT);
-    element_picker #(.N(N), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .IW(IW)) u_pick (
-        .vec(vec), .from(from), .force_last(last_beat), .found(found), .pos(pos), .more(more));
-
-    wire send = m_axis_tvalid && m_axis_tready;
-    wire done = full && (!found || (send && !more));   // the vector has nothing left to send
-    assign s_axis_tready = !full || done;
-    assign m_axis_tvalid = full && found;
-    /* verilator lint_off WIDTHEXPAND */
-    wire [INDEX_BITS-1:0] index = base + INDEX_BITS'(pos);
-    /* verilator lint_on WIDTHEXPAND */
-    assign m_axis_tdata = {last_beat && pos == LAST_LANE, index, vec[pos*ELEM_BITS +: ELEM_BITS]};
+    element_serializer #(.N(N), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .INDEX_BITS(INDEX_BITS)) u_serial (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata({last_beat, base, s_axis_tdata}), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
 
     always @(posedge clk) begin
-        if (send) from <= pos + 1'b1;
-        if (done) begin
-            full <= 1'b0;
+        if (s_axis_tvalid && s_axis_tready) begin
             beat <= last_beat ? {BW{1'b0}} : beat + 1'b1;
             base <= last_beat ? {INDEX_BITS{1'b0}} : base + INDEX_BITS'(N);
         end
-        if (s_axis_tvalid && s_axis_tready) begin
-            vec <= s_axis_tdata;
-            full <= 1'b1;
-            from <= {IW{1'b0}};
-        end
         if (rst) begin
-            full <= 1'b0;
             beat <= {BW{1'b0}};
             base <= {INDEX_BITS{1'b0}};
-            from <= {IW{1'b0}};
         end
     end
 endmodule

@@ -33,10 +33,10 @@ async def random_maps(dut):
 
 
 @cocotb.test()
-async def one_cycle_per_element_or_silent_run(dut):
-    """Without stalls a window costs a cycle per element it sends and one per run of taps
-    with nothing to send (zero pixels, padding) in event mode, and it starts as soon as the
-    rows it reads are in (the map streams in at a pixel per cycle meanwhile)."""
+async def one_cycle_per_element(dut):
+    """Without stalls a window costs a cycle per element it sends (taps with nothing to send,
+    zero pixels or padding, cost nothing in event mode), and it starts as soon as the rows it
+    reads are in (the map streams in at a pixel per cycle meanwhile)."""
     cfg = load_config()
     p = cfg["parameters"]
     rng = np.random.default_rng(cfg["seed"] + 1)
@@ -44,9 +44,7 @@ async def one_cycle_per_element_or_silent_run(dut):
     one[rng.random(one.shape) < cfg["zeros"]] = 0
     windows = im2col(one, p["K"], p["STRIDE"], cfg["pads"]).reshape(-1, p["K"] * p["K"], p["C"])
     mask = sent(windows.reshape(windows.shape[0], -1), bool(p["SKIP_ZEROS"])).reshape(windows.shape)
-    silent = mask.sum(axis=2) == 0                                   # (positions, taps)
-    runs = silent & ~np.concatenate([np.zeros((len(silent), 1), bool), silent[:, :-1]], axis=1)
-    cost = mask.sum(axis=(1, 2)) + runs.sum(axis=1)                  # cycles per window
+    cost = mask.sum(axis=(1, 2))                                     # cycles per window
     rows_in = np.minimum(np.arange(p["OH"]) * p["STRIDE"] + p["K"] - cfg["pads"][0], p["H"])
     end = 0
     for window, rows in enumerate(np.repeat(rows_in, p["OW"])):
@@ -56,5 +54,5 @@ async def one_cycle_per_element_or_silent_run(dut):
     await tb.send([pack(px, p["ELEM_BITS"]) for px in one.reshape(-1, p["C"])])
     start = tb.cycle
     await tb.recv(int(mask.sum()))
-    # a few cycles of slack for the register stages at either end
-    assert tb.cycle - start <= end + 3, (tb.cycle - start, end)
+    # a few cycles for the register stages at either end (walker, serializer, testbench)
+    assert tb.cycle - start <= end + 5, (tb.cycle - start, end)
