@@ -27,6 +27,7 @@ from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
 STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool)
 READOUT_CYCLES = 3      # readout: take the beat, present and hand over the output (plus one per class)
+ACCUMULATE_CYCLES = 2   # an engine's pipeline after the ROM read: the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
@@ -63,33 +64,35 @@ class EngineReplay:
         self.ready = np.zeros(n)      # first cycle the engine can take an element
         self.first_take = np.full(n, np.nan)
         self.outs = [np.full(n, -np.inf)] * 2   # the last two positions' output cycles
+        self.work_done = np.full(n, -np.inf)    # the position's last accumulate is done
 
     def vector(self, tau, mask, values, empty_cycles=1):
         """The producer presents a vector at cycle `tau` (N,); it sends the elements in `mask`
         (N, E) one per cycle as the engine takes them, or spends `empty_cycles` on it when
         there are none. Returns (cycle after the vector is done, its last element's take
-        cycle, whether that element was worked on)."""
+        cycle)."""
         tau = tau.astype(float).copy()
         any_sent = np.zeros(len(tau), bool)
         last_take = np.zeros(len(tau))
-        last_worked = np.zeros(len(tau), bool)
         for k in range(mask.shape[1]):
             m = mask[:, k]
             take = np.maximum(tau, self.ready)
             worked = self.dense | (values[:, k] != 0)
             self.first_take = np.where(m & np.isnan(self.first_take), take, self.first_take)
             self.ready = np.where(m, take + np.where(worked, self.groups, 1), self.ready)
+            # its last group's weights are read G - 1 cycles after the take, then summed, then accumulated
+            self.work_done = np.where(m & worked, take + self.groups + ACCUMULATE_CYCLES, self.work_done)
             tau = np.where(m, take + 1, tau)
             last_take = np.where(m, take, last_take)
-            last_worked = np.where(m, worked, last_worked)
             any_sent |= m
-        return np.where(any_sent, tau, tau + empty_cycles), last_take, last_worked
+        return np.where(any_sent, tau, tau + empty_cycles), last_take
 
-    def finish_position(self, last_take, last_worked):
+    def finish_position(self, last_take):
         """After the position's last element: the cycle its currents are handed on. The
         engine goes on with the next position in its other accumulator bank; a bank is free
         again once its currents have gone out, so position p+2 waits for position p's output."""
-        finished = last_take + np.where(last_worked, self.groups + 1, 1)   # last accumulate done
+        finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
+        self.work_done = np.full(len(last_take), -np.inf)
         load = np.maximum(finished, self.outs[-1])    # the output register is free
         out = load + 1
         self.outs = [self.outs[-1], out]
@@ -131,14 +134,14 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
             # a live tap has an element to send; the last always (it carries last)
             live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
             take = np.maximum(hand + 1, serializer_free)    # the serializer takes the vector
-            after, last_take, last_worked = replay.vector(take + 1, mask[:, p, cols] & live[:, None],
+            after, last_take = replay.vector(take + 1, mask[:, p, cols] & live[:, None],
                                                           elems[:, p, cols])
             if tap == taps - 1:
                 handed_last = hand
             serializer_free = np.where(live, after - 1, serializer_free)
             register_free = np.where(live, take, register_free)
             hand = np.where(live, take, hand)               # the next live tap follows as it is taken
-        out[:, p] = replay.finish_position(last_take, last_worked)
+        out[:, p] = replay.finish_position(last_take)
     return out
 
 
@@ -150,9 +153,9 @@ def dense_layer(replay: EngineReplay, arrivals, elems, lanes: int):
     for b in range(arrivals.shape[1]):
         take = np.maximum(arrivals[:, b], free)
         cols = slice(b * lanes, (b + 1) * lanes)
-        after, last_take, last_worked = replay.vector(take + 1, mask[:, cols], elems[:, cols])
+        after, last_take = replay.vector(take + 1, mask[:, cols], elems[:, cols])
         free = after - 1                    # taken in the cycle the vector before is done
-    return replay.finish_position(last_take, last_worked)[:, None]
+    return replay.finish_position(last_take)[:, None]
 
 
 def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
@@ -167,7 +170,7 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     """Predicted cycles per image: each weight layer's own cycles and the network latency
     (mean over the images), and the bottleneck layer. `layer_pe` / `layer_simd`: the design's
     outputs per cycle and inputs per element of each weight layer (SIMD default 1);
-    `layer_stages`: register stages of each LIF layer (default 1)."""
+    `layer_stages`: register stages of each LIF layer (default T, as the generator)."""
     layer_simd, layer_stages = layer_simd or {}, layer_stages or {}
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
@@ -179,7 +182,7 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     for layer in deploy.layers:
         kind = layer["type"]
         if kind == "lif":     # a beat enters every cycle and leaves after the stages
-            times = times + STAGE_CYCLES * layer_stages.get(layer["name"], 1)
+            times = times + STAGE_CYCLES * layer_stages.get(layer["name"], deploy.time_steps)
             continue
         if kind == "maxpool":    # a pooled pixel leaves when the last pixel of its 2x2 block is in
             grid = times.reshape(n, shape[0], shape[1])

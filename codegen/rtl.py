@@ -94,18 +94,27 @@ def hex_words(values, width: int) -> str:
 
 
 def weight_words(codes: np.ndarray, pe: int, bits: int, simd: int = 1) -> list[int]:
-    """ROM word at address r*G + g (r = a group of SIMD inputs) packs codes[r*SIMD + j, g*PE + p]
-    at bits [(j*PE + p)*bits +: bits]."""
+    """ROM words of an accumulate engine: the signed ReScaW weights V = 2 codes - (2^bits - 1),
+    bits + 1 wide (two's complement). The word at address r*G + g (r = a group of SIMD inputs)
+    packs V[r*SIMD + j, g*PE + p] at bits [(j*PE + p)*(bits + 1) +: bits + 1]; the word is
+    rom_width(pe, bits, simd) wide."""
     n_in, n_out = codes.shape
+    field, mask = bits + 1, (1 << (bits + 1)) - 1
+    signed = 2 * codes.astype(np.int64) - (2 ** bits - 1)
     words = []
     for r in range(n_in // simd):
         for g in range(n_out // pe):
             word = 0
             for j in range(simd):
                 for p in range(pe):
-                    word |= int(codes[r * simd + j, g * pe + p]) << ((j * pe + p) * bits)
+                    word |= (int(signed[r * simd + j, g * pe + p]) & mask) << ((j * pe + p) * field)
             words.append(word)
     return words
+
+
+def rom_width(pe: int, bits: int, simd: int = 1) -> int:
+    """Bits of an engine's ROM word: SIMD x PE signed weights of bits + 1."""
+    return simd * pe * (bits + 1)
 
 
 def check_supported(layers: list[dict]) -> None:
@@ -131,7 +140,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
            stages: dict | None = None) -> RtlDesign:
     """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
     name -> inputs per element (default 1); `stages`: LIF layer name -> register stages of its
-    T steps (default 1); `mode`: 'event' skips all-zero elements in one cycle, 'dense' spends
+    T steps (default T: one neuron update per stage, the LIF's shortest path); `mode`: 'event' skips all-zero elements in one cycle, 'dense' spends
     the full work on every element."""
     check_supported(deploy.layers)
     if mode not in RTL_MODES:
@@ -198,7 +207,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             bias = deploy.array(layer["bias"])
             bias_bits = signed_width(int(np.abs(bias).max()))
             out_bits = layer["out_bits"]
-            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"], q), q * p * layer["bits"])
+            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"], q), rom_width(p, layer["bits"], q))
             files[f"{name}_bias.mem"] = hex_words(bias, bias_bits)
             stages.append(Stage("accumulate_engine", f"u_{name}_engine",
                                 f"{name}: {n_in} inputs -> {n_out} outputs, {layer['bits']}-bit ReScaW codes, "
@@ -217,7 +226,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             n = stream.count
             u_bits = max(layer["membrane_bits"], out_bits)
             files[f"{name}_threshold.mem"] = hex_words(theta, u_bits)
-            s = lif_stages.get(name, 1)
+            s = lif_stages.get(name, T)
             if not 1 <= s <= T:
                 raise InputError(f"rtl: register stages of {name!r} must be in 1..{T} (its time steps), got {s}")
             layer_stages[name] = s

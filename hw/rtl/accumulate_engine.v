@@ -6,11 +6,13 @@
 // SIMD inputs (the inputs-per-cycle knob; SIMD = 1: one input), index in 0..N_IN/SIMD-1 its
 // row of the weight ROM; input j of the group is at bits [j*T_IN*IN_BITS +: T_IN*IN_BITS]. It produces the position's N_OUT currents for each of
 // T_IN time steps in one output beat:
-//     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o,
-// S = 2^W_BITS - 1 the ReScaW offset.
+//     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o
+//             = (sum_i x_i[t] * V[i][o]) << FRAC_BITS) + B_o,   V = 2 W_int - S,
+// S = 2^W_BITS - 1 the ReScaW offset: the ROM holds the signed V (W_BITS + 1 bits, odd), so the
+// engine accumulates one signed sum per lane and a current is one addition away.
 // An input carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
-// inputs x * W_int is an AND: the engine adds weight codes and counts spikes, no multipliers.
+// inputs x * V is an AND: the engine adds weights, no multipliers.
 // PE outputs are updated per cycle (the parallelism knob): a non-zero element takes
 // G = N_OUT/PE cycles (its output group 0 is read in the cycle it is taken), an all-zero element one
 // when SKIP_ZEROS = 1 (event-driven: the producers send only non-zero elements, so work
@@ -18,8 +20,11 @@
 // Two banks of accumulators: the next position's elements go into one while the other
 // finishes its last accumulate and hands its currents to the output register, so a position
 // costs no more than its elements' work.
-// Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
-// bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
+// Pipeline: the ROM read (block RAM), the products and their sum over the element's SIMD
+// inputs (registered: the DSPs' own output registers for pixel inputs), the accumulate; each
+// ends in registers.
+// Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE weights V (input j, output p at
+// bits [(j*PE + p)*(W_BITS+1)]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
 // biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
 `timescale 1ns / 1ps
@@ -56,14 +61,15 @@ module accumulate_engine #(
     localparam integer AW = $clog2(DEPTH + 1);                         // counts to DEPTH
     localparam integer RA = (DEPTH > 1) ? $clog2(DEPTH) : 1;            // ROM index
     localparam integer GW = (G > 1) ? $clog2(G) : 1;
-    localparam integer ACC_W = IN_BITS + W_BITS + $clog2(N_IN + 1);   // sum x*W_int, unsigned
-    localparam integer SUM_W = IN_BITS + $clog2(N_IN + 1);             // sum x, unsigned
-    localparam integer WIDE0 = ACC_W + FRAC_BITS + 3;
+    localparam integer VW = W_BITS + 1;                                  // a signed weight V
+    localparam integer ACC_W = IN_BITS + VW + $clog2(N_IN + 1);          // sum x*V, signed
+    localparam integer DOT_W = IN_BITS + VW + $clog2(SIMD + 1);          // one element's sum, signed
+    localparam integer WIDE0 = ACC_W + FRAC_BITS;
     localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
 
-    reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
+    reg [SIMD*PE*VW-1:0] rom [0:DEPTH-1];
     reg signed [BIAS_BITS-1:0] bias [0:N_OUT-1];
     initial begin
         $readmemh(WEIGHT_FILE, rom);
@@ -75,7 +81,6 @@ module accumulate_engine #(
     // each, written only under its own condition (an indexed array would cost Yosys a wide
     // read and write multiplexer per lane)
     wire [2*LANES*ACC_W-1:0] acc;
-    wire [2*T_IN*SUM_W-1:0]  sum_x;
 
     // element state
     reg [X_BITS-1:0]  x_reg;
@@ -88,11 +93,16 @@ module accumulate_engine #(
     reg [1:0]         bank_done;   // the bank's position has all its elements
 
     // pipeline stage 1: ROM data arrives one cycle after its address
-    reg [SIMD*PE*W_BITS-1:0] w_q;
+    reg [SIMD*PE*VW-1:0] w_q;
     reg                    s1_valid;
     reg [GW-1:0]           s1_g;
     reg [X_BITS-1:0]       s1_x;
     reg                    s1_bank;
+    // pipeline stage 2: the element's products summed per lane
+    reg                    s2_valid;
+    reg [GW-1:0]           s2_g;
+    reg                    s2_bank;
+    reg [T_IN*PE*DOT_W-1:0] dot_q;
 
     wire [X_BITS-1:0]       in_x = s_axis_tdata[X_BITS-1:0];
     wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[X_BITS +: INDEX_BITS];
@@ -110,58 +120,49 @@ module accumulate_engine #(
 
     // the output bank is finished when no accumulate of it is pending or in flight
     wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s1_valid && s1_bank == out_bank)
+                     && !(s2_valid && s2_bank == out_bank)
                      && (!m_axis_tvalid || m_axis_tready);
 
-    // the currents of the output bank: X[t][o] = ((2 acc - S sum_x) << F) + B_o, where
-    // S = 2^W_BITS - 1 makes S sum_x a shift and a subtraction
+    // the currents of the output bank: X[t][o] = (acc << F) + B_o
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
     genvar gt, go;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
-            // constant part-selects and a 2:1 choice: a variable part-select would be a shifter
-            wire [SUM_W-1:0] sum_out = out_bank ? sum_x[(T_IN + gt)*SUM_W +: SUM_W] : sum_x[gt*SUM_W +: SUM_W];
-            wire signed [WIDE-1:0] offset = $signed(WIDE'(sum_out) << W_BITS) - $signed(WIDE'(sum_out));
             for (go = 0; go < N_OUT; go = go + 1) begin : g_current
-                wire [ACC_W-1:0] acc_out = out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W]
-                                                    : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
-                wire signed [WIDE-1:0] twice = $signed({{(WIDE-ACC_W-1){1'b0}}, acc_out, 1'b0});
+                // constant part-selects and a 2:1 choice: a variable part-select would be a shifter
+                wire signed [ACC_W-1:0] acc_out = out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W]
+                                                           : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
                 // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire signed [WIDE-1:0] cur = ((twice - offset) <<< FRAC_BITS) + WIDE'(bias[go]);
+                wire signed [WIDE-1:0] cur = (WIDE'(acc_out) <<< FRAC_BITS) + WIDE'(bias[go]);
                 /* verilator lint_on UNUSEDSIGNAL */
                 assign currents[(gt*N_OUT + go)*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
             end
         end
     endgenerate
 
-    // the element's SIMD inputs summed per step (for the offset term), and per step and
-    // output lane the dot product of the inputs with their weight codes (an adder tree)
-    wire [SUM_W-1:0] in_sum [0:T_IN-1];
-    wire [ACC_W-1:0] dot [0:T_IN*PE-1];
+    // per step and output lane the dot product of the element's SIMD inputs with their
+    // weights (an adder tree), registered in dot_q
+    wire [DOT_W-1:0] dot [0:T_IN*PE-1];
     genvar gj, gp;
     generate
-        for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_sum_step
-            wire [SUM_W-1:0] part [0:SIMD];
-            assign part[0] = {SUM_W{1'b0}};
-            for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_input
-                assign part[gj + 1] = part[gj] + SUM_W'(in_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS]);
-            end
-            assign in_sum[gt] = part[SIMD];
+        for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_dot_step
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-                wire [ACC_W-1:0] terms [0:SIMD];
-                assign terms[0] = {ACC_W{1'b0}};
+                wire signed [DOT_W-1:0] terms [0:SIMD];
+                assign terms[0] = {DOT_W{1'b0}};
                 for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
-                    wire [IN_BITS-1:0] x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
-                    wire [W_BITS-1:0]  w = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
-                    wire [ACC_W-1:0]   product;
-                    if (IN_BITS == 1) begin : g_spike     // a spike selects the code
-                        assign product = x[0] ? ACC_W'(w) : {ACC_W{1'b0}};
+                    wire [IN_BITS-1:0]     x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
+                    wire signed [VW-1:0]   w = w_q[(gj*PE + gp)*VW +: VW];
+                    wire signed [DOT_W-1:0] product;
+                    if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
+                        assign product = x[0] ? DOT_W'(w) : {DOT_W{1'b0}};
                     end else begin : g_pixel
-                        assign product = ACC_W'(x) * ACC_W'(w);
+                        assign product = $signed({1'b0, x}) * w;
                     end
                     assign terms[gj + 1] = terms[gj] + product;
                 end
                 assign dot[gt*PE + gp] = terms[SIMD];
+                always @(posedge clk) dot_q[(gt*PE + gp)*DOT_W +: DOT_W] <= dot[gt*PE + gp];
             end
         end
     endgenerate
@@ -173,6 +174,9 @@ module accumulate_engine #(
         s1_g <= g;
         s1_x <= busy ? x_reg : in_x;
         s1_bank <= busy ? x_bank : in_bank;
+        s2_valid <= s1_valid;
+        s2_g <= s1_g;
+        s2_bank <= s1_bank;
 
         if (take) begin
             if (in_last) begin
@@ -217,29 +221,25 @@ module accumulate_engine #(
             out_bank <= 1'b0;
             x_bank <= 1'b0;
             s1_valid <= 1'b0;
+            s2_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
         end
     end
 
-    // the two banks: sum_x takes the element's input sums as it is taken, a lane its dot
-    // product in the cycle after its group's weights are read; the output bank is cleared as
-    // its currents go out
+    // the two banks: a lane takes its dot product two cycles after its group's weights are
+    // read; the output bank is cleared as its currents go out
     genvar gb;
     generate
         for (gb = 0; gb < 2; gb = gb + 1) begin : g_bank
             wire clear = rst || (out_ready && out_bank == gb[0]);
             for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
-                reg [SUM_W-1:0] sum_reg;
-                always @(posedge clk)
-                    if (clear) sum_reg <= {SUM_W{1'b0}};
-                    else if (take && nonzero && in_bank == gb[0]) sum_reg <= sum_reg + in_sum[gt];
-                assign sum_x[(gb*T_IN + gt)*SUM_W +: SUM_W] = sum_reg;
                 for (go = 0; go < N_OUT; go = go + 1) begin : g_lane
-                    reg [ACC_W-1:0] acc_reg;
+                    reg signed [ACC_W-1:0] acc_reg;
+                    wire signed [DOT_W-1:0] lane_dot = dot_q[(gt*PE + go % PE)*DOT_W +: DOT_W];
                     always @(posedge clk)
                         if (clear) acc_reg <= {ACC_W{1'b0}};
-                        else if (s1_valid && s1_bank == gb[0] && 32'(s1_g) == go / PE)
-                            acc_reg <= acc_reg + dot[gt*PE + go % PE];
+                        else if (s2_valid && s2_bank == gb[0] && 32'(s2_g) == go / PE)
+                            acc_reg <= acc_reg + ACC_W'(lane_dot);
                     assign acc[(gb*LANES + gt*N_OUT + go)*ACC_W +: ACC_W] = acc_reg;
                 end
             end

@@ -13,7 +13,8 @@
 //    first windows go out, so this layer overlaps the one before it): in one cycle it
 //    registers the window's live taps (event mode: taps on the map whose pixel has a non-zero
 //    element, from a flag per stored pixel; the last tap always, it carries last; dense mode:
-//    every tap) and their pixel addresses. It then hands one live tap's pixel per cycle to the
+//    every tap) and their pixel addresses, both computed ahead while the window before was
+//    walked. It then hands one live tap's pixel per cycle to the
 //    serializer as a vector {last tap, (ky*K + kx)*C, pixel}: silent taps cost nothing. It
 //    takes the next window in the cycle it hands on the current one's last tap.
 //  - The serializer sends the vector's elements, one per cycle (element_serializer).
@@ -60,8 +61,11 @@ module conv_window #(
 
     assign s_axis_tready = !map_full;
 
-    // the next window to take: its position and top-left corner in map coordinates (negative
-    // in the padding); coordinates are YW/XW-bit signed, enough for the padding either side
+    // Two windows ahead of the walker, both in registers, so that taking a window is a
+    // register-to-register step: the window after the next one by its position and top-left
+    // corner in map coordinates (negative in the padding; YW/XW-bit signed, enough for the
+    // padding either side), and the next window by its taps' pixel addresses, which of them
+    // are on the map, the rows it needs and whether it is the map's last
     localparam integer YW = $clog2(H + K + STRIDE + 1) + 1;
     localparam integer XW = $clog2(W + K + STRIDE + 1) + 1;
     localparam integer PW = AW + 2;          // signed pixel addresses of a window's taps
@@ -70,29 +74,21 @@ module conv_window #(
     reg signed [YW-1:0] y0;
     reg signed [XW-1:0] x0;
     reg signed [PW-1:0] row_base;      // y0 * W, kept by additions (no multiplier)
+    reg                 primed;        // the next window's registers hold it
+    reg [TAPS-1:0]      next_on_map;
+    reg [AW-1:0]        next_addr [0:TAPS-1];
+    reg signed [YW-1:0] next_rows_needed;
+    reg                 next_last;
     reg                 all_taken;     // every window of the current map has been taken
     reg [YW-2:0]        rows_written;  // complete rows of the current map
     reg [XW-1-1:0]      wr_col;
 
-    // per tap j = ky*K + kx (constants) of the next window: on the map or in the padding, its
-    // pixel address, and whether it has anything to send
+    // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
+    // padding, its pixel address
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
     generate
-        if (SKIP_ZEROS != 0) begin : g_flags
-            // a flag per stored pixel (any element non-zero), one copy per tap so that all
-            // taps read theirs at once: small distributed RAMs instead of a wide multiplexer
-            for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_live
-                reg nonzero_pixel [0:PIXELS-1];
-                always @(posedge clk)
-                    if (s_axis_tvalid && s_axis_tready)
-                        nonzero_pixel[wr_addr] <= |s_axis_tdata;
-                assign live[gj] = (gj == TAPS - 1) || (on_map[gj] && nonzero_pixel[tap_addr[gj]]);
-            end
-        end else begin : g_all
-            assign live = {TAPS{1'b1}};
-        end
         for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
             wire signed [YW-1:0] y = y0 + YW'(gj / K);
             wire signed [XW-1:0] x = x0 + XW'(gj % K);
@@ -102,11 +98,25 @@ module conv_window #(
             /* verilator lint_on UNUSEDSIGNAL */
             assign tap_addr[gj] = on_map[gj] ? addr[AW-1:0] : {AW{1'b0}};
         end
+        // the next window's taps with anything to send: event mode, those on the map whose
+        // pixel has a non-zero element (a flag per stored pixel, one copy per tap so that all
+        // taps read theirs at once: small distributed RAMs instead of a wide multiplexer), and
+        // the last tap always (it carries last); dense mode, every tap
+        if (SKIP_ZEROS != 0) begin : g_flags
+            for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_live
+                reg nonzero_pixel [0:PIXELS-1];
+                always @(posedge clk)
+                    if (s_axis_tvalid && s_axis_tready)
+                        nonzero_pixel[wr_addr] <= |s_axis_tdata;
+                assign live[gj] = (gj == TAPS - 1) || (next_on_map[gj] && nonzero_pixel[next_addr[gj]]);
+            end
+        end else begin : g_all
+            assign live = {TAPS{1'b1}};
+        end
     endgenerate
 
     // the next window's rows are in: its bottom row (clipped to the map) has been written
-    wire signed [YW-1:0] rows_needed = y0 + YW'(K);
-    wire rows_in = map_full || (rows_needed < YW'(H) && rows_needed <= $signed({1'b0, rows_written}));
+    wire rows_in = map_full || (next_rows_needed < YW'(H) && next_rows_needed <= $signed({1'b0, rows_written}));
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
 
@@ -123,7 +133,8 @@ module conv_window #(
     wire          vec_ready;
     wire hand_on = (pending != {TAPS{1'b0}}) && (!vec_valid || vec_ready);
     wire last_tap_out = hand_on && first[TAPS-1];      // the last tap goes last: the window is through
-    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && !all_taken && rows_in;
+    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && primed && !all_taken && rows_in;
+    wire advance = take_window || !primed;     // the two windows ahead move up
 
     // the lowest pending tap's vector: {last tap, its first element's index, its pixel}
     reg [INDEX_BITS-1:0]  tap_base;
@@ -169,10 +180,17 @@ module conv_window #(
         end
         if (take_window) begin
             pending <= live;
-            pending_on_map <= on_map;
-            for (i = 0; i < TAPS; i = i + 1) pending_addr[i] <= tap_addr[i];
-            walking_last <= last_ox && last_oy;
-            if (last_ox && last_oy) all_taken <= 1'b1;
+            pending_on_map <= next_on_map;
+            for (i = 0; i < TAPS; i = i + 1) pending_addr[i] <= next_addr[i];
+            walking_last <= next_last;
+            if (next_last) all_taken <= 1'b1;
+        end
+        if (advance) begin
+            primed <= 1'b1;
+            next_on_map <= on_map;
+            for (i = 0; i < TAPS; i = i + 1) next_addr[i] <= tap_addr[i];
+            next_rows_needed <= y0 + YW'(K);
+            next_last <= last_ox && last_oy;
             ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
             x0 <= last_ox ? -XW'(PAD_L) : x0 + XW'(STRIDE);
             if (last_ox) begin
@@ -194,6 +212,7 @@ module conv_window #(
             wr_col <= {(XW-1){1'b0}};
             x0 <= -XW'(PAD_L);
             pending <= {TAPS{1'b0}};
+            primed <= 1'b0;
             walking_last <= 1'b0;
             vec_valid <= 1'b0;
         end

@@ -8,8 +8,10 @@
 // STAGES (1..T) cuts the chains into that many register stages, step t in stage
 // floor(t * STAGES / T): a beat takes STAGES cycles instead of one, a beat still enters every
 // cycle, and the longest combinational path is ceil(T / STAGES) neuron updates instead of T
-// (the chain is the accelerator's critical path at STAGES = 1). All stages advance together
-// when the output register is free or being taken.
+// (the chain is the accelerator's critical path at STAGES = 1). A stage's register takes the
+// beat before it when it is empty or its own beat moves on (a stalled output does not hold
+// the bubbles behind it): with a consumer that takes a beat every cycle it is free, a beat
+// leaves exactly STAGES cycles after it entered, whatever the stalls before.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -42,8 +44,10 @@ module lif_layer #(
     reg signed [U_BITS-1:0] theta [0:C-1];
     initial $readmemh(THRESHOLD_FILE, theta);
 
-    wire advance = !m_axis_tvalid || m_axis_tready;
-    assign s_axis_tready = advance;
+    // register k (1..STAGES-1 between the stages, STAGES the output) may take a beat
+    wire [STAGES:1] take;
+    assign take[STAGES] = !m_axis_tvalid || m_axis_tready;
+    assign s_axis_tready = take[1];
 
     // What stage k starts from (slice k): the beat's currents, the membranes after the steps
     // of the stages before it, their spikes, and whether it holds a beat. Slice 0 is the
@@ -68,8 +72,9 @@ module lif_layer #(
             reg [UW-1:0] u_q;
             reg [NT-1:0] s_q;
             reg v_q;
+            assign take[k] = !v_q || take[k + 1];
             always @(posedge clk) begin
-                if (advance) begin
+                if (take[k]) begin
                     x_q <= x_at[(k-1)*XW +: XW];
                     u_q <= u_after[(k-1)*UW +: UW];
                     s_q <= s_after[(k-1)*NT +: NT];
@@ -118,7 +123,7 @@ module lif_layer #(
     endgenerate
 
     always @(posedge clk) begin
-        if (advance) begin
+        if (take[STAGES]) begin
             m_axis_tdata <= s_after[(STAGES-1)*NT +: NT];
             m_axis_tvalid <= v_at[STAGES-1];
         end
