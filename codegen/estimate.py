@@ -65,27 +65,31 @@ class EngineReplay:
         self.first_take = np.full(n, np.nan)
         self.outs = [np.full(n, -np.inf)] * 2   # the last two positions' output cycles
         self.work_done = np.full(n, -np.inf)    # the position's last accumulate is done
+        self.register_free = np.full(n, -np.inf)  # the producer's output register can take an element
 
-    def vector(self, tau, mask, values, empty_cycles=1):
-        """The producer presents a vector at cycle `tau` (N,); it sends the elements in `mask`
-        (N, E) one per cycle as the engine takes them, or spends `empty_cycles` on it when
-        there are none. Returns (cycle after the vector is done, its last element's take
-        cycle)."""
-        tau = tau.astype(float).copy()
-        any_sent = np.zeros(len(tau), bool)
-        last_take = np.zeros(len(tau))
+    def vector(self, accept, mask, values):
+        """The producer's serializer takes a vector at cycle `accept` (N,) and sends the
+        elements in `mask` (N, E) through its output register: an element is picked into the
+        register (from the cycle after the accept, once the register is empty or being taken)
+        and the engine takes it the cycle after at the earliest. Returns (the cycle the
+        serializer takes its next vector: when the last element is picked, or the cycle after
+        the accept for a vector with nothing to send; the last element's take cycle)."""
+        pick = np.maximum(accept + 1.0, self.register_free)
+        last_pick = accept + 1.0
+        last_take = np.zeros(len(accept))
         for k in range(mask.shape[1]):
             m = mask[:, k]
-            take = np.maximum(tau, self.ready)
+            take = np.maximum(pick + 1, self.ready)
             worked = self.dense | (values[:, k] != 0)
             self.first_take = np.where(m & np.isnan(self.first_take), take, self.first_take)
             self.ready = np.where(m, take + np.where(worked, self.groups, 1), self.ready)
             # its last group's weights are read G - 1 cycles after the take, then summed, then accumulated
             self.work_done = np.where(m & worked, take + self.groups + ACCUMULATE_CYCLES, self.work_done)
-            tau = np.where(m, take + 1, tau)
+            self.register_free = np.where(m, take, self.register_free)
+            last_pick = np.where(m, pick, last_pick)
             last_take = np.where(m, take, last_take)
-            any_sent |= m
-        return np.where(any_sent, tau, tau + empty_cycles), last_take
+            pick = np.where(m, take, pick)          # the next element is picked as this one is taken
+        return last_pick, last_take
 
     def finish_position(self, last_take):
         """After the position's last element: the cycle its currents are handed on. The
@@ -123,23 +127,22 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
     mask = sent(elems, not replay.dense)
     taps = n_in // channels
     handed_last = np.full(n, -np.inf)   # the walker handed on the previous window's last tap
-    register_free = np.full(n, -np.inf)  # the vector register can be loaded (its vector was taken)
+    vector_free = np.full(n, -np.inf)    # the vector register can be loaded (its vector was taken)
     serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
     out = np.zeros((n, positions))
     for p in range(positions):
         taken = np.maximum(handed_last, ready[:, p])       # the walker takes window p
-        hand = np.maximum(taken + 1, register_free)         # its first live tap goes into the register
+        hand = np.maximum(taken + 1, vector_free)           # its first live tap goes into the register
         for tap in range(taps):
             cols = slice(tap * channels, (tap + 1) * channels)
             # a live tap has an element to send; the last always (it carries last)
             live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
             take = np.maximum(hand + 1, serializer_free)    # the serializer takes the vector
-            after, last_take = replay.vector(take + 1, mask[:, p, cols] & live[:, None],
-                                                          elems[:, p, cols])
+            next_take, last_take = replay.vector(take, mask[:, p, cols] & live[:, None], elems[:, p, cols])
             if tap == taps - 1:
                 handed_last = hand
-            serializer_free = np.where(live, after - 1, serializer_free)
-            register_free = np.where(live, take, register_free)
+            serializer_free = np.where(live, next_take, serializer_free)
+            vector_free = np.where(live, take, vector_free)
             hand = np.where(live, take, hand)               # the next live tap follows as it is taken
         out[:, p] = replay.finish_position(last_take)
     return out
@@ -153,8 +156,7 @@ def dense_layer(replay: EngineReplay, arrivals, elems, lanes: int):
     for b in range(arrivals.shape[1]):
         take = np.maximum(arrivals[:, b], free)
         cols = slice(b * lanes, (b + 1) * lanes)
-        after, last_take = replay.vector(take + 1, mask[:, cols], elems[:, cols])
-        free = after - 1                    # taken in the cycle the vector before is done
+        free, last_take = replay.vector(take, mask[:, cols], elems[:, cols])
     return replay.finish_position(last_take)[:, None]
 
 

@@ -42,11 +42,11 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     """accumulate_engine: (structural LUT terms, exact FF / BRAM18 / DSP)."""
     simd, pe, t_in, n_out = p.get("SIMD", 1), p["PE"], p["T_IN"], p["N_OUT"]
     n_in, in_bits, w_bits = p["N_IN"], p["IN_BITS"], p["W_BITS"]
-    acc_w = in_bits + w_bits + clog2(n_in + 1)
-    sum_w = in_bits + clog2(n_in + 1)
+    acc_w = in_bits + w_bits + 1 + clog2(n_in + 1)          # signed sum of x * (2c - S)
+    dot_w = in_bits + w_bits + 1 + clog2(simd + 1)          # one element's registered products
     lanes = t_in * n_out
     groups = n_out // pe
-    depth, width = n_in // simd * groups, simd * pe * w_bits
+    depth, width = n_in // simd * groups, simd * pe * (w_bits + 1)
     x_bits = simd * t_in * in_bits
     rom_bram18 = bram18(depth, width)
     rom_in_bram = BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width
@@ -60,14 +60,15 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # the output register holds OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS
     # are the bias's own (constant), which synthesis removes; a ROM built from logic absorbs
     # its read register
-    ff = (2 * lanes * acc_w + 2 * t_in * sum_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 2 * x_bits
-          + clog2(depth + 1) + 2 * clog2(max(groups, 2)) + 12)
+    ff = (2 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 2 * x_bits
+          + clog2(depth + 1) + 3 * clog2(max(groups, 2)) + 14)
     return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 
 
 def window_terms(p: dict) -> tuple[dict, dict]:
     """conv_window: the map in distributed RAM (RAM64M: 64 words x 3 bits in 4 LUTs), per-tap
-    flag copies in event mode, the address arithmetic of the K*K taps."""
+    flag copies in event mode, the address arithmetic of the K*K taps; the walker's registers
+    (the next window's and the walked window's tap addresses) and its element_serializer."""
     pixels, bits, taps = p["H"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
     aw = clog2(pixels)
     skip = p["SKIP_ZEROS"] != 0
@@ -78,16 +79,24 @@ def window_terms(p: dict) -> tuple[dict, dict]:
            "element_pick": p["C"] * p["ELEM_BITS"],
            "control": 1}
     yw, xw = clog2(p["H"] + p["K"] + p["STRIDE"] + 1) + 1, clog2(p["W"] + p["K"] + p["STRIDE"] + 1) + 1
-    ff = (aw + 2 + yw + xw + (aw + 2) + (yw - 1) + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
-          + clog2(max(taps, 2)) + clog2(max(p["C"], 2)) + 3)
+    vector = 1 + p["INDEX_BITS"] + bits
+    ff = (aw + yw + xw + (aw + 2) + (yw - 1) + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
+          + 2 * taps * (aw + 1) + yw + taps + 7                # the next and the walked window
+          + vector + 1 + element_serializer_ff(p["C"], p["ELEM_BITS"], p["INDEX_BITS"]))
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+
+
+def element_serializer_ff(n: int, elem_bits: int, index_bits: int) -> int:
+    """element_serializer: the vector with its base and last flag, the position in it, the
+    output register."""
+    return n * elem_bits + index_bits + 2 + clog2(max(n, 2)) + (1 + index_bits + elem_bits) + 1
 
 
 def serializer_terms(p: dict) -> tuple[dict, dict]:
     bits = p["N"] * p["ELEM_BITS"]
     lut = {"element_pick": bits, "control": 1}
     index_bits = max(1, clog2(p["N"] * p["BEATS"]))
-    ff = bits + clog2(max(p["N"], 2)) + clog2(p["BEATS"] + 1) + index_bits + 1
+    ff = clog2(p["BEATS"] + 1) + index_bits + element_serializer_ff(p["N"], p["ELEM_BITS"], index_bits)
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 

@@ -7,8 +7,9 @@
 // the vector's final element when the vector is last.
 // SKIP_ZEROS = 1 (event mode) sends only the non-zero elements (and a last vector's final
 // element, which carries last); a vector without any costs one cycle. SKIP_ZEROS = 0 sends
-// every element. The next vector is taken in the cycle the current one is done: no bubble
-// between vectors.
+// every element. The output is a register: an element is picked into it when it is empty or
+// being taken, so no path runs from the vector to the engine's weight address; a vector is
+// done in the cycle its last element is picked, and the next one is taken in that cycle.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -42,17 +43,25 @@ module element_serializer #(
     element_picker #(.N(N), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .IW(IW)) u_pick (
         .vec(vec), .from(from), .force_last(last_vec), .found(found), .pos(pos), .more(more));
 
-    wire send = m_axis_tvalid && m_axis_tready;
-    wire done = full && (!found || (send && !more));   // the vector has nothing left to send
+    reg [1+INDEX_BITS+ELEM_BITS-1:0] out_data;
+    reg                              out_valid;
+    assign m_axis_tdata = out_data;
+    assign m_axis_tvalid = out_valid;
+
+    wire pick = full && found && (!out_valid || m_axis_tready);   // the next element into the output
+    wire done = full && (!found || (pick && !more));               // the vector has nothing left to send
     assign s_axis_tready = !full || done;
-    assign m_axis_tvalid = full && found;
     /* verilator lint_off WIDTHEXPAND */
     wire [INDEX_BITS-1:0] index = base + INDEX_BITS'(pos);
     /* verilator lint_on WIDTHEXPAND */
-    assign m_axis_tdata = {last_vec && pos == LAST_LANE, index, vec[pos*ELEM_BITS +: ELEM_BITS]};
 
     always @(posedge clk) begin
-        if (send) from <= pos + 1'b1;
+        if (m_axis_tready) out_valid <= 1'b0;
+        if (pick) begin
+            out_data <= {last_vec && pos == LAST_LANE, index, vec[pos*ELEM_BITS +: ELEM_BITS]};
+            out_valid <= 1'b1;
+            from <= pos + 1'b1;
+        end
         if (done) full <= 1'b0;
         if (s_axis_tvalid && s_axis_tready) begin
             {last_vec, base, vec} <= s_axis_tdata;
@@ -62,6 +71,7 @@ module element_serializer #(
         if (rst) begin
             full <= 1'b0;
             from <= {IW{1'b0}};
+            out_valid <= 1'b0;
         end
     end
 endmodule
