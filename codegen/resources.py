@@ -100,26 +100,18 @@ def serializer_terms(p: dict) -> tuple[dict, dict]:
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
-SRL_MIN = 3     # Yosys synth_xilinx maps a chain of this many plain enabled flip-flops to an SRL (LUT)
-
-
 def lif_terms(p: dict) -> tuple[dict, dict]:
     """lif_layer: N x T neuron updates. Between register stages: the membranes and a valid
-    bit, the spikes made so far and the currents later stages still read. A spike or a current
-    that only rides along through SRL_MIN or more registers becomes a shift register in a LUT,
-    not flip-flops (a current of direct encoding is read by every stage: it stays in FFs)."""
+    bit, the spikes made so far and the currents later stages still read; each stage register
+    has its own enable (it fills the bubble ahead of it), so none of them is a shift register."""
     n, t, stages = p["N"], p["T"], p.get("STAGES", 1)
     lut = {"neuron_bits": n * t * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2), "control": 1}
-
-    def plain(length: int) -> int:
-        return length if length < SRL_MIN else 0
-
     ff = 1 + (stages - 1) * (n * p["U_BITS"] + 1)           # output valid; membranes and valid per stage
     for step in range(t):
         stage = step * stages // t
-        ff += n * plain(stages - stage)                      # its spike: later stage registers, output
+        ff += n * (stages - stage)                           # its spike: later stage registers, output
         if p["X_STEPS"] == t:
-            ff += n * p["X_BITS"] * plain(stage)             # its current: the registers before its stage
+            ff += n * p["X_BITS"] * stage                    # its current: the registers before its stage
     if p["X_STEPS"] != t:
         ff += (stages - 1) * n * p["X_BITS"]
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
