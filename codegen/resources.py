@@ -46,7 +46,7 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     dot_w = in_bits + w_bits + 1 + clog2(simd + 1)          # one element's registered products
     lanes = t_in * n_out
     groups = n_out // pe
-    depth, width = n_in // simd * groups, simd * pe * (w_bits + 1)
+    depth, width = n_in // simd * groups, simd * pe * w_bits
     x_bits = simd * t_in * in_bits
     rom_bram18 = bram18(depth, width)
     rom_in_bram = BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width

@@ -94,27 +94,18 @@ def hex_words(values, width: int) -> str:
 
 
 def weight_words(codes: np.ndarray, pe: int, bits: int, simd: int = 1) -> list[int]:
-    """ROM words of an accumulate engine: the signed ReScaW weights V = 2 codes - (2^bits - 1),
-    bits + 1 wide (two's complement). The word at address r*G + g (r = a group of SIMD inputs)
-    packs V[r*SIMD + j, g*PE + p] at bits [(j*PE + p)*(bits + 1) +: bits + 1]; the word is
-    rom_width(pe, bits, simd) wide."""
+    """ROM word at address r*G + g (r = a group of SIMD inputs) packs codes[r*SIMD + j, g*PE + p]
+    at bits [(j*PE + p)*bits +: bits]."""
     n_in, n_out = codes.shape
-    field, mask = bits + 1, (1 << (bits + 1)) - 1
-    signed = 2 * codes.astype(np.int64) - (2 ** bits - 1)
     words = []
     for r in range(n_in // simd):
         for g in range(n_out // pe):
             word = 0
             for j in range(simd):
                 for p in range(pe):
-                    word |= (int(signed[r * simd + j, g * pe + p]) & mask) << ((j * pe + p) * field)
+                    word |= int(codes[r * simd + j, g * pe + p]) << ((j * pe + p) * bits)
             words.append(word)
     return words
-
-
-def rom_width(pe: int, bits: int, simd: int = 1) -> int:
-    """Bits of an engine's ROM word: SIMD x PE signed weights of bits + 1."""
-    return simd * pe * (bits + 1)
 
 
 def check_supported(layers: list[dict]) -> None:
@@ -207,7 +198,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             bias = deploy.array(layer["bias"])
             bias_bits = signed_width(int(np.abs(bias).max()))
             out_bits = layer["out_bits"]
-            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"], q), rom_width(p, layer["bits"], q))
+            files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"], q), q * p * layer["bits"])
             files[f"{name}_bias.mem"] = hex_words(bias, bias_bits)
             stages.append(Stage("accumulate_engine", f"u_{name}_engine",
                                 f"{name}: {n_in} inputs -> {n_out} outputs, {layer['bits']}-bit ReScaW codes, "

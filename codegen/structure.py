@@ -179,12 +179,10 @@ def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: 
         mem = memories[f"{layer['name']}_weights.mem"]
         codes = int(np.prod(deploy.array(layer["weights"]).shape))
         lanes = layer_pe[layer["name"]] * layer_simd.get(layer["name"], 1)
-        # each code c is held as the signed ReScaW weight 2c - (2^bits - 1): one bit more
-        want_words, want_bits = codes // lanes, 4 * math.ceil(lanes * (layer["bits"] + 1) / 4)
+        want_words, want_bits = codes // lanes, 4 * math.ceil(lanes * layer["bits"] / 4)
         if (mem["words"], mem["bits"]) != (want_words, want_bits):
             problems.append(f"{layer['name']}_weights.mem: {mem['words']} words x {mem['bits']} bits, expected "
-                            f"{want_words} x {want_bits} ({codes} {layer['bits']}-bit codes as signed "
-                            f"{layer['bits'] + 1}-bit weights, {lanes} per word)")
+                            f"{want_words} x {want_bits} ({codes} {layer['bits']}-bit codes, {lanes} per word)")
     rom_bits = sum(m["words"] * m["bits"] for m in memories.values())
     return {"parser": "pyverilog", "modules": sorted(declared), "instances": len(parsed["instances"]),
             "memories": memories, "rom_bits": rom_bits, "problems": problems}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qpsnn.codegen.element_stream import index_bits
-from qpsnn.codegen.rtl import hex_words, rom_width, weight_words
+from qpsnn.codegen.rtl import hex_words, weight_words
 from qpsnn.model.deploy import conv_geometry
 from qpsnn.sim.unit import run_unit
 
@@ -48,7 +48,7 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
     params = {"N_IN": n_in, "N_OUT": n_out, "PE": pe, "SIMD": simd, "T_IN": t_in, "IN_BITS": in_bits, "W_BITS": w_bits,
               "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
               "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem", "INDEX_BITS": index_bits(n_in // simd)}
-    files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), rom_width(pe, w_bits, simd)), "b.mem": hex_words(bias, bias_bits)}
+    files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), simd * pe * w_bits), "b.mem": hex_words(bias, bias_bits)}
     failures = run_unit("accumulate_engine", params, str(tmp_path),
                         {"seed": 5, "positions": 10, "density": density, "codes": codes.tolist(),
                          "bias": bias.tolist(), **STRESS}, files=files)

@@ -8,8 +8,9 @@
 // T_IN time steps in one output beat:
 //     X[t][o] = ((2 * sum_i x_i[t] * W_int[i][o]  -  S * sum_i x_i[t]) << FRAC_BITS) + B_o
 //             = (sum_i x_i[t] * V[i][o]) << FRAC_BITS) + B_o,   V = 2 W_int - S,
-// S = 2^W_BITS - 1 the ReScaW offset: the ROM holds the signed V (W_BITS + 1 bits, odd), so the
-// engine accumulates one signed sum per lane and a current is one addition away.
+// S = 2^W_BITS - 1 the ReScaW offset. V = 2c + 1 - 2^W_BITS is the code with a 1 appended and
+// its top bit inverted (a signed W_BITS + 1-bit number, no arithmetic), so the engine
+// accumulates one signed sum per lane and a current is one addition away.
 // An input carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * V is an AND: the engine adds weights, no multipliers.
@@ -23,8 +24,8 @@
 // Pipeline: the ROM read (block RAM), the products and their sum over the element's SIMD
 // inputs (registered: the DSPs' own output registers for pixel inputs), the accumulate; each
 // ends in registers.
-// Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE weights V (input j, output p at
-// bits [(j*PE + p)*(W_BITS+1)]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
+// Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
+// bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
 // biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
 `resetall
 `timescale 1ns / 1ps
@@ -62,6 +63,7 @@ module accumulate_engine #(
     localparam integer RA = (DEPTH > 1) ? $clog2(DEPTH) : 1;            // ROM index
     localparam integer GW = (G > 1) ? $clog2(G) : 1;
     localparam integer VW = W_BITS + 1;                                  // a signed weight V
+    localparam [W_BITS-1:0] TOP_BIT = W_BITS'(1) << (W_BITS - 1);
     localparam integer ACC_W = IN_BITS + VW + $clog2(N_IN + 1);          // sum x*V, signed
     localparam integer DOT_W = IN_BITS + VW + $clog2(SIMD + 1);          // one element's sum, signed
     localparam integer WIDE0 = ACC_W + FRAC_BITS;
@@ -69,7 +71,7 @@ module accumulate_engine #(
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
 
-    reg [SIMD*PE*VW-1:0] rom [0:DEPTH-1];
+    reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
     reg signed [BIAS_BITS-1:0] bias [0:N_OUT-1];
     initial begin
         $readmemh(WEIGHT_FILE, rom);
@@ -93,7 +95,7 @@ module accumulate_engine #(
     reg [1:0]         bank_done;   // the bank's position has all its elements
 
     // pipeline stage 1: ROM data arrives one cycle after its address
-    reg [SIMD*PE*VW-1:0] w_q;
+    reg [SIMD*PE*W_BITS-1:0] w_q;
     reg                    s1_valid;
     reg [GW-1:0]           s1_g;
     reg [X_BITS-1:0]       s1_x;
@@ -152,7 +154,8 @@ module accumulate_engine #(
                 assign terms[0] = {DOT_W{1'b0}};
                 for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
                     wire [IN_BITS-1:0]     x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
-                    wire signed [VW-1:0]   w = w_q[(gj*PE + gp)*VW +: VW];
+                    wire [W_BITS-1:0]      code = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
+                    wire signed [VW-1:0]   w = $signed({code ^ TOP_BIT, 1'b1});    // 2 code - S
                     wire signed [DOT_W-1:0] product;
                     if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
                         assign product = x[0] ? DOT_W'(w) : {DOT_W{1'b0}};
