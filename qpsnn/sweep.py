@@ -25,7 +25,7 @@ import time
 
 from qpsnn.errors import InputError
 from qpsnn.files import write_atomic
-from qpsnn.spec import Spec, after_pruning, check_bits, check_ratios, infer_shapes, parse_spec, prunable_layers
+from qpsnn.spec import Spec, after_pruning, check_bits, check_ratios, check_shapes, parse_spec, prunable_layers
 
 KNOBS = ("pe", "simd")
 
@@ -92,8 +92,7 @@ def plan(spec: Spec, cfg: SweepConfig, input_shape) -> list[dict]:
         parse_spec(pspec.to_dict(), f"sweep point {point}")     # the spec's own checks of the knobs
         if pspec.prune["ratios"]:
             check_ratios(pspec.prune["ratios"], pspec.layers)
-        infer_shapes(pspec, input_shape)
-        infer_shapes(after_pruning(pspec), input_shape)
+        check_shapes(pspec, input_shape)
         points.append(point)
     return points
 
