@@ -25,7 +25,8 @@ import time
 
 from qpsnn.errors import InputError
 from qpsnn.files import write_atomic
-from qpsnn.spec import Spec, after_pruning, check_bits, check_ratios, check_shapes, parse_spec, prunable_layers
+from qpsnn.spec import (Spec, after_pruning, check_bits, check_ratios, check_shapes, check_with_data, parse_spec,
+                        prunable_layers)
 
 KNOBS = ("pe", "simd")
 
@@ -183,6 +184,7 @@ def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
     from qpsnn.model.keys import model_key
     from qpsnn.progress import counted
 
+    check_with_data(spec)       # what `qpsnn validate` checks, before the points' own checks
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
     points = plan(spec, cfg, data.input_shape)
     points_dir, models_dir = os.path.join(out, "points"), os.path.join(out, "models")
