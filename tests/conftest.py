@@ -18,7 +18,26 @@ def shared_dir(tmp_path_factory, name: str):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shared_verilator_builds(tmp_path_factory):
-    """One Verilator build per design in a test run: tests that simulate a design another test
-    (or flow) already built take its build (sim/runner.py, keyed by the Verilog's content)."""
+def shared_work(tmp_path_factory):
+    """Work done once per test run and shared by the test processes: a Verilator build per
+    design (sim/runner.py, keyed by the Verilog's content; the C++ compiled through ccache), and
+    a training per spec of helpers.trained."""
+    from helpers import TRAINED_MODELS
+
     os.environ["QPSNN_VERILATOR_CACHE"] = str(shared_dir(tmp_path_factory, "verilator-builds"))
+    os.environ[TRAINED_MODELS] = str(shared_dir(tmp_path_factory, "trained-models"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The order and grouping of work for the test processes (make test: pytest-xdist
+    --dist loadgroup --no-loadscope-reorder). A test that uses a module-scoped fixture (a
+    trained flow) stays on one process with the rest of its module, so the fixture is built
+    once; every other test is a unit of its own, free to go to whichever process is idle. The
+    tests marked slow go first: the long ones start while the short ones fill the gaps, rather
+    than one process running a long test alone at the end."""
+    for item in items:
+        scopes = {defs[-1].scope for defs in item._fixtureinfo.name2fixturedefs.values()}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
