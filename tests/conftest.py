@@ -32,12 +32,23 @@ def shared_work(tmp_path_factory):
 def pytest_collection_modifyitems(config, items):
     """The order and grouping of work for the test processes (make test: pytest-xdist
     --dist loadgroup --no-loadscope-reorder). A test that uses a module-scoped fixture (a
-    trained flow) stays on one process with the rest of its module, so the fixture is built
-    once; every other test is a unit of its own, free to go to whichever process is idle. The
-    tests marked slow go first: the long ones start while the short ones fill the gaps, rather
+    trained flow) stays on one process with the tests of its module that use the same value
+    of it, so the fixture is built once; every other test is a unit of its own, free to go to whichever process is idle. The
+    tests marked slow go first, the slowest first: the long ones start while the short ones fill the gaps, rather
     than one process running a long test alone at the end."""
     for item in items:
-        scopes = {defs[-1].scope for defs in item._fixtureinfo.name2fixturedefs.values()}
-        if scopes & {"module", "class", "package"}:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        shared = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items()
+                        if defs[-1].scope in ("module", "class", "package"))
+        if shared:
+            # a parametrized module fixture: each of its values is a group of its own
+            indices = getattr(getattr(item, "callspec", None), "indices", {})
+            values = [f"{name}={indices[name]}" for name in shared if name in indices]
+            item.add_marker(pytest.mark.xdist_group(":".join([item.module.__name__] + values)))
+    items.sort(key=lambda item: -slow_seconds(item))
+
+
+def slow_seconds(item) -> float:
+    """A test's duration as marked (pytest.mark.slow(seconds=...), measured on the shared 2-core
+    machine); 0 for an unmarked one. Only the order of the work depends on it."""
+    mark = item.get_closest_marker("slow")
+    return mark.kwargs.get("seconds", 60) if mark else 0

@@ -4,6 +4,7 @@ training depends on trains again, and --retrain forces it."""
 
 import json
 
+import pytest
 import yaml
 
 from helpers import MLP_SPEC
@@ -18,6 +19,7 @@ def run(tmp_path, raw, *flags):
     return json.loads((out / "report.json").read_text())
 
 
+@pytest.mark.slow(seconds=180)
 def test_knob_change_reuses_the_model_training_change_retrains(tmp_path):
     raw = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=2), verify={"hls_images": 0, "rtl_images": 5})
     first = run(tmp_path, raw)
