@@ -57,7 +57,9 @@ def lint(sources: list[str], top: str, cwd: str | None = None, parameters: dict 
     return out
 
 
-BUILD_CACHE = "QPSNN_VERILATOR_CACHE"   # a directory of finished builds by content, when set (the tests)
+# When set (the test suite does), a directory where finished builds are kept by content and
+# through which the C++ of new ones is compiled (ccache)
+BUILD_CACHE = "QPSNN_VERILATOR_CACHE"
 
 
 def use_compiler_cache(root: str) -> None:
@@ -71,15 +73,10 @@ def use_compiler_cache(root: str) -> None:
     os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + f" OBJCACHE={ccache}").strip()
 
 
-def cached_build(sources: list[str], top: str, parameters: dict, build_args: list[str]) -> str | None:
-    """Where a finished Verilator build of exactly these sources, top, parameters and flags is
-    kept, when $QPSNN_VERILATOR_CACHE names a cache directory (then the compiles of other builds
-    go through ccache there too). Memory files ($readmemh) are read when the simulation starts,
-    from its working directory, so they are not part of the build."""
-    root = os.environ.get(BUILD_CACHE)
-    if not root:
-        return None
-    use_compiler_cache(root)
+def cached_build(root: str, sources: list[str], top: str, parameters: dict, build_args: list[str]) -> str:
+    """Where, in the cache directory `root`, a finished Verilator build of exactly these sources,
+    top, parameters and flags is kept. Memory files ($readmemh) are read when the simulation
+    starts, from its working directory, so they are not part of the build."""
     import hashlib
 
     import cocotb
@@ -114,7 +111,11 @@ def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: 
         sys.path.insert(0, tb_path)
     runner = get_runner("verilator")
     build_args = ["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"]
-    cached = cached_build(sources, top, parameters or {}, build_args)
+    cache_root = os.environ.get(BUILD_CACHE)
+    cached = None
+    if cache_root:
+        cached = cached_build(cache_root, sources, top, parameters or {}, build_args)
+        use_compiler_cache(cache_root)
     os.makedirs(build_dir, exist_ok=True)
     if cached and os.path.isfile(os.path.join(cached, top)):
         shutil.copy2(os.path.join(cached, top), os.path.join(build_dir, top))

@@ -32,10 +32,11 @@ def shared_work(tmp_path_factory):
 def pytest_collection_modifyitems(config, items):
     """The order and grouping of work for the test processes (make test: pytest-xdist
     --dist loadgroup --no-loadscope-reorder). A test that uses a module-scoped fixture (a
-    trained flow) stays on one process with the tests of its module that use the same value
-    of it, so the fixture is built once; every other test is a unit of its own, free to go to whichever process is idle. The
-    tests marked slow go first, the slowest first: the long ones start while the short ones fill the gaps, rather
-    than one process running a long test alone at the end."""
+    trained flow) stays on one process with the tests of its module that use the same value of
+    it, so the fixture is built once; every other test is a unit of its own, free to go to
+    whichever process is idle. The tests marked slow go first, the slowest first: the long ones
+    start while the short ones fill the gaps, rather than one process running a long test alone
+    at the end."""
     for item in items:
         shared = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items()
                         if defs[-1].scope in ("module", "class", "package"))
