@@ -49,7 +49,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def slow_seconds(item) -> float:
-    """A test's duration as marked (pytest.mark.slow(seconds=...), measured on the shared 2-core
-    machine); 0 for an unmarked one. Only the order of the work depends on it."""
+    """A test's duration as marked: pytest.mark.slow(seconds=...), about what make test's
+    --durations list showed on the shared 2-core machine (2026-11-26; 90 for those under the
+    tenth slowest); 0 for an unmarked test. Only the order of the work depends on it."""
     mark = item.get_closest_marker("slow")
     return mark.kwargs.get("seconds", 60) if mark else 0

@@ -19,7 +19,7 @@ def run(tmp_path, raw, *flags):
     return json.loads((out / "report.json").read_text())
 
 
-@pytest.mark.slow(seconds=180)
+@pytest.mark.slow(seconds=90)
 def test_knob_change_reuses_the_model_training_change_retrains(tmp_path):
     raw = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=2), verify={"hls_images": 0, "rtl_images": 5})
     first = run(tmp_path, raw)

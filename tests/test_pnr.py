@@ -17,7 +17,7 @@ from qpsnn.steps import latency_us, place_and_route_report
 SMALL_SPEC = dict(MLP_SPEC, layers=[{"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}])
 
 
-@pytest.mark.slow(seconds=160)
+@pytest.mark.slow(seconds=90)
 def test_place_and_route_small_network(tmp_path):
     assert pnr.missing_tool() is None, pnr.missing_tool()
     _, _, _, deploy = trained(SMALL_SPEC, train={"epochs": 0, "seed": 1})
