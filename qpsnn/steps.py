@@ -33,7 +33,7 @@ from qpsnn.errors import InputError
 from qpsnn.files import replace_dir, write_atomic
 from qpsnn.model.keys import digest
 from qpsnn.progress import Timer
-from qpsnn.spec import Spec, after_pruning, infer_shapes, layer_knob
+from qpsnn.spec import Spec, after_pruning, layer_knob
 
 RECORD = "step.json"
 
@@ -75,8 +75,6 @@ class Workspace:
             from qpsnn.model.data import load_dataset
             with timer.stage("data"):
                 data = load_dataset(self.spec.data["dataset"], self.spec.data["test_fraction"], self.spec.data["seed"])
-                infer_shapes(self.spec, data.input_shape)
-                infer_shapes(self.model_spec, data.input_shape)   # the knobs fit the pruned network
             for note in data.notes:
                 print(f"[qpsnn] note: {note}", flush=True)
             self._data = data

