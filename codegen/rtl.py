@@ -131,8 +131,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
            stages: dict | None = None) -> RtlDesign:
     """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
     name -> inputs per element (default 1); `stages`: LIF layer name -> register stages of its
-    T steps (default T: one neuron update per stage, the LIF's shortest path); `mode`: 'event' skips all-zero elements in one cycle, 'dense' spends
-    the full work on every element."""
+    T steps (default T: one neuron update per stage, the LIF's shortest path); `mode`: 'event'
+    skips all-zero elements in one cycle, 'dense' spends the full work on every element."""
     check_supported(deploy.layers)
     if mode not in RTL_MODES:
         raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")

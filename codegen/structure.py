@@ -112,7 +112,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
             n = layer["out_shape"][-1]
             out.append((f"u_{name}", "lif_layer",
                         {"N": n, "T": T, "LEAK_SHIFT": layer["leak_shift"],
-                         "SOFT_RESET": int(layer["reset"] == "soft"), "STAGES": (layer_stages or {}).get(name, 1),
+                         "SOFT_RESET": int(layer["reset"] == "soft"),
+                         "STAGES": (layer_stages or {}).get(name, T),       # the generator's default: T
                          "THRESHOLD_FILE": f"{name}_threshold.mem"},
                         n * T))
         elif kind == "maxpool":
