@@ -127,12 +127,12 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
     mask = sent(elems, not replay.dense)
     taps = n_in // channels
     handed_last = np.full(n, -np.inf)   # the walker handed on the previous window's last tap
-    vector_free = np.full(n, -np.inf)    # the vector register can be loaded (its vector was taken)
+    hand = np.full(n, -np.inf)          # the vector register can be loaded (its last vector was taken)
     serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
     out = np.zeros((n, positions))
     for p in range(positions):
         taken = np.maximum(handed_last, ready[:, p])       # the walker takes window p
-        hand = np.maximum(taken + 1, vector_free)           # its first live tap goes into the register
+        hand = np.maximum(taken + 1, hand)                  # its first live tap goes into the register
         for tap in range(taps):
             cols = slice(tap * channels, (tap + 1) * channels)
             # a live tap has an element to send; the last always (it carries last)
@@ -142,7 +142,6 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
             if tap == taps - 1:
                 handed_last = hand
             serializer_free = np.where(live, next_take, serializer_free)
-            vector_free = np.where(live, take, vector_free)
             hand = np.where(live, take, hand)               # the next live tap follows as it is taken
         out[:, p] = replay.finish_position(last_take)
     return out
