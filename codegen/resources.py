@@ -87,9 +87,9 @@ def window_terms(p: dict) -> tuple[dict, dict]:
 
 
 def element_serializer_ff(n: int, elem_bits: int, index_bits: int) -> int:
-    """element_serializer: the vector with its base and last flag, the position in it, the
-    output register."""
-    return n * elem_bits + index_bits + 2 + clog2(max(n, 2)) + (1 + index_bits + elem_bits) + 1
+    """element_serializer: the vector with its base and last flag, the next element's lane
+    and the mask of those after it (with two flags), the output register."""
+    return (n * elem_bits + index_bits + 2 + clog2(max(n, 2)) + n + 2 + (1 + index_bits + elem_bits) + 1)
 
 
 def serializer_terms(p: dict) -> tuple[dict, dict]:

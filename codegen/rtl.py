@@ -122,9 +122,8 @@ def _quote(name: str) -> str:
 
 RTL_MODES = ("event", "dense")
 # library modules that other library modules instantiate
-SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer", "element_picker"),
-              "vector_serializer": ("element_serializer", "element_picker"),
-              "element_serializer": ("element_picker",)}
+SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",),
+              "vector_serializer": ("element_serializer",)}
 
 
 def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None,
