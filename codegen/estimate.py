@@ -27,7 +27,7 @@ from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
 STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool)
 READOUT_CYCLES = 3      # readout: take the beat, present and hand over the output (plus one per class)
-ACCUMULATE_CYCLES = 2   # an engine's pipeline after the ROM read: the products summed, the accumulate
+ACCUMULATE_CYCLES = 3   # an engine's pipeline after the ROM read: its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 

@@ -59,9 +59,9 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
            "control": 1}
     # the output register holds OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS
     # are the bias's own (constant), which synthesis removes; a ROM built from logic absorbs
-    # its read register
-    ff = (2 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 2 * x_bits
-          + clog2(depth + 1) + 3 * clog2(max(groups, 2)) + 14)
+    # its read register; the ROM's output register (`width`) is one more
+    ff = (2 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 3 * x_bits
+          + width + clog2(depth + 1) + 4 * clog2(max(groups, 2)) + 16)
     return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 
 

@@ -21,9 +21,10 @@
 // Two banks of accumulators: the next position's elements go into one while the other
 // finishes its last accumulate and hands its currents to the output register, so a position
 // costs no more than its elements' work.
-// Pipeline: the ROM read (block RAM), the products and their sum over the element's SIMD
-// inputs (registered: the DSPs' own output registers for pixel inputs), the accumulate; each
-// ends in registers.
+// Pipeline: the ROM read (block RAM) and its output register (the block RAM's own: its
+// clock-to-out would otherwise start the next path), the products and their sum over the
+// element's SIMD inputs (registered: the DSPs' own output registers for pixel inputs), the
+// accumulate; each ends in registers.
 // Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
 // bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
 // biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
@@ -94,12 +95,13 @@ module accumulate_engine #(
     reg               out_bank;    // bank whose currents go out next
     reg [1:0]         bank_done;   // the bank's position has all its elements
 
-    // pipeline stage 1: ROM data arrives one cycle after its address
-    reg [SIMD*PE*W_BITS-1:0] w_q;
-    reg                    s1_valid;
-    reg [GW-1:0]           s1_g;
-    reg [X_BITS-1:0]       s1_x;
-    reg                    s1_bank;
+    // pipeline stage 1: ROM data arrives one cycle after its address (w_rd), and is
+    // registered again (w_q)
+    reg [SIMD*PE*W_BITS-1:0] w_rd, w_q;
+    reg                    s0_valid, s1_valid;
+    reg [GW-1:0]           s0_g, s1_g;
+    reg [X_BITS-1:0]       s0_x, s1_x;
+    reg                    s0_bank, s1_bank;
     // pipeline stage 2: the element's products summed per lane
     reg                    s2_valid;
     reg [GW-1:0]           s2_g;
@@ -121,7 +123,8 @@ module accumulate_engine #(
     /* verilator lint_on UNUSEDSIGNAL */
 
     // the output bank is finished when no accumulate of it is pending or in flight
-    wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s1_valid && s1_bank == out_bank)
+    wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
+                     && !(s1_valid && s1_bank == out_bank)
                      && !(s2_valid && s2_bank == out_bank)
                      && (!m_axis_tvalid || m_axis_tready);
 
@@ -172,11 +175,16 @@ module accumulate_engine #(
 
 
     always @(posedge clk) begin
-        w_q <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses w_q
-        s1_valid <= busy || (take && nonzero);
-        s1_g <= g;
-        s1_x <= busy ? x_reg : in_x;
-        s1_bank <= busy ? x_bank : in_bank;
+        w_rd <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses it
+        w_q <= w_rd;
+        s0_valid <= busy || (take && nonzero);
+        s0_g <= g;
+        s0_x <= busy ? x_reg : in_x;
+        s0_bank <= busy ? x_bank : in_bank;
+        s1_valid <= s0_valid;
+        s1_g <= s0_g;
+        s1_x <= s0_x;
+        s1_bank <= s0_bank;
         s2_valid <= s1_valid;
         s2_g <= s1_g;
         s2_bank <= s1_bank;
@@ -223,13 +231,14 @@ module accumulate_engine #(
             in_bank <= 1'b0;
             out_bank <= 1'b0;
             x_bank <= 1'b0;
+            s0_valid <= 1'b0;
             s1_valid <= 1'b0;
             s2_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
         end
     end
 
-    // the two banks: a lane takes its dot product two cycles after its group's weights are
+    // the two banks: a lane takes its dot product three cycles after its group's weights are
     // read; the output bank is cleared as its currents go out
     genvar gb;
     generate
