@@ -26,7 +26,7 @@ from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
 STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool)
-READOUT_CYCLES = 3      # readout: take the beat, present and hand over the output (plus one per class)
+READOUT_CYCLES = 4      # readout: take the beat, the scan's two stages, hand over the output (plus one per step and per class)
 ACCUMULATE_CYCLES = 3   # an engine's pipeline after the ROM read: its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
@@ -206,7 +206,7 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
         per_layer[layer["name"]] = float((times[:, -1] + 1 - replay.first_take).mean())
         lanes = n_out
     n_classes = lanes
-    latency = times[:, -1] + READOUT_CYCLES + n_classes
+    latency = times[:, -1] + READOUT_CYCLES + deploy.time_steps + n_classes
     # back to back, an image enters when the slowest layer (or the input stream) is free
     interval = max(max(per_layer.values()), h * w)
     return {"cycles_per_layer": per_layer, "cycles_per_image": float(latency.mean()),

@@ -105,7 +105,9 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     bit, the spikes made so far and the currents later stages still read; each stage register
     has its own enable (it fills the bubble ahead of it), so none of them is a shift register."""
     n, t, stages = p["N"], p["T"], p.get("STAGES", 1)
-    lut = {"neuron_bits": n * t * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2), "control": 1}
+    # per update: the membrane's adder, the comparison's, the reset; x - theta per stage step
+    lut = {"neuron_bits": n * t * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2) + n * t * (p["U_BITS"] + 1),
+           "control": 1}
     ff = 1 + (stages - 1) * (n * p["U_BITS"] + 1)           # output valid; membranes and valid per stage
     for step in range(t):
         stage = step * stages // t
@@ -114,6 +116,11 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
             ff += n * p["X_BITS"] * stage                    # its current: the registers before its stage
     if p["X_STEPS"] != t:
         ff += (stages - 1) * n * p["X_BITS"]
+    # x - theta of a stage's own steps in its register (one per distinct current), less the bits
+    # equal to x's, which that register holds too (THETA_SHARED_BITS: codegen.rtl.theta_shared_bits)
+    for stage in range(1, stages):
+        first, end = -(-stage * t // stages), -(-(stage + 1) * t // stages)
+        ff += (end - first if p["X_STEPS"] == t else 1) * (n * (p["U_BITS"] + 1) - p.get("THETA_SHARED_BITS", 0))
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
@@ -127,12 +134,13 @@ def maxpool_terms(p: dict) -> tuple[dict, dict]:
 
 def readout_terms(p: dict) -> tuple[dict, dict]:
     """readout: lanes hold BITS varying bits (the sign extension is one bit copied; a spike is
-    one bit); a spike count of T ones grows a bit per addition; with T = 1 the sums are the lanes."""
+    one bit); the sums are accumulated one step per cycle (an adder and a T-way choice per
+    class), the scan reads a class and compares it in two register stages."""
     k, t, spikes = p["K"], p["T"], p.get("SPIKES", 0)
-    sum_w = min(t, p["BITS"] + clog2(t + 1)) if spikes else p["BITS"] + clog2(t + 1)
-    lut = {"sum_bits": k * t * sum_w, "argmax_bits": k * sum_w, "control": 1}
-    ff = (t * k * (1 if spikes else p["BITS"]) + (k * sum_w if t > 1 else 0) + sum_w + p["CLASS_BITS"]
-          + clog2(max(k, 2)) + 3)
+    sum_w = p["BITS"] + clog2(t + 1)
+    lut = {"sum_bits": k * sum_w * (2 if t > 1 else 1), "argmax_bits": 2 * sum_w + k, "control": 1}
+    ff = (t * k * (1 if spikes else p["BITS"]) + k * sum_w + 2 * sum_w + p["CLASS_BITS"]
+          + 2 * max(1, clog2(k)) + max(1, clog2(t)) + 5)
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 

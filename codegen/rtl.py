@@ -41,10 +41,12 @@ class Stage:
     params: list = field(default_factory=list)
     user_bits: int = 0      # a tuser sideband on the output (the readout's class)
     layer: str = ""         # the deploy-form layer this stage belongs to
+    facts: dict = field(default_factory=dict)   # what synthesis sees in the memory files' contents
 
     def numeric_params(self) -> dict:
-        """The parameters without the file names: what the module's size depends on."""
-        return {k: v for k, v in self.params if not isinstance(v, str)}
+        """What the module's size depends on: the parameters without the file names, and the
+        facts about the files' contents that synthesis uses."""
+        return {**{k: v for k, v in self.params if not isinstance(v, str)}, **self.facts}
 
 
 @dataclass
@@ -226,7 +228,9 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                 [("N", n), ("C", len(theta)), ("T", T), ("X_STEPS", stream.steps),
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
                                  ("SOFT_RESET", int(layer["reset"] == "soft")), ("STAGES", s),
-                                 ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))]))
+                                 ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))],
+                                facts={"THETA_SHARED_BITS": sum(theta_shared_bits(int(theta[i % len(theta)]), out_bits,
+                                                                                  u_bits) for i in range(n))}))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)
             probes.append({"layer": name, "signal": f"st{len(stages)}", "neurons": n, "steps": T,
                            "positions": list(stream.shape) or [1]})
@@ -269,6 +273,15 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
 
 
 KNOBS = ("pe", "simd", "stages")
+
+
+def theta_shared_bits(theta: int, x_bits: int, u_bits: int) -> int:
+    """Bits of a neuron's registered x - theta (U_BITS + 1 of them) that equal bits of its x:
+    below theta's lowest set bit nothing is borrowed, so they are x's own, and synthesis keeps
+    one flip-flop for both wherever the stage register holds x too (all of them if theta = 0)."""
+    if theta == 0:
+        return u_bits + 1
+    return min((theta & -theta).bit_length() - 1, x_bits)
 
 
 def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> RtlDesign:

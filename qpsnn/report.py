@@ -26,7 +26,11 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def _at_fmax(lat: dict) -> str:
     at = lat.get("latency_us", {}).get("at_fmax")
-    return f", {at['us_per_image']:.1f} us at the {at['clock_mhz']:.1f} MHz Fmax placed and routed" if at else ""
+    if not at:
+        return ""
+    rate = (f", {at['images_per_s_predicted']:,.0f} images/s back to back (cycle model)"
+            if "images_per_s_predicted" in at else "")
+    return f", {at['us_per_image']:.1f} us at the {at['clock_mhz']:.1f} MHz Fmax placed and routed" + rate
 
 
 def markdown(report: dict) -> str:

@@ -519,6 +519,9 @@ def latency_us(latency: dict, fmax: dict) -> dict:
     if "fmax_mhz" in fmax:
         out["at_fmax"] = {"clock_mhz": fmax["fmax_mhz"], "device": fmax["device"],
                           "us_per_image": cycles / fmax["fmax_mhz"]}
+        if "estimated_throughput_fps" in latency:      # the cycle model's back-to-back interval
+            out["at_fmax"]["images_per_s_predicted"] = (latency["estimated_throughput_fps"] * fmax["fmax_mhz"]
+                                                        / latency["clock_mhz_assumed"])
     return out
 
 
@@ -544,4 +547,9 @@ def assemble_report(ws: Workspace) -> dict:
                            "model_key": model_key(ws.spec)}
     if "latency" in report and "fmax" in report:
         report["latency"]["latency_us"] = latency_us(report["latency"], report["fmax"])
+        at_fmax = report["latency"]["latency_us"].get("at_fmax", {})
+        if at_fmax:     # the two figures at the clock the design reached, at the top level
+            report["latency"]["latency_us_at_fmax"] = at_fmax["us_per_image"]
+            if "images_per_s_predicted" in at_fmax:
+                report["latency"]["throughput_images_per_s_at_fmax"] = at_fmax["images_per_s_predicted"]
     return report

@@ -31,8 +31,11 @@ def test_place_and_route_small_network(tmp_path):
     path = result["critical_path"]
     assert abs(1000 / path["ns"] / result["fmax_mhz"] - 1) < 0.02, result
     assert path["through"] and all(name.startswith("u_") for name in path["through"])
-    lat = latency_us({"cycles_per_image_measured": 1000.0, "clock_mhz_assumed": 100.0}, result)
+    lat = latency_us({"cycles_per_image_measured": 1000.0, "clock_mhz_assumed": 100.0,
+                      "estimated_throughput_fps": 50_000.0}, result)
     assert lat["at_fmax"]["us_per_image"] == pytest.approx(1000.0 / result["fmax_mhz"])
+    # 50,000 images/s at 100 MHz is one every 2,000 cycles
+    assert lat["at_fmax"]["images_per_s_predicted"] == pytest.approx(result["fmax_mhz"] * 1e6 / 2000)
     assert lat["nominal"]["us_per_image"] == pytest.approx(10.0)
 
 

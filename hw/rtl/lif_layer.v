@@ -12,6 +12,8 @@
 // beat before it when it is empty or its own beat moves on (a stalled output does not hold
 // the bubbles behind it): with a consumer that takes a beat every cycle it is free, a beat
 // leaves exactly STAGES cycles after it entered, whatever the stalls before.
+// Each stage register also holds x - theta for its own steps (lif_unit: the spike from a
+// second adder beside the membrane's, not after it), so a neuron update is one adder deep.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -57,10 +59,15 @@ module lif_layer #(
     wire [STAGES*UW-1:0] u_after;    // the last stage's membranes are not needed
     wire [STAGES*NT-1:0] s_at;       // with one stage nothing is handed on
     /* verilator lint_on UNUSEDSIGNAL */
+    localparam integer XDW = ((T + STAGES - 1) / STAGES) * N * (U_BITS + 1);   // a stage's x - theta
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [STAGES*XDW-1:0] xd_at;     // per stage k > 0: registered x - theta of its steps
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [STAGES*UW-1:0] u_at;
     wire [STAGES*NT-1:0] s_after;
     wire [STAGES-1:0] v_at;
     assign x_at[0 +: XW] = s_axis_tdata;
+    assign xd_at[0 +: XDW] = {XDW{1'b0}};     // stage 0 subtracts from the input itself
     assign u_at[0 +: UW] = {UW{1'b0}};
     assign s_at[0 +: NT] = {NT{1'b0}};
     assign v_at[0] = s_axis_tvalid;
@@ -68,6 +75,18 @@ module lif_layer #(
     genvar k, n, t;
     generate
         for (k = 1; k < STAGES; k = k + 1) begin : g_stage_reg
+            localparam integer FIRST = (k * T + STAGES - 1) / STAGES;             // its steps
+            localparam integer STEPS_HERE = ((k + 1) * T + STAGES - 1) / STAGES - FIRST;
+            reg [STEPS_HERE*N*(U_BITS+1)-1:0] xd_q;    // x - theta of its steps, per neuron
+            for (t = 0; t < STEPS_HERE; t = t + 1) begin : g_step
+                localparam integer XT = (X_STEPS == 1) ? 0 : FIRST + t;
+                for (n = 0; n < N; n = n + 1) begin : g_neuron
+                    wire signed [X_BITS-1:0] x = x_at[(k-1)*XW + (XT*N + n)*X_BITS +: X_BITS];
+                    always @(posedge clk)
+                        if (take[k]) xd_q[(t*N + n)*(U_BITS+1) +: U_BITS+1] <= (U_BITS+1)'(x) - (U_BITS+1)'(theta[n % C]);
+                end
+            end
+            assign xd_at[k*XDW +: XDW] = XDW'(xd_q);
             reg [XW-1:0] x_q;
             reg [UW-1:0] u_q;
             reg [NT-1:0] s_q;
@@ -100,12 +119,19 @@ module lif_layer #(
                 end else begin : g_from_chain
                     assign u_in = u_next[t-1];
                 end
+                // x - theta: registered with the stage's currents, or (stage 0) from the input
+                wire signed [U_BITS:0] xd;
+                if (G == 0) begin : g_xd_input
+                    assign xd = (U_BITS+1)'($signed(x_at[(XT*N + n)*X_BITS +: X_BITS])) - (U_BITS+1)'(theta[n % C]);
+                end else begin : g_xd_reg
+                    assign xd = xd_at[G*XDW + ((t - FIRST)*N + n)*(U_BITS+1) +: U_BITS+1];
+                end
                 lif_unit #(
                     .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
                 ) u_lif (
                     .u(u_in),
                     .x(x_at[G*XW + (XT*N + n)*X_BITS +: X_BITS]),
-                    .theta(theta[n % C]),
+                    .xd(xd),
                     .u_next(u_next[t]),
                     .spike(s_after[G*NT + n*T + t])
                 );

@@ -2,6 +2,9 @@
 //   u~ = (u >>> LEAK_SHIFT) + x          (tau = 2^-LEAK_SHIFT; arithmetic shift = floor)
 //   spike = (u~ >= theta)
 //   u' = spike ? (SOFT_RESET ? u~ - theta : 0) : u~
+// The comparison comes from a second adder beside the first, d = (u >>> LEAK_SHIFT) + xd with
+// xd = x - theta given (lif_layer registers it), so an update is one adder deep: spike is
+// d >= 0, and d is also the soft reset's u~ - theta.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -14,15 +17,18 @@ module lif_unit #(
 ) (
     input  wire signed [U_BITS-1:0]  u,
     input  wire signed [X_BITS-1:0]  x,
-    input  wire signed [U_BITS-1:0]  theta,
+    input  wire signed [U_BITS:0]    xd,     // x - theta
     output wire signed [U_BITS-1:0]  u_next,
     output wire                      spike
 );
     // every operand signed: one unsigned operand would turn >>> into a logical shift
     wire signed [U_BITS-1:0] x_ext = $signed({{(U_BITS-X_BITS){x[X_BITS-1]}}, x});
-    wire signed [U_BITS-1:0] u_int = (u >>> LEAK_SHIFT) + x_ext;
-    assign spike = (u_int >= theta);
-    assign u_next = spike ? (SOFT_RESET != 0 ? u_int - theta : {U_BITS{1'b0}}) : u_int;
+    wire signed [U_BITS-1:0] leaked = u >>> LEAK_SHIFT;
+    wire signed [U_BITS-1:0] u_int = leaked + x_ext;
+    // u~ - theta: both fit U_BITS signed, so their difference fits U_BITS + 1
+    wire signed [U_BITS:0] d = $signed({leaked[U_BITS-1], leaked}) + xd;
+    assign spike = !d[U_BITS];
+    assign u_next = spike ? (SOFT_RESET != 0 ? d[U_BITS-1:0] : {U_BITS{1'b0}}) : u_int;
 endmodule
 
 `resetall

@@ -8,7 +8,10 @@
 // SPIKES = 1 (spike-count readout): the beat is the K x T spikes of the last LIF layer
 // (bit k*T + t, its output layout), each lane a spike 0/1 and the class the argmax of the
 // spike count; BITS must be at least 2 (a spike is a non-negative value).
-// The argmax scans one class per cycle (one comparator whatever K is): K + 1 cycles per image.
+// Timing: the beat is registered as it is taken (the output lanes), the sums are then
+// accumulated one step per cycle from those registers (one adder per class, T cycles), and
+// the argmax scans one class per cycle with the class read and its comparison in two
+// register stages (one comparator whatever K is): T + K + 2 cycles from the beat to the class.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -37,22 +40,28 @@ module readout #(
     localparam integer KW = (K > 1) ? $clog2(K) : 1;     // indexes the classes
     localparam [KW-1:0] LAST_K = KW'(K - 1);
 
+    localparam integer TW = (T > 1) ? $clog2(T) : 1;     // indexes the steps
+    localparam [TW-1:0] LAST_T = TW'(T - 1);
+
     reg signed [SUM_W-1:0] sums [0:K-1];
-    reg                    scanning;
+    reg                    summing;     // adding step t_sum of the beat to the sums
+    reg [TW-1:0]           t_sum;
+    reg                    scanning;    // reading class k_scan
     reg [KW-1:0]           k_scan;
+    reg                    cand_valid;  // the class read in the cycle before, to compare
+    reg                    cand_last;
+    reg [KW-1:0]           cand_k;
+    reg signed [SUM_W-1:0] cand;
     reg signed [SUM_W-1:0] best;
 
-    assign s_axis_tready = !scanning && !m_axis_tvalid;
+    assign s_axis_tready = !summing && !scanning && !cand_valid && !m_axis_tvalid;
     wire take = s_axis_tvalid && s_axis_tready;
 
-    // lanes and sums of the incoming beat
+    // the lanes of the incoming beat
     wire [T*K*LANE-1:0] lanes;
-    wire signed [SUM_W-1:0] beat_sum [0:K-1];
     genvar gt, gk;
     generate
         for (gk = 0; gk < K; gk = gk + 1) begin : g_class
-            wire signed [SUM_W-1:0] partial [0:T];
-            assign partial[0] = {SUM_W{1'b0}};
             for (gt = 0; gt < T; gt = gt + 1) begin : g_step
                 wire signed [BITS-1:0] v;
                 if (SPIKES != 0) begin : g_spike
@@ -62,37 +71,58 @@ module readout #(
                     assign v = s_axis_tdata[SRC*BITS +: BITS];
                 end
                 assign lanes[(gt*K + gk)*LANE +: LANE] = {{(LANE-BITS){v[BITS-1]}}, v};
-                assign partial[gt + 1] = partial[gt] + SUM_W'(v);
             end
-            assign beat_sum[gk] = partial[T];
+            // step t_sum of class k from the registered lanes: a T-way multiplexer, one adder
+            reg signed [BITS-1:0] step_value;     // a lane's value: its low BITS
+            integer j;
+            always @* begin
+                step_value = m_axis_tdata[gk*LANE +: BITS];
+                for (j = 1; j < T; j = j + 1)
+                    if (t_sum == TW'(j)) step_value = m_axis_tdata[(j*K + gk)*LANE +: BITS];
+            end
+            always @(posedge clk)
+                if (summing)
+                    sums[gk] <= (t_sum == {TW{1'b0}} ? {SUM_W{1'b0}} : sums[gk]) + SUM_W'(step_value);
         end
     endgenerate
 
-    integer k;
     always @(posedge clk) begin
         if (take) begin
             m_axis_tdata <= lanes;
-            for (k = 0; k < K; k = k + 1) sums[k] <= beat_sum[k];
-            scanning <= 1'b1;
-            k_scan <= {KW{1'b0}};
+            summing <= 1'b1;
+            t_sum <= {TW{1'b0}};
+        end
+        if (summing) begin
+            t_sum <= t_sum + 1'b1;
+            if (t_sum == LAST_T) begin
+                summing <= 1'b0;
+                scanning <= 1'b1;
+                k_scan <= {KW{1'b0}};
+            end
         end
 
+        cand_valid <= scanning;
         if (scanning) begin
-            if (k_scan == {KW{1'b0}} || sums[k_scan] > best) begin
-                best <= sums[k_scan];
-                m_axis_tuser <= CLASS_BITS'(k_scan);
-            end
-            if (k_scan == LAST_K) begin
-                scanning <= 1'b0;
-                m_axis_tvalid <= 1'b1;
-            end
+            cand <= sums[k_scan];
+            cand_k <= k_scan;
+            cand_last <= k_scan == LAST_K;
+            if (k_scan == LAST_K) scanning <= 1'b0;
             k_scan <= k_scan + 1'b1;
+        end
+        if (cand_valid) begin
+            if (cand_k == {KW{1'b0}} || cand > best) begin
+                best <= cand;
+                m_axis_tuser <= CLASS_BITS'(cand_k);
+            end
+            if (cand_last) m_axis_tvalid <= 1'b1;
         end
 
         if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
 
         if (rst) begin
+            summing <= 1'b0;
             scanning <= 1'b0;
+            cand_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
         end
     end
