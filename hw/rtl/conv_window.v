@@ -74,6 +74,7 @@ module conv_window #(
     reg signed [YW-1:0] y0;
     reg signed [XW-1:0] x0;
     reg signed [PW-1:0] row_base;      // y0 * W, kept by additions (no multiplier)
+    reg signed [PW-1:0] corner;        // row_base + x0: the top-left tap's pixel address
     reg                 primed;        // the next window's registers hold it
     reg [TAPS-1:0]      next_on_map;
     reg [AW-1:0]        next_addr [0:TAPS-1];
@@ -84,19 +85,19 @@ module conv_window #(
     reg [XW-1-1:0]      wr_col;
 
     // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
-    // padding, its pixel address
+    // padding (the corner compared with constants, no adder), its pixel address (the corner
+    // plus a constant; off the map it is not used: every read of it is masked by on_map)
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
     generate
         for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
-            wire signed [YW-1:0] y = y0 + YW'(gj / K);
-            wire signed [XW-1:0] x = x0 + XW'(gj % K);
-            assign on_map[gj] = (y >= 0) && (y < YW'(H)) && (x >= 0) && (x < XW'(W));
+            assign on_map[gj] = (y0 >= -YW'(gj / K)) && (y0 < YW'(H - gj / K))
+                                && (x0 >= -XW'(gj % K)) && (x0 < XW'(W - gj % K));
             /* verilator lint_off UNUSEDSIGNAL */
-            wire signed [PW-1:0] addr = row_base + PW'(x) + PW'((gj / K) * W);
+            wire signed [PW-1:0] addr = corner + PW'((gj / K) * W + gj % K);
             /* verilator lint_on UNUSEDSIGNAL */
-            assign tap_addr[gj] = on_map[gj] ? addr[AW-1:0] : {AW{1'b0}};
+            assign tap_addr[gj] = addr[AW-1:0];
         end
         // the next window's taps with anything to send: event mode, those on the map whose
         // pixel has a non-zero element (a flag per stored pixel, one copy per tap so that all
@@ -193,6 +194,8 @@ module conv_window #(
             next_last <= last_ox && last_oy;
             ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
             x0 <= last_ox ? -XW'(PAD_L) : x0 + XW'(STRIDE);
+            corner <= last_ox ? (last_oy ? -PW'(PAD_T * W + PAD_L) : row_base + PW'(STRIDE * W - PAD_L))
+                              : corner + PW'(STRIDE);
             if (last_ox) begin
                 oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
                 y0 <= last_oy ? -YW'(PAD_T) : y0 + YW'(STRIDE);
@@ -208,6 +211,7 @@ module conv_window #(
             ox <= {OWW{1'b0}};
             y0 <= -YW'(PAD_T);
             row_base <= -PW'(PAD_T * W);
+            corner <= -PW'(PAD_T * W + PAD_L);
             rows_written <= {(YW-1){1'b0}};
             wr_col <= {(XW-1){1'b0}};
             x0 <= -XW'(PAD_L);
