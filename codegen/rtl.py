@@ -128,12 +128,44 @@ SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",)
               "vector_serializer": ("element_serializer",)}
 
 
+# The slowest path of a LIF register stage by the neuron updates it chains (a lif_layer of the
+# shipped network, 32 neurons x 4 steps, 18-bit membranes, placed and routed alone on the ECP5
+# LFE5U-85F-6 with its ports registered, 2026-11-26: STAGES 4, 2, 1); linear between them,
+# and past them with the slope of the last two
+LIF_STAGE_NS = {1: 8.20, 2: 9.48, 4: 15.39}
+
+
+def lif_stage_ns(updates: int) -> float:
+    """The measured path of a LIF stage that chains `updates` neuron updates (extrapolated
+    linearly past the measured ones)."""
+    known = sorted(LIF_STAGE_NS)
+    if updates in LIF_STAGE_NS:
+        return LIF_STAGE_NS[updates]
+    lo = max(k for k in known if k < updates) if updates > known[0] else known[0]
+    hi = min((k for k in known if k > updates), default=None)
+    if hi is None:      # past the table: the slope of its last two entries
+        a, b = known[-2], known[-1]
+        return LIF_STAGE_NS[b] + (updates - b) * (LIF_STAGE_NS[b] - LIF_STAGE_NS[a]) / (b - a)
+    return LIF_STAGE_NS[lo] + (updates - lo) * (LIF_STAGE_NS[hi] - LIF_STAGE_NS[lo]) / (hi - lo)
+
+
+def stages_for_clock(steps: int, clock_mhz: float) -> int:
+    """The fewest register stages of a LIF layer's `steps` updates whose longest stage meets
+    the clock (T when even one update per stage does not: the shortest path there is)."""
+    period = 1000.0 / clock_mhz
+    for stages in range(1, steps + 1):
+        if lif_stage_ns(-(-steps // stages)) <= period:
+            return stages
+    return steps
+
+
 def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None,
-           stages: dict | None = None) -> RtlDesign:
+           stages: dict | None = None, clock_mhz: float | None = None) -> RtlDesign:
     """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
     name -> inputs per element (default 1); `stages`: LIF layer name -> register stages of its
-    T steps (default T: one neuron update per stage, the LIF's shortest path); `mode`: 'event'
-    skips all-zero elements in one cycle, 'dense' spends the full work on every element."""
+    T steps (default: the fewest that meet `clock_mhz` by the measured stage paths, else T: one
+    neuron update per stage, the LIF's shortest path); `mode`: 'event' skips all-zero elements
+    in one cycle, 'dense' spends the full work on every element."""
     check_supported(deploy.layers)
     if mode not in RTL_MODES:
         raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")
@@ -218,7 +250,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             n = stream.count
             u_bits = max(layer["membrane_bits"], out_bits)
             files[f"{name}_threshold.mem"] = hex_words(theta, u_bits)
-            s = lif_stages.get(name, T)
+            s = lif_stages.get(name, stages_for_clock(T, clock_mhz) if clock_mhz else T)
             if not 1 <= s <= T:
                 raise InputError(f"rtl: register stages of {name!r} must be in 1..{T} (its time steps), got {s}")
             layer_stages[name] = s
@@ -289,7 +321,7 @@ def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> R
     knob's {layer: value} in `overrides` laid over the spec's."""
     from qpsnn.spec import layer_knob
     knobs = {k: {**layer_knob(spec, k), **(overrides.get(k) or {})} for k in KNOBS}
-    return design(deploy, mode=mode or spec.rtl["mode"], **knobs)
+    return design(deploy, mode=mode or spec.rtl["mode"], clock_mhz=spec.rtl.get("clock_mhz"), **knobs)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

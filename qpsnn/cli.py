@@ -23,7 +23,7 @@ the steps of a flow, each rerunnable alone on the DIR the ones before it wrote:
 """
 
 STEP_FLAGS = {   # flags of the single-step subcommands beyond --spec and --out
-    "train": ("retrain", "resume"), "prune": ("retrain", "resume"), "rtl": ("no_synth", "pnr")}
+    "train": ("retrain", "resume"), "prune": ("retrain", "resume"), "rtl": ("no_synth", "pnr", "clock")}
 
 
 def knob_values(text: str):
@@ -58,11 +58,16 @@ def add_flag(parser, flag: str) -> None:
                    "its parallelism knobs and verification settings)",
         "resume": "continue an interrupted training from its last finished epoch (checkpoints in "
                   ".DIR.checkpoints beside DIR)",
+        "clock": "target clock in MHz (overrides the spec's rtl.clock_mhz): the generator picks each LIF "
+                 "layer's register stages for it unless the spec sets them, and --pnr warns with the critical "
+                 "path when place and route misses it",
         "table": "a compression table's JSON (`qpsnn table`) for the report's accuracy / size / latency plot "
                  "(kept in DIR/table.json)"}
     name = "--" + flag.replace("_", "-")
     if flag == "table":
         parser.add_argument(name, help=helps[flag])
+    elif flag == "clock":
+        parser.add_argument(name, type=float, metavar="MHZ", help=helps[flag])
     else:
         parser.add_argument(name, action="store_true", help=helps[flag])
 
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--out", required=True, help="output directory (replaced atomically)")
     p_flow.add_argument("--no-hls", action="store_true", help="skip the hls4ml project and its C simulation")
     p_flow.add_argument("--no-rtl", action="store_true", help="skip the RTL generation and simulation")
-    for flag in ("no_synth", "pnr", "table", "retrain", "resume"):
+    for flag in ("no_synth", "pnr", "clock", "table", "retrain", "resume"):
         add_flag(p_flow, flag)
     from qpsnn.steps import STEPS
     for name, step in STEPS.items():
@@ -167,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         from qpsnn.spec import check_with_data, load_spec
 
         spec = load_spec(args.spec)
+        if getattr(args, "clock", None) is not None:
+            from qpsnn.spec import check_clock
+            spec.rtl["clock_mhz"] = check_clock(args.clock, "--clock")
         if args.command == "validate":
             check_with_data(spec)
             print(json.dumps(spec.to_dict(), indent=1))

@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0, "batch_norm": True,
               "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0},
     "verify": {"hls_images": 50, "rtl_images": 50},
-    "rtl": {"mode": "event", "part": None},
+    "rtl": {"mode": "event", "part": None, "clock_mhz": None},
     # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
     "prune": {"method": "svs", "ratios": {}, "eps": 1.0e-6, "batches": 5, "batch_size": 128,
               "finetune_epochs": 3, "order": "quantize_first", "seed": 0},
@@ -198,6 +198,11 @@ def _number(value: Any, where: str, lo: float, hi: float, what: str) -> float:
     return float(value)
 
 
+def check_clock(value: Any, where: str) -> float:
+    """A target clock in MHz (the generator picks the LIF register stages for it)."""
+    return _number(value, where, 1.0, 1000.0, "a clock in MHz, a number in 1..1000")
+
+
 def _check_recipe(train: dict) -> None:
     _number(train["lr"], "train.lr", 1e-7, 1.0, "a learning rate in (0, 1]")
     if not isinstance(train["batch_norm"], bool):
@@ -275,6 +280,8 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
         raise InputError(f"rtl.mode: accepted ['event', 'dense'], got {rtl['mode']!r}")
     if rtl["part"] is not None and rtl["part"] not in PARTS:
         raise InputError(f"rtl.part: accepted {sorted(PARTS)} (or none), got {rtl['part']!r}")
+    if rtl["clock_mhz"] is not None:
+        rtl["clock_mhz"] = check_clock(rtl["clock_mhz"], "rtl.clock_mhz")
     _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
     _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
     layers_raw = raw.get("layers")

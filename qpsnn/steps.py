@@ -359,7 +359,8 @@ class Rtl(Step):
         from qpsnn.codegen.rtl import KNOBS
         spec = ws.model_spec
         # not --no-synth / --pnr: they add figures to the report, the Verilog is the same
-        return {**{knob: layer_knob(spec, knob) for knob in KNOBS}, "mode": spec.rtl["mode"], "part": spec.rtl["part"]}
+        return {**{knob: layer_knob(spec, knob) for knob in KNOBS}, "mode": spec.rtl["mode"], "part": spec.rtl["part"],
+                "clock_mhz": spec.rtl.get("clock_mhz")}
 
     def run(self, ws, out_dir, timer):
         from qpsnn.codegen import rtl as rtl_gen
@@ -386,6 +387,13 @@ class Rtl(Step):
         if ws.options.pnr:
             with timer.stage("pnr"):
                 fmax = place_and_route_report(design, out_dir)
+            target = ws.spec.rtl.get("clock_mhz")
+            if target and fmax.get("fmax_mhz", target) < target:
+                path = fmax.get("critical_path") or {}
+                fmax["warning"] = (f"place and route reached {fmax['fmax_mhz']:.1f} MHz, below the {target:g} MHz "
+                                   f"target; critical path {path.get('ns')} ns through "
+                                   f"{' -> '.join(path.get('through', [])) or 'unknown'}")
+                print(f"[qpsnn] warning: {fmax['warning']}", flush=True)
         else:
             fmax = {"skipped": "not requested (--pnr runs Yosys synth_ecp5 and nextpnr-ecp5, minutes for the "
                                "shipped examples)"}

@@ -45,6 +45,7 @@ BAD = [
     ("weight decay", dict(MLP_SPEC, train=dict(MLP_SPEC["train"], weight_decay=-1)), ["train.weight_decay", "[0, 1]"]),
     ("unknown part", dict(MLP_SPEC, rtl={"part": "xc7a12345"}), ["rtl.part", "xc7a35t"]),
     ("simd 0", with_layer(1, simd=0), ["dense.simd", "positive integer"]),
+    ("clock 0", dict(MLP_SPEC, rtl={"clock_mhz": 0}), ["rtl.clock_mhz", "1..1000", "got 0"]),
     ("lif stages above T", with_layer(2, stages=3), ["lif.stages", "1..2", "got 3"]),
     ("stages on a dense layer", with_layer(1, stages=2), ["unknown key", "stages"]),
     # dense1 takes beats of dense0's 24 spikes: 5 does not divide them
@@ -236,4 +237,12 @@ def test_missing_tool_named_up_front_exit_2(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     for words in ("g++ not found", "--no-hls", "apt-get install g++", "verilator not found", "--no-rtl", "make setup"):
         assert words in err, err
+    assert not out.exists()
+
+
+def test_bad_clock_flag_exit_2_no_output(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["flow", "--spec", write_spec(tmp_path, MLP_SPEC), "--out", str(out), "--clock", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qpsnn: error: --clock") and "1..1000" in err and "2000" in err, err
     assert not out.exists()
