@@ -1,7 +1,10 @@
 // Behavioural simulation model of the Lattice ECP5 DP16KD (sysMEM 18 Kbit block RAM) for the
 // gate-level check of the synthesized netlist (qpsnn netlist). Yosys 0.23's ecp5/cells_sim.v
 // declares DP16KD with its ports and parameters but no behaviour (its outputs are never driven),
-// so the project owns this model; hw/ecp5/README.md says what it covers and why.
+// so the project owns this model (codegen/netlist.py: which cells come from where). The pins and
+// modes follow the primitive as Lattice documents it (ECP5 memory usage guide, TN1264); the
+// INITVAL layout is the one Yosys' ecp5/brams_map.v writes and nextpnr loads into the block (an
+// assumption about the silicon not checked here). Tested against Python: tests/test_netlist.py.
 //
 // The array is 1,024 rows of 18 bits. INITVAL_nn (nn = 00..3F, 320 bits) holds rows
 // nn*16 .. nn*16+15, row nn*16+i in bits [i*20 +: 18] (two unused bits per 20-bit field).
