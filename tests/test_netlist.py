@@ -1,7 +1,8 @@
 """The gate-level check (`qpsnn netlist`, codegen/netlist.py): the project's ECP5 cell models
-against Python arithmetic; the synth_ecp5 netlist of a small network simulated with the cell
-models equals the golden model at every time step, and takes the cycles the analytic model
-predicts; a netlist with one LUT changed is caught; a step without its inputs is refused."""
+against Python arithmetic; the synth_ecp5 netlist of a small conv network simulated with the
+cell models equals the golden model at every time step, and takes the cycles the analytic model
+predicts (before conv_window's fix every image differed: Yosys 0.23 read -YW'(PAD_T) as
++PAD_T); a netlist with one LUT changed is caught; a step without its inputs is refused."""
 
 import json
 import random
@@ -16,11 +17,14 @@ from qpsnn.cli import main
 from qpsnn.codegen.netlist import PROJECT_MODELS, netlist_sources, sim_top
 from qpsnn.sim.runner import TB_DIR, results_failures, run_cocotb
 
-# the network of tests/test_pnr.py: 64 pixels into 10 outputs, its 8-bit x 4-bit products on
-# MULT18X18D multipliers; no training (the check is of the hardware, not of the accuracy)
+# the smallest network with every kind of cell the shipped ones synthesize to: a 3x3 conv on the
+# 8x8 pixels (its window's map in LUT RAM, its 8-bit x 8-bit products on MULT18X18D), LIF
+# neurons, a dense layer (its weights in DP16KD block RAM) and the readout; no training (the
+# check is of the hardware, not of the accuracy)
 SMALL = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=0),
              verify={"hls_images": 0, "rtl_images": 0, "netlist_images": 50},
-             layers=[{"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}])
+             layers=[{"type": "conv", "filters": 2, "kernel": 3, "padding": "same"}, {"type": "lif"},
+                     {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}])
 
 
 def test_cell_models_against_python(tmp_path):
@@ -58,27 +62,28 @@ def test_netlist_equals_the_golden_model(small_dir):
     check = report["bit_exact"]["netlist"]
     assert check["images"] == 50 and check["mismatches"] == 0 and check["first_mismatch"] is None, check
     assert check["images_cycles_differ_from_analytic"] == 0, check
-    # every cell simulated has a model: Yosys' own, or the project's multiplier
-    assert check["cells"]["MULT18X18D"] == 10 and check["cells"]["LUT4"] > 0 and check["cells"]["TRELLIS_FF"] > 0
-    assert check["cells_total"] == sum(check["cells"].values())
-    assert check["cell_models"]["project"] == ["MULT18X18D"] and "LUT4" in check["cell_models"]["yosys"]
+    # every cell simulated has a model: Yosys' own, or the project's multiplier and block RAM
+    cells = check["cells"]
+    assert cells["MULT18X18D"] == 2 and cells["DP16KD"] > 0 and cells["TRELLIS_DPR16X4"] > 0 and cells["LUT4"] > 0
+    assert check["cells_total"] == sum(cells.values())
+    assert check["cell_models"]["project"] == ["DP16KD", "MULT18X18D"] and "TRELLIS_FF" in check["cell_models"]["yosys"]
     assert "synth_ecp5" in check["command"] and report["steps"]["netlist"]["status"] == "current"
     assert "| netlist | 50 | 0 |" in (out / "report.md").read_text()
 
 
-def invert_a_weight_lut(netlist: str) -> tuple[str, str]:
-    """The netlist with one LUT4 inverted (INIT ^ 0xFFFF): the one that feeds the first bit of a
-    weight register (an engine's w_q) directly, so the change reaches the currents. Returns (text,
-    the LUT's name)."""
+def invert_a_current_lut(netlist: str, engine: str) -> tuple[str, str]:
+    """The netlist with one LUT4 inverted (INIT ^ 0xFFFF): one that feeds a bit of `engine`'s
+    output currents (its m_axis_tdata register) directly, so that bit of every current it
+    computes is inverted. Returns (text, the LUT's name)."""
     cells = re.finditer(r"(?ms)^  (\w+) #\((.*?)\n  \) (\S+)\s*\((.*?)\n  \);", netlist)
-    lut_by_output, weight_inputs = {}, []
+    lut_by_output, current_inputs = {}, []
     for cell in cells:
         pins = dict(re.findall(r"\.(\w+)\((.*?)\),?$", cell.group(4), re.M))
         if cell.group(1) == "LUT4":
             lut_by_output[pins["Z"]] = cell
-        elif cell.group(1) == "TRELLIS_FF" and re.match(r"\\u_\w+_engine\.w_q ", pins["Q"]):
-            weight_inputs.append(pins["DI"])
-    lut = next(lut_by_output[net] for net in weight_inputs if net in lut_by_output)
+        elif cell.group(1) == "TRELLIS_FF" and pins["Q"].startswith(f"\\{engine}.m_axis_tdata "):
+            current_inputs.append(pins["DI"])
+    lut = next(lut_by_output[net] for net in current_inputs if net in lut_by_output)
     init = re.search(r"\.INIT\(16'h([0-9a-f]{4})\)", lut.group(2))
     flipped = lut.group(0).replace(init.group(0), f".INIT(16'h{int(init.group(1), 16) ^ 0xFFFF:04x})")
     return netlist[:lut.start()] + flipped + netlist[lut.end():], lut.group(3)
@@ -96,10 +101,11 @@ def test_a_changed_netlist_is_caught(small_dir):
     tmp, _, out = small_dir
     broken = tmp / "broken"
     shutil.copytree(out / "netlist", broken, ignore=shutil.ignore_patterns("sim"))
-    text, lut = invert_a_weight_lut((broken / "netlist.v").read_text())
+    # the currents of the last layer, which the readout passes on
+    text, lut = invert_a_current_lut((broken / "netlist.v").read_text(), "u_dense0_engine")
     (broken / "netlist.v").write_text(text)
     deploy = Deploy.load(str(out / "deploy"))
-    rtl = design(deploy, mode="event")
+    rtl = design(deploy, mode="event")    # the spec's knobs are the defaults
     images = load_dataset("digits", SMALL["data"]["test_fraction"], SMALL["data"]["seed"]).x_test[:10]
     golden = run_golden(deploy, images)
     result = simulate_network(netlist_sources(str(broken)), sim_top(rtl.top), str(broken), str(broken / "sim"),
