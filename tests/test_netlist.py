@@ -19,9 +19,10 @@ from qpsnn.sim.runner import TB_DIR, results_failures, run_cocotb
 
 # the smallest network with every kind of cell the shipped ones synthesize to: a 3x3 conv on the
 # 8x8 pixels (its window's map in LUT RAM, its 8-bit x 8-bit products on MULT18X18D), LIF
-# neurons, a dense layer (its weights in DP16KD block RAM) and the readout; no training (the
-# check is of the hardware, not of the accuracy)
-SMALL = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=0),
+# neurons, a dense layer (its weights in DP16KD block RAM) and the readout; three epochs of
+# training, so that the conv's neurons spike (untrained, none does, and the dense layer would
+# see zeros wherever the windows are)
+SMALL = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=3),
              verify={"hls_images": 0, "rtl_images": 0, "netlist_images": 50},
              layers=[{"type": "conv", "filters": 2, "kernel": 3, "padding": "same"}, {"type": "lif"},
                      {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}])
@@ -62,6 +63,7 @@ def test_netlist_equals_the_golden_model(small_dir):
     check = report["bit_exact"]["netlist"]
     assert check["images"] == 50 and check["mismatches"] == 0 and check["first_mismatch"] is None, check
     assert check["images_cycles_differ_from_analytic"] == 0, check
+    assert report["firing_rate"]["lif0"] > 0.05, report["firing_rate"]     # the conv's values reach the readout
     # every cell simulated has a model: Yosys' own, or the project's multiplier and block RAM
     cells = check["cells"]
     assert cells["MULT18X18D"] == 2 and cells["DP16KD"] > 0 and cells["TRELLIS_DPR16X4"] > 0 and cells["LUT4"] > 0
