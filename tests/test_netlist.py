@@ -123,3 +123,12 @@ def test_a_netlist_without_its_inputs_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("qpsnn: error:") == 1 and "not run" in err and f"qpsnn train --spec {spec}" in err, err
     assert not (tmp_path / "empty" / "netlist").exists()
+
+
+def test_netlist_without_the_rtl_is_refused(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SMALL))
+    assert main(["flow", "--spec", str(spec), "--out", str(tmp_path / "out"), "--no-rtl", "--netlist"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("qpsnn: error:") == 1 and "--netlist" in err and "--no-rtl" in err, err
+    assert not (tmp_path / "out").exists()
