@@ -58,6 +58,9 @@ def cell_library(cell_types: set[str], out_path: str) -> dict:
     Returns {"yosys": [...], "project": [...]}, the cell types by the source of their model; a
     cell type with no model raises DesignError naming it."""
     yosys_file = yosys_cells_sim()
+    if not yosys_file.is_file():
+        raise DesignError(f"netlist: Yosys' ECP5 cell models are not at {yosys_file} (beside {find_yosys()}); "
+                          f"the gate-level check needs them (install: {YOSYS_INSTALL})")
     yosys_lib = verilog_modules(yosys_file.read_text())
     own = {name: (PROJECT_MODELS / f"{name}.v").read_text() for name in OWN_MODELS}
     chosen: dict[str, tuple[str, str]] = {}
