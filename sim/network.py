@@ -67,9 +67,12 @@ def first_wrong_spike(probed: dict, probes: list[dict], golden_spikes: dict) -> 
 
 def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, images: np.ndarray,
                      golden_logits: np.ndarray, lane: int, mode: str = "latency",
-                     idle: float = 0.0, backpressure: float = 0.0, probes: list | None = None) -> RtlResult:
+                     idle: float = 0.0, backpressure: float = 0.0, probes: list | None = None,
+                     gate_level: bool = False) -> RtlResult:
     """Simulate the images and compare every readout value with golden_logits. `probes`
-    (RtlDesign.probes) are recorded and returned in RtlResult.probed when given."""
+    (RtlDesign.probes) are recorded and returned in RtlResult.probed when given. The testbench
+    reaches the top's own signals only (its ports and stage streams); `gate_level`: `top` is a
+    synthesized netlist (codegen/netlist.py), whose C++ is compiled without optimization."""
     os.makedirs(work_dir, exist_ok=True)
     vectors = os.path.join(work_dir, "vectors.npz")
     results = os.path.join(work_dir, "rtl_results.npz")
@@ -83,7 +86,8 @@ def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, 
     with open(cfg_path, "w") as fh:
         json.dump(cfg, fh)
     xml = run_cocotb(sources, top, "network", build_dir=os.path.join(work_dir, "sim_build"),
-                     test_dir=os.path.abspath(rtl_dir), extra_env={"QPSNN_TB_CONFIG": os.path.abspath(cfg_path)})
+                     test_dir=os.path.abspath(rtl_dir), extra_env={"QPSNN_TB_CONFIG": os.path.abspath(cfg_path)},
+                     top_signals_only=True, fast_compile=gate_level)
     if not os.path.exists(results):
         raise RuntimeError(f"the network testbench did not finish (see {xml})")
     with np.load(results) as f:

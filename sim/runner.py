@@ -100,8 +100,15 @@ def keep_build(executable: str, cached: str) -> None:
 
 
 def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: str,
-               parameters: dict | None = None, extra_env: dict | None = None) -> Path:
-    """Build with Verilator and run the cocotb testbench sim/tb/<tb>/test_<tb>.py."""
+               parameters: dict | None = None, extra_env: dict | None = None, top_signals_only: bool = False,
+               fast_compile: bool = False) -> Path:
+    """Build with Verilator and run the cocotb testbench sim/tb/<tb>/test_<tb>.py.
+    `top_signals_only`: the testbench reaches only the top module's own signals (its ports, the
+    network top's stage streams), so the build gives VPI access to no deeper one; cocotb's runner
+    asks for every signal (--public-flat-rw), which keeps Verilator from optimizing any away: a
+    network top's C++ is four times larger with it, a flattened netlist's five times.
+    `fast_compile`: the model's C++ compiled without optimization (-O0), for a gate-level netlist
+    of straight-line code run for few cycles, where the compiler's -Os costs more than it saves."""
     from cocotb_tools.runner import get_runner
 
     setup_verilator_env()
@@ -111,22 +118,30 @@ def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: 
         sys.path.insert(0, tb_path)
     runner = get_runner("verilator")
     build_args = ["-Wno-fatal", "-O2", "--x-assign", "0", "--x-initial", "0"]
+    if top_signals_only:
+        build_args += ["--no-public-flat-rw", "--public-depth", "1"]   # the later flag wins
+    # make reads variables from MAKEFLAGS; the key of a kept build includes them
+    make_vars = " OPT_FAST=-O0 OPT_SLOW=-O0" if fast_compile else ""
     cache_root = os.environ.get(BUILD_CACHE)
     cached = None
     if cache_root:
-        cached = cached_build(cache_root, sources, top, parameters or {}, build_args)
+        cached = cached_build(cache_root, sources, top, parameters or {}, build_args + ([make_vars] if make_vars else []))
         use_compiler_cache(cache_root)
     os.makedirs(build_dir, exist_ok=True)
     if cached and os.path.isfile(os.path.join(cached, top)):
         shutil.copy2(os.path.join(cached, top), os.path.join(build_dir, top))
     else:
         build_log = Path(build_dir) / "build.log"
+        makeflags = os.environ.get("MAKEFLAGS", "")
+        os.environ["MAKEFLAGS"] = makeflags + make_vars
         try:
             runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, parameters=parameters or {},
                          build_args=build_args, always=True, log_file=build_log)
         except RuntimeError as exc:
             tail = build_log.read_text()[-3000:] if build_log.exists() else ""
             raise DesignError(f"Verilator build of {top} failed ({exc}):\n{tail}") from None
+        finally:
+            os.environ["MAKEFLAGS"] = makeflags
         if cached:
             keep_build(os.path.join(build_dir, top), cached)
     env = {"COCOTB_LOG_LEVEL": "WARNING", **(extra_env or {})}

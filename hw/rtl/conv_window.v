@@ -69,6 +69,14 @@ module conv_window #(
     localparam integer YW = $clog2(H + K + STRIDE + 1) + 1;
     localparam integer XW = $clog2(W + K + STRIDE + 1) + 1;
     localparam integer PW = AW + 2;          // signed pixel addresses of a window's taps
+    // the first window's corner and row base, in the padding: the cast of the negative number,
+    // not a minus before the cast of PAD_T, which Yosys 0.23 reads as +PAD_T (it drops a unary
+    // minus before a size cast; the gate-level check found it: the synthesized windows began at
+    // (+1, +1) while the RTL's began at (-1, -1))
+    localparam signed [YW-1:0] Y_START = YW'(-PAD_T);
+    localparam signed [XW-1:0] X_START = XW'(-PAD_L);
+    localparam signed [PW-1:0] ROW_START = PW'(-(PAD_T * W));
+    localparam signed [PW-1:0] CORNER_START = PW'(-(PAD_T * W + PAD_L));
     reg [OHW-1:0]       oy;
     reg [OWW-1:0]       ox;
     reg signed [YW-1:0] y0;
@@ -92,8 +100,10 @@ module conv_window #(
     genvar gj;
     generate
         for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
-            assign on_map[gj] = (y0 >= -YW'(gj / K)) && (y0 < YW'(H - gj / K))
-                                && (x0 >= -XW'(gj % K)) && (x0 < XW'(W - gj % K));
+            // casts of negative numbers, not a minus before a cast (Yosys 0.23 drops that minus)
+            localparam signed [YW-1:0] Y_MIN = YW'(-(gj / K));
+            localparam signed [XW-1:0] X_MIN = XW'(-(gj % K));
+            assign on_map[gj] = (y0 >= Y_MIN) && (y0 < YW'(H - gj / K)) && (x0 >= X_MIN) && (x0 < XW'(W - gj % K));
             /* verilator lint_off UNUSEDSIGNAL */
             wire signed [PW-1:0] addr = corner + PW'((gj / K) * W + gj % K);
             /* verilator lint_on UNUSEDSIGNAL */
@@ -193,13 +203,13 @@ module conv_window #(
             next_rows_needed <= y0 + YW'(K);
             next_last <= last_ox && last_oy;
             ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
-            x0 <= last_ox ? -XW'(PAD_L) : x0 + XW'(STRIDE);
-            corner <= last_ox ? (last_oy ? -PW'(PAD_T * W + PAD_L) : row_base + PW'(STRIDE * W - PAD_L))
+            x0 <= last_ox ? X_START : x0 + XW'(STRIDE);
+            corner <= last_ox ? (last_oy ? CORNER_START : row_base + PW'(STRIDE * W - PAD_L))
                               : corner + PW'(STRIDE);
             if (last_ox) begin
                 oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
-                y0 <= last_oy ? -YW'(PAD_T) : y0 + YW'(STRIDE);
-                row_base <= last_oy ? -PW'(PAD_T * W) : row_base + PW'(STRIDE * W);
+                y0 <= last_oy ? Y_START : y0 + YW'(STRIDE);
+                row_base <= last_oy ? ROW_START : row_base + PW'(STRIDE * W);
             end
         end
         if (rst) begin
@@ -209,12 +219,12 @@ module conv_window #(
             all_taken <= 1'b0;
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
-            y0 <= -YW'(PAD_T);
-            row_base <= -PW'(PAD_T * W);
-            corner <= -PW'(PAD_T * W + PAD_L);
+            y0 <= Y_START;
+            row_base <= ROW_START;
+            corner <= CORNER_START;
             rows_written <= {(YW-1){1'b0}};
             wr_col <= {(XW-1){1'b0}};
-            x0 <= -XW'(PAD_L);
+            x0 <= X_START;
             pending <= {TAPS{1'b0}};
             primed <= 1'b0;
             walking_last <= 1'b0;
