@@ -97,7 +97,7 @@ class EngineReplay:
         again once its currents have gone out, so position p+2 waits for position p's output."""
         finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
         self.work_done = np.full(len(last_take), -np.inf)
-        load = np.maximum(finished, self.outs[-1])    # the output register is free
+        load = np.maximum(finished, self.outs[-1] + 1)    # the output register is empty
         out = load + 1
         self.outs = [self.outs[-1], out]
         self.ready = np.maximum(self.ready, self.outs[0])

@@ -105,10 +105,10 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     bit, the spikes made so far and the currents later stages still read; each stage register
     has its own enable (it fills the bubble ahead of it), so none of them is a shift register."""
     n, t, stages = p["N"], p["T"], p.get("STAGES", 1)
-    # per update: the membrane's adder, the comparison's, the reset; x - theta per stage step
-    lut = {"neuron_bits": n * t * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2) + n * t * (p["U_BITS"] + 1),
-           "control": 1}
-    ff = 1 + (stages - 1) * (n * p["U_BITS"] + 1)           # output valid; membranes and valid per stage
+    # per update: the membrane's adder, the comparison's (x - theta's subtraction folds into the
+    # stage register's inputs), the reset (calibrated: benchmarks/calibrate_resources.py)
+    lut = {"neuron_bits": n * t * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2), "control": 1}
+    ff = 2 + n * t + (stages - 1) * (n * p["U_BITS"] + 1)   # output valid, skid; membranes and valid per stage
     for step in range(t):
         stage = step * stages // t
         ff += n * (stages - stage)                           # its spike: later stage registers, output

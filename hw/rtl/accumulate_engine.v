@@ -122,11 +122,13 @@ module accumulate_engine #(
     wire [AW-1:0] rd_addr = busy ? base + {{(AW-GW){1'b0}}, g} : in_base;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    // the output bank is finished when no accumulate of it is pending or in flight
+    // the output bank is finished when no accumulate of it is pending or in flight; its currents
+    // go out into an empty output register (not one being taken: the consumer's ready would
+    // then reach this enable of every output and accumulator bit through a chain of modules)
     wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
                      && !(s1_valid && s1_bank == out_bank)
                      && !(s2_valid && s2_bank == out_bank)
-                     && (!m_axis_tvalid || m_axis_tready);
+                     && !m_axis_tvalid;
 
     // the currents of the output bank: X[t][o] = (acc << F) + B_o
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;

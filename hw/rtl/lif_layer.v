@@ -11,7 +11,8 @@
 // (the chain is the accelerator's critical path at STAGES = 1). A stage's register takes the
 // beat before it when it is empty or its own beat moves on (a stalled output does not hold
 // the bubbles behind it): with a consumer that takes a beat every cycle it is free, a beat
-// leaves exactly STAGES cycles after it entered, whatever the stalls before.
+// leaves exactly STAGES cycles after it entered, whatever the stalls before. A skid register
+// at the output keeps the consumer's ready off the stage registers' enables.
 // Each stage register also holds x - theta for its own steps (lif_unit: the spike from a
 // second adder beside the membrane's, not after it), so a neuron update is one adder deep.
 `resetall
@@ -46,9 +47,15 @@ module lif_layer #(
     reg signed [U_BITS-1:0] theta [0:C-1];
     initial $readmemh(THRESHOLD_FILE, theta);
 
-    // register k (1..STAGES-1 between the stages, STAGES the output) may take a beat
+    // register k (1..STAGES-1 between the stages, STAGES the output side) may take a beat. The
+    // output side is the output register and a skid register behind it: the last stage hands
+    // its beat on whenever the skid is empty (to the output, or to the skid while the output
+    // is stalled), so the enables of the stage registers come from registers here, not from
+    // the consumer's ready
     wire [STAGES:1] take;
-    assign take[STAGES] = !m_axis_tvalid || m_axis_tready;
+    reg [NT-1:0] skid_data;
+    reg          skid_valid;
+    assign take[STAGES] = !skid_valid;
     assign s_axis_tready = take[1];
 
     // What stage k starts from (slice k): the beat's currents, the membranes after the steps
@@ -149,11 +156,23 @@ module lif_layer #(
     endgenerate
 
     always @(posedge clk) begin
-        if (take[STAGES]) begin
-            m_axis_tdata <= s_after[(STAGES-1)*NT +: NT];
-            m_axis_tvalid <= v_at[STAGES-1];
+        if (!m_axis_tvalid || m_axis_tready) begin      // the output register is free
+            if (skid_valid) begin
+                m_axis_tdata <= skid_data;
+                m_axis_tvalid <= 1'b1;
+                skid_valid <= 1'b0;
+            end else begin
+                m_axis_tdata <= s_after[(STAGES-1)*NT +: NT];
+                m_axis_tvalid <= v_at[STAGES-1];
+            end
+        end else if (!skid_valid && v_at[STAGES-1]) begin
+            skid_data <= s_after[(STAGES-1)*NT +: NT];
+            skid_valid <= 1'b1;
         end
-        if (rst) m_axis_tvalid <= 1'b0;
+        if (rst) begin
+            m_axis_tvalid <= 1'b0;
+            skid_valid <= 1'b0;
+        end
     end
 endmodule
 
