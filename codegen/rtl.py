@@ -136,16 +136,11 @@ LIF_STAGE_NS = {1: 8.20, 2: 9.48, 4: 15.39}
 
 
 def lif_stage_ns(updates: int) -> float:
-    """The measured path of a LIF stage that chains `updates` neuron updates (extrapolated
-    linearly past the measured ones)."""
+    """The measured path of a LIF stage that chains `updates` neuron updates: on the line
+    through the two measured points around it (past the last, the last two)."""
     known = sorted(LIF_STAGE_NS)
-    if updates in LIF_STAGE_NS:
-        return LIF_STAGE_NS[updates]
-    lo = max(k for k in known if k < updates) if updates > known[0] else known[0]
-    hi = min((k for k in known if k > updates), default=None)
-    if hi is None:      # past the table: the slope of its last two entries
-        a, b = known[-2], known[-1]
-        return LIF_STAGE_NS[b] + (updates - b) * (LIF_STAGE_NS[b] - LIF_STAGE_NS[a]) / (b - a)
+    hi = next((k for k in known[1:] if k >= updates), known[-1])
+    lo = known[known.index(hi) - 1]
     return LIF_STAGE_NS[lo] + (updates - lo) * (LIF_STAGE_NS[hi] - LIF_STAGE_NS[lo]) / (hi - lo)
 
 

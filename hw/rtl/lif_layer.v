@@ -79,6 +79,11 @@ module lif_layer #(
     assign s_at[0 +: NT] = {NT{1'b0}};
     assign v_at[0] = s_axis_tvalid;
 
+    // x - theta of neuron n, U_BITS + 1 wide (lif_unit's second adder takes it)
+    function automatic signed [U_BITS:0] minus_theta(input signed [X_BITS-1:0] x, input integer n);
+        minus_theta = (U_BITS+1)'(x) - (U_BITS+1)'(theta[n % C]);
+    endfunction
+
     genvar k, n, t;
     generate
         for (k = 1; k < STAGES; k = k + 1) begin : g_stage_reg
@@ -90,7 +95,7 @@ module lif_layer #(
                 for (n = 0; n < N; n = n + 1) begin : g_neuron
                     wire signed [X_BITS-1:0] x = x_at[(k-1)*XW + (XT*N + n)*X_BITS +: X_BITS];
                     always @(posedge clk)
-                        if (take[k]) xd_q[(t*N + n)*(U_BITS+1) +: U_BITS+1] <= (U_BITS+1)'(x) - (U_BITS+1)'(theta[n % C]);
+                        if (take[k]) xd_q[(t*N + n)*(U_BITS+1) +: U_BITS+1] <= minus_theta(x, n);
                 end
             end
             assign xd_at[k*XDW +: XDW] = XDW'(xd_q);
@@ -129,7 +134,7 @@ module lif_layer #(
                 // x - theta: registered with the stage's currents, or (stage 0) from the input
                 wire signed [U_BITS:0] xd;
                 if (G == 0) begin : g_xd_input
-                    assign xd = (U_BITS+1)'($signed(x_at[(XT*N + n)*X_BITS +: X_BITS])) - (U_BITS+1)'(theta[n % C]);
+                    assign xd = minus_theta(x_at[(XT*N + n)*X_BITS +: X_BITS], n);
                 end else begin : g_xd_reg
                     assign xd = xd_at[G*XDW + ((t - FIRST)*N + n)*(U_BITS+1) +: U_BITS+1];
                 end
