@@ -54,7 +54,8 @@ def _tail(run: subprocess.CompletedProcess, lines: int = 6) -> str:
     return "\n".join((run.stdout + run.stderr).strip().splitlines()[-lines:])
 
 
-def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = 3600) -> dict:
+def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = 3600,
+                    path_levels: int = 1) -> dict:
     """synth_ecp5 + nextpnr-ecp5 of `top`. Returns {"fmax_mhz", "device", "utilization",
     "seconds", "commands"}; a tool failure (including a design that does not fit) raises
     DesignError with the end of the tool's log."""
@@ -83,13 +84,13 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     achieved = min(clock["achieved"] for clock in fmax.values())
     used = {cell: entry["used"] for cell, entry in report["utilization"].items() if entry["used"]}
     return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": TARGET_MHZ,
-            "critical_path": critical_path(report.get("critical_paths", [])), "utilization": used, "seconds": round(seconds, 1), "synth_seconds": round(synth_seconds, 1),
+            "critical_path": critical_path(report.get("critical_paths", []), path_levels), "utilization": used, "seconds": round(seconds, 1), "synth_seconds": round(synth_seconds, 1),
             "commands": [f"yosys -p '{script}'", " ".join([os.path.basename(nextpnr[0])] + args)]}
 
 
-def critical_path(paths: list) -> dict | None:
-    """The longest register-to-register path nextpnr reports: its delay and the top-level
-    instances it runs through, in order (where to pipeline next)."""
+def critical_path(paths: list, levels: int = 1) -> dict | None:
+    """The longest register-to-register path nextpnr reports: its delay and the instances it
+    runs through, in order (where to pipeline next), named to `levels` of hierarchy."""
     if not paths:
         return None
     longest = max(paths, key=lambda p: sum(step["delay"] for step in p["path"]))
@@ -98,7 +99,7 @@ def critical_path(paths: list) -> dict | None:
         cell = step["to"]["cell"]
         if "." not in cell:         # a cell nextpnr added (a carry-chain feed), no instance of ours
             continue
-        inst = cell.split(".")[0]
+        inst = ".".join(cell.split(".")[:levels])
         if not instances or instances[-1] != inst:
             instances.append(inst)
     return {"ns": round(sum(step["delay"] for step in longest["path"]), 2), "through": instances}

@@ -128,11 +128,11 @@ SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",)
               "vector_serializer": ("element_serializer",)}
 
 
-# The slowest path of a LIF register stage by the neuron updates it chains (a lif_layer of the
-# shipped network, 32 neurons x 4 steps, 18-bit membranes, placed and routed alone on the ECP5
-# LFE5U-85F-6 with its ports registered, 2026-11-26: STAGES 4, 2, 1); linear between them,
-# and past them with the slope of the last two
-LIF_STAGE_NS = {1: 8.20, 2: 9.48, 4: 15.39}
+# The slowest path of a LIF register stage by the neuron updates it chains: the shipped
+# network's lif1 (32 neurons x 4 steps, 18-bit membranes) placed and routed alone on the ECP5
+# LFE5U-85F-6, 2026-11-26, `benchmarks/module_fmax.py --flow out/mnist_conv_pruned --instance
+# u_lif1 [--param STAGES=2|1]`; linear between the points, past them the slope of the last two
+LIF_STAGE_NS = {1: 7.45, 2: 9.26, 4: 15.85}
 
 
 def lif_stage_ns(updates: int) -> float:
