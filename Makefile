@@ -88,12 +88,12 @@ bench-seeds: setup
 
 # Event mode on 200 hold-out images, then placed and routed on a Lattice ECP5 (nextpnr):
 # Fmax and microseconds per image at it (BENCHMARKS.md), about 10 minutes
-# (STAGES=lif0=4,lif1=4 cuts those LIF layers into register stages: the result is tagged fmax_stages)
-STAGES ?=
+# (LANES=lif0=4,lif1=4 sets those LIF layers' neurons per cycle: the result is tagged fmax_lanes)
+LANES ?=
 fmax: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr \
-	  $(if $(STAGES),--stages $(STAGES) --tag fmax_stages,--tag fmax)
+	  $(if $(LANES),--lanes $(LANES) --tag fmax_lanes,--tag fmax)
 
 # The compression table (README, BENCHMARKS.md) on the shipped network: 3 seeds; the rows the
 # claims need (bits 4 and 2; ratios 0.5 and 0.75), TABLE_EPOCHS / TABLE_FINETUNE epochs per

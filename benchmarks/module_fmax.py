@@ -2,7 +2,7 @@
 registered, to see which module holds the clock and what a change to it bought.
 
     .venv/bin/python benchmarks/module_fmax.py --flow out/mnist_conv_pruned --instance u_lif1
-    ... --instance u_lif1 --param STAGES=2          (a parameter other than the design's)
+    ... --instance u_lif1 --param LANES=8          (a parameter other than the design's)
 
 Prints the Fmax, the cells and the critical path down to three levels of hierarchy.
 """

@@ -32,8 +32,8 @@ from qpsnn.spec import parse_spec
 
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
-          stages: dict | None = None, pnr: bool = False) -> dict:
-    """`pe` / `simd` / `stages` override the spec's knobs (layer name -> value); `pnr`: place and route
+          lanes: dict | None = None, pnr: bool = False) -> dict:
+    """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `pnr`: place and route
     each mode's RTL on an ECP5 (codegen/pnr.py) for its Fmax."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
@@ -45,7 +45,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
     out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),
            "clock_mhz_assumed": NOMINAL_CLOCK_MHZ, "modes": {}}
     for mode in modes:
-        rtl = spec_design(deploy, spec, mode=mode, pe=pe, simd=simd, stages=stages)
+        rtl = spec_design(deploy, spec, mode=mode, pe=pe, simd=simd, lanes=lanes)
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             sources = write(rtl, os.path.join(tmp, "rtl"))
@@ -95,7 +95,7 @@ def markdown(res: dict) -> str:
     first = next(iter(res["modes"].values()))
     knobs = first["parallelism"]
     lines += ["", "Parallelism: " + ", ".join(f"{k} pe {v} simd {knobs['simd'][k]}" for k, v in knobs["pe"].items())
-              + "; LIF register stages: " + ", ".join(f"{k} {v}" for k, v in knobs.get("stages", {}).items())]
+              + "; LIF lanes: " + ", ".join(f"{k} {v}" for k, v in knobs.get("lanes", {}).items())]
     lines += ["Cycles per layer (analytic, mean): " + ", ".join(
         f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
     for mode, m in res["modes"].items():
@@ -122,16 +122,16 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="event,dense")
     ap.add_argument("--pe", default="", help="override outputs per cycle: layer=N,...")
     ap.add_argument("--simd", default="", help="override inputs per cycle: layer=N,...")
-    ap.add_argument("--stages", default="", help="override register stages of LIF layers: layer=N,...")
+    ap.add_argument("--lanes", default="", help="override the neurons updated per cycle of LIF layers: layer=N,...")
     ap.add_argument("--pnr", action="store_true", help="also place and route each mode on an ECP5 (minutes)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
     try:
         knobs = {key: {k: int(v) for k, v in (item.split("=") for item in getattr(args, key).split(",") if item)}
-                 for key in ("pe", "simd", "stages")}
+                 for key in ("pe", "simd", "lanes")}
     except ValueError:
-        print("error: --pe / --simd / --stages take layer=N pairs separated by commas, e.g. conv1=4,dense0=8",
+        print("error: --pe / --simd / --lanes take layer=N pairs separated by commas, e.g. conv1=4,dense0=8",
               file=sys.stderr)
         return 2
     if not os.path.isfile(os.path.join(args.flow, "report.json")):

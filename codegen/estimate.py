@@ -13,8 +13,10 @@ handshakes of every element, so it predicts the cycles of exactly those images.
 
 Overlap: a conv_window starts a window as soon as the rows it reads have arrived (it takes
 its input map as it streams in); a dense layer's serializer takes each input beat as it
-arrives; a max-pool stage hands a beat on in one cycle, a LIF layer in one per register
-stage (a new beat enters every cycle).
+arrives; a max-pool stage hands a beat on in one cycle. A LIF layer walks the engine's beat
+in F = ceil(N / LANES) * T update slots while it stays in the engine's output register,
+starting the cycle it is presented: it takes the beat F - 1 cycles later (the engine loads
+its next beat from the cycle after) and hands the spikes on LIF_CYCLES after the take.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from qpsnn.codegen.element_stream import sent
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
-STAGE_CYCLES = 1        # a beat handed on through a register stage (LIF, max-pool)
+STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
+LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
 READOUT_CYCLES = 4      # readout: take the beat, the scan's two stages, hand over the output (plus one per step and per class)
 ACCUMULATE_CYCLES = 3   # an engine's pipeline after the ROM read: its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
@@ -56,11 +59,35 @@ def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict
     return out
 
 
+class LifWalk:
+    """The handshakes of a LIF layer fed by an engine: a beat presented at `out` is walked in
+    `slots` update slots from the first cycle slot 0 may start, and taken in the last.
+    Slot 0 waits while the beat before is in stage C and the output register still holds the
+    one before that, which only a single-slot walk (F = 1) meets: two cycles after that take."""
+
+    def __init__(self, n: int, slots: int):
+        self.slots = slots
+        self.takes: list[np.ndarray] = []
+        self.last = [np.full(n, -np.inf)] * 2      # the last two takes
+
+    def walk(self, out: np.ndarray) -> np.ndarray:
+        before, last = self.last
+        # the spikes of a beat taken at c are presented at c + LIF_CYCLES for one cycle
+        blocked = (out == last + 2) & (last + 2 == before + LIF_CYCLES)
+        take = out + blocked + self.slots - 1
+        self.last = [last, take]
+        self.takes.append(take)
+        return take
+
+
 class EngineReplay:
     """The handshakes of one accumulate engine and its producer, for N images at once."""
 
-    def __init__(self, n: int, groups: int, mode: str):
-        self.groups, self.dense = groups, mode == "dense"
+    def __init__(self, n: int, groups: int, mode: str, consumer: LifWalk | None = None):
+        """`consumer`: the LIF layer that walks each beat in the output register (None: the
+        consumer takes a beat the cycle it is presented)."""
+        self.groups, self.dense, self.consumer = groups, mode == "dense", consumer
+        self.taken = np.full(n, -np.inf)        # the last beat left the output register
         self.ready = np.zeros(n)      # first cycle the engine can take an element
         self.first_take = np.full(n, np.nan)
         self.outs = [np.full(n, -np.inf)] * 2   # the last two positions' output cycles
@@ -97,8 +124,9 @@ class EngineReplay:
         again once its currents have gone out, so position p+2 waits for position p's output."""
         finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
         self.work_done = np.full(len(last_take), -np.inf)
-        load = np.maximum(finished, self.outs[-1] + 1)    # the output register is empty
+        load = np.maximum(finished, self.taken + 1)    # the output register is empty
         out = load + 1
+        self.taken = self.consumer.walk(out) if self.consumer else out
         self.outs = [self.outs[-1], out]
         self.ready = np.maximum(self.ready, self.outs[0])
         return out
@@ -120,29 +148,37 @@ def window_ready(layer: dict, in_shape: tuple, arrivals: np.ndarray) -> np.ndarr
 def conv_layer(replay: EngineReplay, ready, elems, channels: int):
     """conv_window + engine: window p may start at cycle ready[:, p], elems (N, positions, K*K*C).
     The walker takes a window in the cycle its rows are in and it hands on the previous
-    window's last tap; from the next cycle it hands one live tap to the vector register per
-    cycle it is free (taken by the serializer in the cycle the serializer is done with the
-    vector before); the serializer sends the vector's elements as the engine takes them."""
+    window's last tap; from the next cycle it hands one live tap per cycle into the vector
+    register (the map's read) when that is empty or moving on; the vector moves into the
+    serializer's input register when that is empty or being taken, and the serializer takes
+    it when it is done with the vector before and sends its elements as the engine takes them."""
     n, positions, n_in = elems.shape
     mask = sent(elems, not replay.dense)
     taps = n_in // channels
     handed_last = np.full(n, -np.inf)   # the walker handed on the previous window's last tap
-    hand = np.full(n, -np.inf)          # the vector register can be loaded (its last vector was taken)
+    hand = np.full(n, -np.inf)          # the last live tap went into the vector register
+    moved = np.full(n, -np.inf)         # ... and on into the serializer's input register
+    take = np.full(n, -np.inf)          # ... and the serializer took it
     serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
     out = np.zeros((n, positions))
     for p in range(positions):
         taken = np.maximum(handed_last, ready[:, p])       # the walker takes window p
-        hand = np.maximum(taken + 1, hand)                  # its first live tap goes into the register
+        # the earliest cycle the next live tap goes into the vector register
+        can_hand = np.maximum.reduce([taken + 1, hand + 1, moved])
         for tap in range(taps):
             cols = slice(tap * channels, (tap + 1) * channels)
             # a live tap has an element to send; the last always (it carries last)
             live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
-            take = np.maximum(hand + 1, serializer_free)    # the serializer takes the vector
-            next_take, last_take = replay.vector(take, mask[:, p, cols] & live[:, None], elems[:, p, cols])
+            hand_here = can_hand
+            move_here = np.maximum(hand_here + 1, take)       # the input register empty or being taken
+            take_here = np.maximum(move_here + 1, serializer_free)
+            next_take, last_take = replay.vector(take_here, mask[:, p, cols] & live[:, None], elems[:, p, cols])
             if tap == taps - 1:
-                handed_last = hand
+                handed_last = hand_here
+            hand, moved = np.where(live, hand_here, hand), np.where(live, move_here, moved)
+            take = np.where(live, take_here, take)
             serializer_free = np.where(live, next_take, serializer_free)
-            hand = np.where(live, take, hand)               # the next live tap follows as it is taken
+            can_hand = np.where(live, np.maximum(hand_here + 1, move_here), can_hand)
         out[:, p] = replay.finish_position(last_take)
     return out
 
@@ -167,23 +203,34 @@ def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
 
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
-                mode: str = "event", layer_simd: dict | None = None, layer_stages: dict | None = None) -> dict:
+                mode: str = "event", layer_simd: dict | None = None, layer_lanes: dict | None = None) -> dict:
     """Predicted cycles per image: each weight layer's own cycles and the network latency
     (mean over the images), and the bottleneck layer. `layer_pe` / `layer_simd`: the design's
     outputs per cycle and inputs per element of each weight layer (SIMD default 1);
-    `layer_stages`: register stages of each LIF layer (default T, as the generator)."""
-    layer_simd, layer_stages = layer_simd or {}, layer_stages or {}
+    `layer_lanes`: neurons updated per cycle of each LIF layer (default: its engine's PE, as
+    the generator)."""
+    layer_simd, layer_lanes = layer_simd or {}, layer_lanes or {}
+    T = deploy.time_steps
+    # each LIF layer's update slots per beat, and the engine feeding it
+    slots, fed_by, engine = {}, {}, None
+    for layer in deploy.layers:
+        if layer["type"] in ("conv", "dense"):
+            engine = layer["name"]
+        elif layer["type"] == "lif":
+            lanes = layer_lanes.get(layer["name"], layer_pe[engine])
+            slots[layer["name"]] = -(-layer["out_shape"][-1] // lanes) * T
+            fed_by[engine] = layer["name"]
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
     h, w, c = deploy.meta["input"]["shape"]
     # the stream feeding the next layer: the cycle each beat is presented (the input: one
     # pixel per cycle from cycle 0), its map shape and its elements per beat
     times, shape, lanes = np.tile(np.arange(h * w, dtype=float), (n, 1)), (h, w), c
-    per_layer = {}
+    per_layer, walks = {}, {}
     for layer in deploy.layers:
         kind = layer["type"]
-        if kind == "lif":     # a beat enters every cycle and leaves after the stages
-            times = times + STAGE_CYCLES * layer_stages.get(layer["name"], deploy.time_steps)
+        if kind == "lif":     # its spikes out LIF_CYCLES after it took the beat
+            times = np.stack(walks[layer["name"]].takes, axis=1) + LIF_CYCLES
             continue
         if kind == "maxpool":    # a pooled pixel leaves when the last pixel of its 2x2 block is in
             grid = times.reshape(n, shape[0], shape[1])
@@ -193,7 +240,10 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
         if kind not in ("conv", "dense"):
             continue
         n_out = deploy.array(layer["weights"]).shape[-1]
-        replay = EngineReplay(n, n_out // layer_pe[layer["name"]], mode)
+        lif = fed_by.get(layer["name"])
+        if lif:
+            walks[lif] = LifWalk(n, slots[lif])
+        replay = EngineReplay(n, n_out // layer_pe[layer["name"]], mode, walks.get(lif))
         simd = layer_simd.get(layer["name"], 1)
         elems = grouped(inputs[layer["name"]], simd)
         if kind == "conv":
@@ -218,4 +268,4 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
 
 def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict:
     """cycle_model of a generated design (codegen.rtl.RtlDesign): its mode and knobs."""
-    return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_stages)
+    return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_lanes)

@@ -68,7 +68,8 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
 def window_terms(p: dict) -> tuple[dict, dict]:
     """conv_window: the map in distributed RAM (RAM64M: 64 words x 3 bits in 4 LUTs), per-tap
     flag copies in event mode, the address arithmetic of the K*K taps; the walker's registers
-    (the next window's and the walked window's tap addresses) and its element_serializer."""
+    (the next window's and the walked window's tap addresses), its two vector registers and its
+    element_serializer."""
     pixels, bits, taps = p["H"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
     aw = clog2(pixels)
     skip = p["SKIP_ZEROS"] != 0
@@ -82,7 +83,8 @@ def window_terms(p: dict) -> tuple[dict, dict]:
     vector = 1 + p["INDEX_BITS"] + bits
     ff = (aw + yw + xw + (aw + 2) + (yw - 1) + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
           + 2 * taps * (aw + 1) + yw + taps + 7                # the next and the walked window
-          + vector + 1 + element_serializer_ff(p["C"], p["ELEM_BITS"], p["INDEX_BITS"]))
+          + 2 * (vector + 1)                                   # the map's read, the serializer's input
+          + element_serializer_ff(p["C"], p["ELEM_BITS"], p["INDEX_BITS"]))
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
@@ -101,26 +103,26 @@ def serializer_terms(p: dict) -> tuple[dict, dict]:
 
 
 def lif_terms(p: dict) -> tuple[dict, dict]:
-    """lif_layer: N x T neuron updates. Between register stages: the membranes and a valid
-    bit, the spikes made so far and the currents later stages still read; each stage register
-    has its own enable (it fills the bubble ahead of it), so none of them is a shift register."""
-    n, t, stages = p["N"], p["T"], p.get("STAGES", 1)
-    # per update: the membrane's adder, the comparison's (x - theta's subtraction folds into the
-    # stage register's inputs), the reset (calibrated: benchmarks/calibrate_resources.py)
-    lut = {"neuron_bits": n * t * p["U_BITS"] * (3 if p["SOFT_RESET"] else 2), "control": 1}
-    ff = 2 + n * t + (stages - 1) * (n * p["U_BITS"] + 1)   # output valid, skid; membranes and valid per stage
-    for step in range(t):
-        stage = step * stages // t
-        ff += n * (stages - stage)                           # its spike: later stage registers, output
-        if p["X_STEPS"] == t:
-            ff += n * p["X_BITS"] * stage                    # its current: the registers before its stage
-    if p["X_STEPS"] != t:
-        ff += (stages - 1) * n * p["X_BITS"]
-    # x - theta of a stage's own steps in its register (one per distinct current), less the bits
-    # equal to x's, which that register holds too (THETA_SHARED_BITS: codegen.rtl.theta_shared_bits)
-    for stage in range(1, stages):
-        first, end = -(-stage * t // stages), -(-(stage + 1) * t // stages)
-        ff += (end - first if p["X_STEPS"] == t else 1) * (n * (p["U_BITS"] + 1) - p.get("THETA_SHARED_BITS", 0))
+    """lif_layer, folded: LANES neuron updates, a beat walked in F = ceil(N / LANES) * T slots.
+    LUTs: the slot's currents picked per lane (a multiplexer over the distinct currents a lane
+    meets), x - theta, the update (the membrane's adder, the comparison's, the reset). The
+    spikes go to their bits by clock enables, which cost no LUT."""
+    n, t, lanes, x_bits, u_bits = p["N"], p["T"], p["LANES"], p["X_BITS"], p["U_BITS"]
+    groups = -(-n // lanes)
+    slots = groups * t
+    distinct = groups * (t if p["X_STEPS"] == t else 1)       # currents a lane picks from
+    lut = {"pick_bits": lanes * x_bits * (distinct - 1),
+           "neuron_bits": lanes * u_bits * (3 if p["SOFT_RESET"] else 2) + lanes * (u_bits + 1),
+           "control": 1}
+    slot_bits = clog2(slots) if slots > 1 else 0              # one slot: the counter is constant
+    ff = (2 * slot_bits                                        # the slot walked, and in stage A
+          + 2 + 2 * (slots > 1)                                # valid A, B; last A, B (constant for one slot)
+          + 2 * (t > 1)                                        # first A, B (constant for one step)
+          + slots                                              # stage B's one-hot of the spikes to write
+          + 2 * lanes * x_bits                                 # the currents in A and B
+          + lanes * (u_bits + 1) - p.get("THETA_SHARED_BITS", 0)   # x - theta in B, less the bits that are x's
+          + lanes * u_bits * (t > 1)                           # the membranes (from rest each step when T = 1)
+          + 2 * n * t + 2)                                     # the beat assembled, the output; pending, valid
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 

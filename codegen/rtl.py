@@ -67,7 +67,7 @@ class RtlDesign:
     stages: list
     layer_pe: dict         # weight layer name -> PE
     layer_simd: dict       # weight layer name -> SIMD
-    layer_stages: dict     # LIF layer name -> register stages
+    layer_lanes: dict      # LIF layer name -> neurons updated per cycle
     value_bits: int        # a readout value (a current, or 2 for a spike)
     lane: int
     n_classes: int
@@ -76,8 +76,8 @@ class RtlDesign:
     mode: str = "event"
 
     def knobs(self) -> dict:
-        """The hardware knobs as built: pe and simd of each weight layer, stages of each LIF."""
-        return {"pe": self.layer_pe, "simd": self.layer_simd, "stages": self.layer_stages}
+        """The hardware knobs as built: pe and simd of each weight layer, lanes of each LIF."""
+        return {"pe": self.layer_pe, "simd": self.layer_simd, "lanes": self.layer_lanes}
 
     def sources(self, rtl_dir: str) -> list[str]:
         return [os.path.join(rtl_dir, f"{m}.v") for m in self.library] + [os.path.join(rtl_dir, f"{self.top}.v")]
@@ -128,51 +128,26 @@ SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",)
               "vector_serializer": ("element_serializer",)}
 
 
-# The slowest path of a LIF register stage by the neuron updates it chains: the shipped
-# network's lif1 (32 neurons x 4 steps, 18-bit membranes) placed and routed alone on the ECP5
-# LFE5U-85F-6, 2026-11-26, `benchmarks/module_fmax.py --flow out/mnist_conv_pruned --instance
-# u_lif1 [--param STAGES=2|1]`; linear between the points, past them the slope of the last two
-LIF_STAGE_NS = {1: 7.45, 2: 9.26, 4: 15.85}
-
-
-def lif_stage_ns(updates: int) -> float:
-    """The measured path of a LIF stage that chains `updates` neuron updates: on the line
-    through the two measured points around it (past the last, the last two)."""
-    known = sorted(LIF_STAGE_NS)
-    hi = next((k for k in known[1:] if k >= updates), known[-1])
-    lo = known[known.index(hi) - 1]
-    return LIF_STAGE_NS[lo] + (updates - lo) * (LIF_STAGE_NS[hi] - LIF_STAGE_NS[lo]) / (hi - lo)
-
-
-def stages_for_clock(steps: int, clock_mhz: float) -> int:
-    """The fewest register stages of a LIF layer's `steps` updates whose longest stage meets
-    the clock (T when even one update per stage does not: the shortest path there is)."""
-    period = 1000.0 / clock_mhz
-    for stages in range(1, steps + 1):
-        if lif_stage_ns(-(-steps // stages)) <= period:
-            return stages
-    return steps
-
-
 def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None,
-           stages: dict | None = None, clock_mhz: float | None = None) -> RtlDesign:
+           lanes: dict | None = None) -> RtlDesign:
     """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
-    name -> inputs per element (default 1); `stages`: LIF layer name -> register stages of its
-    T steps (default: the fewest that meet `clock_mhz` by the measured stage paths, else T: one
-    neuron update per stage, the LIF's shortest path); `mode`: 'event' skips all-zero elements
-    in one cycle, 'dense' spends the full work on every element."""
+    name -> inputs per element (default 1); `lanes`: LIF layer name -> neurons updated per cycle
+    (default: the PE of the engine feeding it, so the LIF keeps the pace the engine was given);
+    `mode`: 'event' skips all-zero elements in one cycle, 'dense' spends the full work on every
+    element."""
     check_supported(deploy.layers)
     if mode not in RTL_MODES:
         raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")
-    pe, simd, lif_stages = dict(pe or {}), dict(simd or {}), dict(stages or {})
+    pe, simd, lif_lanes = dict(pe or {}), dict(simd or {}), dict(lanes or {})
     T = deploy.time_steps
     top = f"qpsnn_{deploy.meta['name']}"
     files: dict[str, str] = {}
     stages: list[Stage] = []
     layer_pe: dict[str, int] = {}
     layer_simd: dict[str, int] = {}
-    layer_stages: dict[str, int] = {}
+    layer_lanes: dict[str, int] = {}
     probes: list[dict] = []
+    engine_pe = 1
     h, w, c = deploy.meta["input"]["shape"]
     stream = Stream("pixels", c, 8, shape=(h, w))
     out_bits = 0
@@ -187,6 +162,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             if n_out % p:
                 raise InputError(f"rtl: parallelism of {name!r} must divide its {n_out} outputs, got {p}")
             layer_pe[name] = p
+            engine_pe = p     # what a LIF layer after it keeps pace with
             if layer["offset_s"] != 2 ** layer["bits"] - 1:      # the engine computes S x as a shift
                 raise InputError(f"deploy form: {name!r} has ReScaW offset {layer['offset_s']}, expected "
                                  f"2^{layer['bits']} - 1 for its {layer['bits']}-bit codes")
@@ -245,19 +221,19 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             n = stream.count
             u_bits = max(layer["membrane_bits"], out_bits)
             files[f"{name}_threshold.mem"] = hex_words(theta, u_bits)
-            s = lif_stages.get(name, stages_for_clock(T, clock_mhz) if clock_mhz else T)
-            if not 1 <= s <= T:
-                raise InputError(f"rtl: register stages of {name!r} must be in 1..{T} (its time steps), got {s}")
-            layer_stages[name] = s
+            lanes_here = lif_lanes.get(name, engine_pe)
+            if not 1 <= lanes_here <= n:
+                raise InputError(f"rtl: lanes (neurons updated per cycle) of {name!r} must be in 1..{n} "
+                                 f"(its neurons), got {lanes_here}")
+            layer_lanes[name] = lanes_here
             stages.append(Stage("lif_layer", f"u_{name}",
                                 f"{name}: {n} LIF neurons x {T} steps, tau = 2^-{layer['leak_shift']}, "
-                                f"{layer['reset']} reset, {s} register stage{'s' if s > 1 else ''}", n * T,
+                                f"{layer['reset']} reset, {lanes_here} updated per cycle", n * T,
                                 [("N", n), ("C", len(theta)), ("T", T), ("X_STEPS", stream.steps),
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
-                                 ("SOFT_RESET", int(layer["reset"] == "soft")), ("STAGES", s),
+                                 ("SOFT_RESET", int(layer["reset"] == "soft")), ("LANES", lanes_here),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))],
-                                facts={"THETA_SHARED_BITS": sum(theta_shared_bits(int(theta[i % len(theta)]), out_bits,
-                                                                                  u_bits) for i in range(n))}))
+                                facts={"THETA_SHARED_BITS": theta_shared_bits(theta, n, lanes_here, out_bits, u_bits)}))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)
             probes.append({"layer": name, "signal": f"st{len(stages)}", "neurons": n, "steps": T,
                            "positions": list(stream.shape) or [1]})
@@ -295,20 +271,27 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     files[f"{top}.v"] = text
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
-    return RtlDesign(top, files, library, stages, layer_pe, layer_simd, layer_stages, value_bits, lane, n_classes,
+    return RtlDesign(top, files, library, stages, layer_pe, layer_simd, layer_lanes, value_bits, lane, n_classes,
                      class_bits, probes, mode)
 
 
-KNOBS = ("pe", "simd", "stages")
+KNOBS = ("pe", "simd", "lanes")
 
 
-def theta_shared_bits(theta: int, x_bits: int, u_bits: int) -> int:
-    """Bits of a neuron's registered x - theta (U_BITS + 1 of them) that equal bits of its x:
-    below theta's lowest set bit nothing is borrowed, so they are x's own, and synthesis keeps
-    one flip-flop for both wherever the stage register holds x too (all of them if theta = 0)."""
-    if theta == 0:
-        return u_bits + 1
-    return min((theta & -theta).bit_length() - 1, x_bits)
+def theta_shared_bits(theta: np.ndarray, n: int, lanes: int, x_bits: int, u_bits: int) -> int:
+    """Flip-flops synthesis shares between a LIF layer's registered x and x - theta (stage B
+    of lif_layer holds both per lane): below the lowest set bit of every threshold the lane
+    meets, nothing is borrowed, so those bits of x - theta are x's own and one flip-flop
+    serves both (all U_BITS + 1 if every threshold of the lane is 0, which a lane past the
+    last neuron meets as well)."""
+    def low_zero_bits(value: int) -> int:
+        return u_bits + 1 if value == 0 else min((value & -value).bit_length() - 1, x_bits)
+    groups = -(-n // lanes)
+    total = 0
+    for lane in range(lanes):
+        met = [int(theta[(g * lanes + lane) % len(theta)]) if g * lanes + lane < n else 0 for g in range(groups)]
+        total += min(low_zero_bits(v) for v in met)
+    return total
 
 
 def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> RtlDesign:
@@ -316,7 +299,7 @@ def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> R
     knob's {layer: value} in `overrides` laid over the spec's."""
     from qpsnn.spec import layer_knob
     knobs = {k: {**layer_knob(spec, k), **(overrides.get(k) or {})} for k in KNOBS}
-    return design(deploy, mode=mode or spec.rtl["mode"], clock_mhz=spec.rtl.get("clock_mhz"), **knobs)
+    return design(deploy, mode=mode or spec.rtl["mode"], **knobs)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

@@ -75,7 +75,7 @@ def memory_shape(path: str) -> tuple[int, int]:
 
 
 def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
-                    layer_stages: dict | None = None) -> list[tuple[str, str, dict, int | None]]:
+                    layer_lanes: dict | None = None) -> list[tuple[str, str, dict, int | None]]:
     """From the deploy form: (instance, module, parameters it must have, width of its output
     stream or None where the width is the generator's own choice) in stream order."""
     T = deploy.meta["time_steps"]
@@ -91,6 +91,7 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
                       else int(np.prod(layer["in_shape"])))
             steps = 1 if layer["input"] == "analog" else T
             simd = layer_simd.get(name, 1)
+            engine_pe = layer_pe[name]
             if kind == "conv":
                 (h, w), (oh, ow) = layer["in_shape"][:2], layer["out_shape"][:2]
                 out.append((f"u_{name}_window", "conv_window",
@@ -113,7 +114,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
             out.append((f"u_{name}", "lif_layer",
                         {"N": n, "T": T, "LEAK_SHIFT": layer["leak_shift"],
                          "SOFT_RESET": int(layer["reset"] == "soft"),
-                         "STAGES": (layer_stages or {}).get(name, T),       # the generator's default: T
+                         # the generator's default: the PE of the engine feeding it
+                         "LANES": (layer_lanes or {}).get(name, engine_pe),
                          "THRESHOLD_FILE": f"{name}_threshold.mem"},
                         n * T))
         elif kind == "maxpool":
@@ -127,7 +129,7 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
 
 
 def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: dict,
-                    layer_stages: dict | None = None) -> dict:
+                    layer_lanes: dict | None = None) -> dict:
     """Parse `rtl_dir/top.v` and compare it with the deploy form. Returns {"modules",
     "instances", "memories", "rom_bits", "problems"}: problems empty when every layer is present
     in stream order with the parameters, stream widths and weight ROMs its shape implies."""
@@ -138,7 +140,7 @@ def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: 
     if parsed["module"] != top:
         problems.append(f"{top}.v declares module {parsed['module']}, not {top}")
     got = {inst["name"]: inst for inst in parsed["instances"]}
-    expected = expected_stages(deploy, layer_pe, layer_simd, layer_stages)
+    expected = expected_stages(deploy, layer_pe, layer_simd, layer_lanes)
     names = [inst["name"] for inst in parsed["instances"]]
     if names != [e[0] for e in expected]:
         problems.append(f"instances in stream order: expected {[e[0] for e in expected]}, found {names}")

@@ -10,7 +10,7 @@ import json
 from qpsnn.model.data import data_identity
 from qpsnn.spec import Spec
 
-HARDWARE_KNOBS = ("pe", "simd", "stages")     # layer keys that change the hardware, not the weights
+HARDWARE_KNOBS = ("pe", "simd", "lanes")     # layer keys that change the hardware, not the weights
 
 
 def digest(value) -> str:

@@ -28,7 +28,7 @@ STEP_FLAGS = {   # flags of the single-step subcommands beyond --spec and --out
 
 
 def knob_values(text: str):
-    """argparse type for --pe / --simd: LAYER=V1,V2,... -> (layer, [values])."""
+    """argparse type for --pe / --simd / --lanes: LAYER=V1,V2,... -> (layer, [values])."""
     name, sep, values = text.partition("=")
     try:
         parsed = [int(v) for v in values.split(",") if v.strip()]
@@ -59,8 +59,7 @@ def add_flag(parser, flag: str) -> None:
                    "its parallelism knobs and verification settings)",
         "resume": "continue an interrupted training from its last finished epoch (checkpoints in "
                   ".DIR.checkpoints beside DIR)",
-        "clock": "target clock in MHz (overrides the spec's rtl.clock_mhz): the generator picks each LIF "
-                 "layer's register stages for it unless the spec sets them, and --pnr warns with the critical "
+        "clock": "target clock in MHz (overrides the spec's rtl.clock_mhz): --pnr warns with the critical "
                  "path when place and route misses it",
         "table": "a compression table's JSON (`qpsnn table`) for the report's accuracy / size / latency plot "
                  "(kept in DIR/table.json)"}
@@ -153,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="outputs per cycle of a layer to sweep (repeatable)")
     p_sw.add_argument("--simd", type=knob_values, action="append", default=[], metavar="LAYER=N1,N2",
                       help="inputs per cycle of a layer to sweep (repeatable)")
+    p_sw.add_argument("--lanes", type=knob_values, action="append", default=[], metavar="LIF=N1,N2",
+                      help="neurons updated per cycle of a lif layer to sweep (repeatable)")
     p_sw.add_argument("--images", type=int, default=100, help="hold-out images the cycle model replays per point")
     p_sw.add_argument("--workers", type=int, default=2, help="parallel trainings (processes, or Ray CPUs)")
     p_sw.add_argument("--ray", help="run on Ray: 'local' starts one on this machine, 'auto' or an address "
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.images < 1 or args.workers < 1:
                 raise InputError("--images and --workers: positive integers")
-            cfg = SweepConfig(bits=args.bits, ratios=args.ratios, knobs={"pe": dict(args.pe), "simd": dict(args.simd)},
+            cfg = SweepConfig(bits=args.bits, ratios=args.ratios, knobs={"pe": dict(args.pe), "simd": dict(args.simd),
+                                                                          "lanes": dict(args.lanes)},
                               images=args.images, workers=args.workers, ray=args.ray)
             run_sweep(spec, cfg, args.out)
             print(f"[qpsnn] wrote {os.path.abspath(args.out)}/sweep.json, sweep.md, sweep.html")

@@ -107,7 +107,7 @@ LAYER_KEYS = {
     "maxpool": {"size": 2, "name": None},
     "flatten": {"name": None},
     "dense": {"units": None, "pe": None, "simd": None, "name": None},
-    "lif": {"tau": None, "threshold": None, "reset": None, "stages": None, "name": None},
+    "lif": {"tau": None, "threshold": None, "reset": None, "lanes": None, "name": None},
     "readout": {"mode": "membrane", "name": None},
 }
 
@@ -120,6 +120,13 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
     if kind not in LAYER_TYPES:
         raise InputError(f"{where}: unknown layer type {kind!r}; accepted: {list(LAYER_TYPES)}")
     body = {k: v for k, v in layer.items() if k != "type"}
+    if kind == "lif" and "stages" in body:
+        # before the LIF was folded its chains were cut into register stages; specs written by
+        # then (report.json, spec.json) carry `stages: null`
+        if body.pop("stages") is not None:
+            raise InputError(f"{where} lif.stages: no longer a knob (a LIF layer updates `lanes` neurons per "
+                             "cycle, one update deep, whatever the clock); remove it, or set lanes (default: "
+                             "the PE of the engine feeding the layer)")
     merged = _merge(LAYER_KEYS[kind], body, f"{where} ({kind})")
     merged["type"] = kind
     if kind == "conv":
@@ -199,7 +206,7 @@ def _number(value: Any, where: str, lo: float, hi: float, what: str) -> float:
 
 
 def check_clock(value: Any, where: str) -> float:
-    """A target clock in MHz (the generator picks the LIF register stages for it)."""
+    """A target clock in MHz (place and route is checked against it)."""
     return _number(value, where, 1.0, 1000.0, "a clock in MHz, a number in 1..1000")
 
 
@@ -217,7 +224,7 @@ def _check_recipe(train: dict) -> None:
 
 def layer_knob(spec: Spec, knob: str) -> dict:
     """A hardware knob of the spec, where given: weight layer name -> 'pe' (outputs per
-    cycle) or 'simd' (inputs per cycle), LIF layer name -> 'stages' (register stages)."""
+    cycle) or 'simd' (inputs per cycle), LIF layer name -> 'lanes' (neurons updated per cycle)."""
     return {layer["name"]: layer[knob] for layer in spec.layers if layer.get(knob)}
 
 
@@ -229,8 +236,8 @@ def layer_simd(spec: Spec) -> dict:
     return layer_knob(spec, "simd")
 
 
-def layer_stages(spec: Spec) -> dict:
-    return layer_knob(spec, "stages")
+def layer_lanes(spec: Spec) -> dict:
+    return layer_knob(spec, "lanes")
 
 
 def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
@@ -292,11 +299,10 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     layers = [_check_layer(i, layer, neuron) for i, layer in enumerate(layers_raw)]
     _check_structure(layers)
     for i, layer in enumerate(layers):
-        stages = layer.get("stages")
-        if stages is not None and (isinstance(stages, bool) or not isinstance(stages, int)
-                                   or not 1 <= stages <= t_steps):
-            raise InputError(f"layers[{i}] lif.stages (register stages of its {t_steps} time steps): accepted "
-                             f"an integer in 1..{t_steps}, got {stages!r}")
+        lanes = layer.get("lanes")
+        if lanes is not None and (isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1):
+            raise InputError(f"layers[{i}] lif.lanes (neurons updated per cycle): accepted an integer from 1 "
+                             f"to the layer's neurons, got {lanes!r}")
     counts: dict[str, int] = {}
     for layer in layers:
         if layer.get("name") is None:
@@ -402,6 +408,9 @@ def infer_shapes(spec: Spec, input_shape) -> list[tuple]:
                              "a flat input's length)")
         if kind in ("conv", "dense"):
             beat = layer["filters"] if kind == "conv" else layer["units"]
+        if kind == "lif" and layer.get("lanes") and layer["lanes"] > beat:
+            raise InputError(f"layer {name!r}: lanes {layer['lanes']} (neurons updated per cycle) is more than "
+                             f"its {beat} neurons per position; accepted: 1..{beat}")
         if kind == "conv":
             k, st = layer["kernel"], layer["stride"]
             h, w, _ = shape

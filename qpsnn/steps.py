@@ -376,7 +376,7 @@ class Rtl(Step):
             sources = rtl_gen.write(design, out_dir)
             lint(sources, design.top, cwd=out_dir)
             structure = check_structure(out_dir, design.top, ws.deploy(), design.layer_pe, design.layer_simd,
-                                        design.layer_stages)
+                                        design.layer_lanes)
         if structure["problems"]:
             problems.append("rtl structure differs from the deploy form: " + "; ".join(structure["problems"]))
         with timer.stage("resources"):

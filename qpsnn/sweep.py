@@ -28,14 +28,14 @@ from qpsnn.files import write_atomic
 from qpsnn.spec import (Spec, after_pruning, check_bits, check_ratios, check_shapes, check_with_data, parse_spec,
                         prunable_layers)
 
-KNOBS = ("pe", "simd")
+KNOBS = ("pe", "simd", "lanes")
 
 
 @dataclasses.dataclass
 class SweepConfig:
     bits: list            # hidden-layer bit widths ([] = the spec's)
     ratios: list          # ratios (the spec's method) for every hidden conv; 0 = unpruned; [] = the spec's
-    knobs: dict           # {"pe": {layer: [values]}, "simd": {layer: [values]}}
+    knobs: dict           # {"pe": {layer: [values]}, "simd": {...}, "lanes": {lif layer: [values]}}
     images: int = 100     # hold-out images the cycle model replays per point
     workers: int = 2
     ray: str | None = None   # None: process pool; "local": a Ray instance here; else a Ray address
@@ -67,6 +67,7 @@ def plan(spec: Spec, cfg: SweepConfig, input_shape) -> list[dict]:
     for b in bits:
         check_bits(b, "--bits")
     weight_layers = [layer["name"] for layer in spec.layers if layer["type"] in ("conv", "dense")]
+    lif_layers = [layer["name"] for layer in spec.layers if layer["type"] == "lif"]
     if len(set(bits)) > 1 and len(weight_layers) < 3:
         raise InputError(f"--bits: {spec.name} has no hidden weight layer ({weight_layers[0]} takes "
                          "quant.first_bits and the last quant.last_bits), so --bits would change nothing; "
@@ -81,12 +82,14 @@ def plan(spec: Spec, cfg: SweepConfig, input_shape) -> list[dict]:
     axes = []
     for knob in KNOBS:
         for name, values in sorted(cfg.knobs.get(knob, {}).items()):
-            if name not in weight_layers:
+            if knob == "lanes" and name not in lif_layers:
+                raise InputError(f"--lanes {name}=...: no lif layer {name!r}; accepted: {lif_layers}")
+            if knob != "lanes" and name not in weight_layers:
                 raise InputError(f"--{knob} {name}=...: no conv or dense layer {name!r}; accepted: {weight_layers}")
             axes.append((knob, name, values))
     points = []
     for b, r, *chosen in itertools.product(bits, ratios, *[values for _, _, values in axes]):
-        point = {"bits": b, "ratio": None if r is None else float(r), "pe": {}, "simd": {}}
+        point = {"bits": b, "ratio": None if r is None else float(r), **{knob: {} for knob in KNOBS}}
         for (knob, name, _), value in zip(axes, chosen):
             point[knob][name] = value
         pspec = point_spec(spec, point)

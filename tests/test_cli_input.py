@@ -46,8 +46,10 @@ BAD = [
     ("unknown part", dict(MLP_SPEC, rtl={"part": "xc7a12345"}), ["rtl.part", "xc7a35t"]),
     ("simd 0", with_layer(1, simd=0), ["dense.simd", "positive integer"]),
     ("clock 0", dict(MLP_SPEC, rtl={"clock_mhz": 0}), ["rtl.clock_mhz", "1..1000", "got 0"]),
-    ("lif stages above T", with_layer(2, stages=3), ["lif.stages", "1..2", "got 3"]),
-    ("stages on a dense layer", with_layer(1, stages=2), ["unknown key", "stages"]),
+    ("lif lanes 0", with_layer(2, lanes=0), ["lif.lanes", "got 0"]),
+    ("lif stages, a knob of before", with_layer(2, stages=2), ["lif.stages", "no longer a knob", "lanes"]),
+    ("lanes on a dense layer", with_layer(1, lanes=2), ["unknown key", "lanes"]),
+    ("lif lanes above its neurons", with_layer(2, lanes=1000), ["lanes 1000", "neurons", "accepted: 1.."]),
     # dense1 takes beats of dense0's 24 spikes: 5 does not divide them
     ("simd not a divisor", with_layer(3, simd=5), ["'dense1'", "simd 5", "24 elements"]),
     # after pruning conv0 keeps 3 of 6 channels, which conv1's simd 2 does not divide

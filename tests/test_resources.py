@@ -29,10 +29,10 @@ NETWORKS = {
     "conv": (CONV_SPEC, {"pe": {"conv0": 2}, "mode": "event"}),
     # MLP, dense mode, simd 4 on the second dense layer, pe 4
     "mlp": (MLP_SPEC, {"pe": {"dense1": 4}, "simd": {"dense1": 4}, "mode": "dense"}),
-    # the conv network with the spike-count readout, simd 2 on conv1 and LIF register stages
+    # the conv network with the spike-count readout, simd 2 on conv1, LIF lanes below the engines' PE
     "conv_spikes": (dict(CONV_SPEC, layers=CONV_SPEC["layers"][:-1] + [{"type": "lif", "threshold": 0.5},
                                                                        {"type": "readout", "mode": "spikes"}]),
-                    {"simd": {"conv1": 2}, "stages": {"lif0": 3, "lif1": 2, "lif2": 3}, "mode": "event"}),
+                    {"simd": {"conv1": 2}, "lanes": {"lif0": 3, "lif1": 2, "lif2": 3}, "mode": "event"}),
 }
 
 
@@ -51,7 +51,7 @@ def test_analytic_resources_match_yosys(tmp_path, name):
         assert abs(analytic[key] / syn[key] - 1) <= 0.20, (key, analytic, syn)
     for key in ("BRAM18", "DSP"):
         assert analytic[key] == syn[key], (key, analytic, syn)
-    # a LIF layer's flip-flops follow from its structure alone, register stages included: exact
+    # a LIF layer's flip-flops follow from its structure alone, whatever its lanes: exact
     for stage in rtl.stages:
         if stage.module == "lif_layer":
             assert stage_resources(stage.module, stage.numeric_params())["FF"] == \

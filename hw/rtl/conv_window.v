@@ -14,9 +14,10 @@
 //    registers the window's live taps (event mode: taps on the map whose pixel has a non-zero
 //    element, from a flag per stored pixel; the last tap always, it carries last; dense mode:
 //    every tap) and their pixel addresses, both computed ahead while the window before was
-//    walked. It then hands one live tap's pixel per cycle to the
-//    serializer as a vector {last tap, (ky*K + kx)*C, pixel}: silent taps cost nothing. It
-//    takes the next window in the cycle it hands on the current one's last tap.
+//    walked. It then hands one live tap's pixel per cycle towards the
+//    serializer as a vector {last tap, (ky*K + kx)*C, pixel}, through two registers (the map's
+//    read, then the serializer's input): silent taps cost nothing. It takes the next window
+//    in the cycle it hands on the current one's last tap.
 //  - The serializer sends the vector's elements, one per cycle (element_serializer).
 // The next map is accepted once the current one is complete and the walker has read its last
 // window's last tap.
@@ -138,11 +139,19 @@ module conv_window #(
     reg            walking_last;       // it is the map's last window
     wire [TAPS-1:0] first = pending & (~pending + 1'b1);   // the lowest pending tap alone
 
-    // the vector register between the walker and the serializer
+    // Two vector registers between the walker and the serializer: vec_data takes the map's
+    // read (a block RAM's own output register, where synthesis puts the map), vec_q holds it
+    // for the serializer, so the path from the RAM ends in a register and the serializer's
+    // search over the vector's elements starts from one. Each moves on when the one after it
+    // is empty or being emptied: a vector a cycle, like a single register, two cycles later.
     reg  [VW-1:0] vec_data;
     reg           vec_valid;
-    wire          vec_ready;
-    wire hand_on = (pending != {TAPS{1'b0}}) && (!vec_valid || vec_ready);
+    reg  [VW-1:0] vec_q;
+    reg           vec_q_valid;
+    wire          vec_ready;      // the serializer takes vec_q
+    wire vec_q_free = !vec_q_valid || vec_ready;
+    wire vec_move = vec_valid && vec_q_free;
+    wire hand_on = (pending != {TAPS{1'b0}}) && (!vec_valid || vec_move);
     wire last_tap_out = hand_on && first[TAPS-1];      // the last tap goes last: the window is through
     wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && primed && !all_taken && rows_in;
     wire advance = take_window || !primed;     // the two windows ahead move up
@@ -183,7 +192,12 @@ module conv_window #(
         windows_done <= done_next && !full_next;
         if (full_next && done_next) all_taken <= 1'b0;
 
-        if (vec_ready) vec_valid <= 1'b0;
+        if (vec_ready) vec_q_valid <= 1'b0;
+        if (vec_move) begin
+            vec_q <= vec_data;
+            vec_q_valid <= 1'b1;
+            vec_valid <= 1'b0;
+        end
         if (hand_on) begin
             vec_data <= {first[TAPS-1], tap_base, tap_pixel};
             vec_valid <= 1'b1;
@@ -229,12 +243,13 @@ module conv_window #(
             primed <= 1'b0;
             walking_last <= 1'b0;
             vec_valid <= 1'b0;
+            vec_q_valid <= 1'b0;
         end
     end
 
     element_serializer #(.N(C), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .INDEX_BITS(INDEX_BITS)) u_serial (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(vec_data), .s_axis_tvalid(vec_valid), .s_axis_tready(vec_ready),
+        .s_axis_tdata(vec_q), .s_axis_tvalid(vec_q_valid), .s_axis_tready(vec_ready),
         .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
 endmodule
 

@@ -1,20 +1,27 @@
 // N leaky integrate-and-fire neurons of one position (a pixel's channels, or a dense layer),
-// all T time steps at once: one input beat holds the currents, one output beat the spikes.
-// Each neuron is a chain of T lif_units starting from rest, so membranes never leave the
-// stage and nothing carries from one position or image to the next.
+// folded: LANES neurons are updated per cycle, one time step at a time, so the logic is LANES
+// neuron updates whatever N and T are (the producing engine's PE by default: the LIF keeps
+// pace with what the engine asks for).
 // Input lane (t, n) at t*N + n, X_STEPS = T, or X_STEPS = 1 for a current that is the same at
 // every step (direct encoding). Output bit (n, t) at n*T + t: neuron n's T spikes together,
 // the element the next layer consumes. Thresholds per channel: neuron n uses theta[n % C].
-// STAGES (1..T) cuts the chains into that many register stages, step t in stage
-// floor(t * STAGES / T): a beat takes STAGES cycles instead of one, a beat still enters every
-// cycle, and the longest combinational path is ceil(T / STAGES) neuron updates instead of T
-// (the chain is the accelerator's critical path at STAGES = 1). A stage's register takes the
-// beat before it when it is empty or its own beat moves on (a stalled output does not hold
-// the bubbles behind it): with a consumer that takes a beat every cycle it is free, a beat
-// leaves exactly STAGES cycles after it entered, whatever the stalls before. A skid register
-// at the output keeps the consumer's ready off the stage registers' enables.
-// Each stage register also holds x - theta for its own steps (lif_unit: the spike from a
-// second adder beside the membrane's, not after it), so a neuron update is one adder deep.
+//
+// A beat is walked in F = ceil(N / LANES) * T update slots, slot i = g*T + t: neurons
+// g*LANES .. g*LANES + LANES-1 at step t. The beat stays in the producer's output register
+// while it is walked (AXI-Stream holds tdata while tvalid): the LIF reads its lanes there and
+// takes it (tready) in its last slot, so no copy of the currents is kept here. Three register
+// stages per slot, each one adder or one multiplexer deep:
+//   A: the slot's LANES currents picked from the beat (a multiplexer over the slots)
+//   B: x - theta (lif_unit's second adder takes it: the spike comes from beside the membrane's
+//      adder, not after it), the slot decoded to the spike bits it writes
+//   C: the update, lif_unit: the membrane of each lane in a register (from rest at t = 0, as
+//      membranes never leave a position), the spikes into the beat being assembled.
+// The assembled beat goes to the output register when that is empty, so the consumer's ready
+// reaches only the output valid. A beat starts (slot 0) when the beat before it is in the
+// output register or will be before slot 0 writes a spike (C of slot 0 is two cycles away);
+// fed by an accumulate engine, whose next beat comes two cycles after the take at the
+// earliest, a beat starts the cycle it is presented: its take F - 1 cycles later and its
+// spikes out 4 cycles after the take (codegen/estimate.py).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -28,7 +35,7 @@ module lif_layer #(
     parameter integer U_BITS = 18,
     parameter integer LEAK_SHIFT = 1,
     parameter integer SOFT_RESET = 0,
-    parameter integer STAGES = 1,        // register stages, 1..T
+    parameter integer LANES = 8,         // neurons updated per cycle, 1..N
     parameter THRESHOLD_FILE = "threshold.mem"
 ) (
     input  wire                          clk,
@@ -40,143 +47,140 @@ module lif_layer #(
     output reg                           m_axis_tvalid,
     input  wire                          m_axis_tready
 );
-    localparam integer XW = X_STEPS * N * X_BITS;
-    localparam integer UW = N * U_BITS;
-    localparam integer NT = N * T;
+    localparam integer GROUPS = (N + LANES - 1) / LANES;
+    localparam integer F = GROUPS * T;                      // update slots per beat
+    localparam integer IW = (F > 1) ? $clog2(F) : 1;
+    localparam [IW-1:0] LAST_SLOT = IW'(F - 1);
 
     reg signed [U_BITS-1:0] theta [0:C-1];
     initial $readmemh(THRESHOLD_FILE, theta);
 
-    // register k (1..STAGES-1 between the stages, STAGES the output side) may take a beat. The
-    // output side is the output register and a skid register behind it: the last stage hands
-    // its beat on whenever the skid is empty (to the output, or to the skid while the output
-    // is stalled), so the enables of the stage registers come from registers here, not from
-    // the consumer's ready
-    wire [STAGES:1] take;
-    reg [NT-1:0] skid_data;
-    reg          skid_valid;
-    assign take[STAGES] = !skid_valid;
-    assign s_axis_tready = take[1];
+    // stage A: the slot walked at the input
+    reg  [IW-1:0] slot;
+    reg           a_valid, a_first, a_last;
+    reg  [IW-1:0] a_slot;
+    reg  [LANES*X_BITS-1:0] a_x;
+    // stage B
+    reg           b_valid, b_first, b_last;
+    reg  [F-1:0]  b_writes;        // one-hot: the slot whose spikes C writes
+    reg  [LANES*X_BITS-1:0] b_x;
+    reg  [LANES*(U_BITS+1)-1:0] b_xd;
+    // stage C
+    reg  [LANES*U_BITS-1:0] u;     // the lanes' membranes
+    reg  [N*T-1:0] spikes;         // the beat being assembled
+    reg            pending;        // spikes holds a whole beat not yet in the output register
 
-    // What stage k starts from (slice k): the beat's currents, the membranes after the steps
-    // of the stages before it, their spikes, and whether it holds a beat. Slice 0 is the
-    // input; slice k > 0 the registers between stage k-1 and stage k.
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [STAGES*XW-1:0] x_at;       // a stage reads only its own steps' currents
-    wire [STAGES*UW-1:0] u_after;    // the last stage's membranes are not needed
-    wire [STAGES*NT-1:0] s_at;       // with one stage nothing is handed on
-    /* verilator lint_on UNUSEDSIGNAL */
-    localparam integer XDW = ((T + STAGES - 1) / STAGES) * N * (U_BITS + 1);   // a stage's x - theta
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [STAGES*XDW-1:0] xd_at;     // per stage k > 0: registered x - theta of its steps
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [STAGES*UW-1:0] u_at;
-    wire [STAGES*NT-1:0] s_after;
-    wire [STAGES-1:0] v_at;
-    assign x_at[0 +: XW] = s_axis_tdata;
-    assign xd_at[0 +: XDW] = {XDW{1'b0}};     // stage 0 subtracts from the input itself
-    assign u_at[0 +: UW] = {UW{1'b0}};
-    assign s_at[0 +: NT] = {NT{1'b0}};
-    assign v_at[0] = s_axis_tvalid;
+    // slot 0 may start when the beat before can no longer be overwritten: not in B (its last
+    // spikes are written two cycles on), and if it is in C or assembled, the output register
+    // is empty now (so it is loaded before slot 0's first spike is written)
+    wire start_ok = !(a_valid && a_last) && (!(pending || (b_valid && b_last)) || !m_axis_tvalid);
+    wire go = s_axis_tvalid && (slot != {IW{1'b0}} || start_ok);
+    assign s_axis_tready = go && slot == LAST_SLOT;
 
-    // x - theta of neuron n, U_BITS + 1 wide (lif_unit's second adder takes it)
-    function automatic signed [U_BITS:0] minus_theta(input signed [X_BITS-1:0] x, input integer n);
-        minus_theta = (U_BITS+1)'(x) - (U_BITS+1)'(theta[n % C]);
-    endfunction
-
-    genvar k, n, t;
+    // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron)
+    genvar p, i, n, t;
     generate
-        for (k = 1; k < STAGES; k = k + 1) begin : g_stage_reg
-            localparam integer FIRST = (k * T + STAGES - 1) / STAGES;             // its steps
-            localparam integer STEPS_HERE = ((k + 1) * T + STAGES - 1) / STAGES - FIRST;
-            reg [STEPS_HERE*N*(U_BITS+1)-1:0] xd_q;    // x - theta of its steps, per neuron
-            for (t = 0; t < STEPS_HERE; t = t + 1) begin : g_step
-                localparam integer XT = (X_STEPS == 1) ? 0 : FIRST + t;
-                for (n = 0; n < N; n = n + 1) begin : g_neuron
-                    wire signed [X_BITS-1:0] x = x_at[(k-1)*XW + (XT*N + n)*X_BITS +: X_BITS];
-                    always @(posedge clk)
-                        if (take[k]) xd_q[(t*N + n)*(U_BITS+1) +: U_BITS+1] <= minus_theta(x, n);
+        for (p = 0; p < LANES; p = p + 1) begin : g_pick
+            wire [X_BITS-1:0] x_slot [0:F-1];
+            for (i = 0; i < F; i = i + 1) begin : g_slot
+                localparam integer NEURON = (i / T) * LANES + p;
+                localparam integer XT = (X_STEPS == 1) ? 0 : i % T;
+                if (NEURON < N) begin : g_live
+                    assign x_slot[i] = s_axis_tdata[(XT*N + NEURON)*X_BITS +: X_BITS];
+                end else begin : g_pad
+                    assign x_slot[i] = {X_BITS{1'b0}};
                 end
             end
-            assign xd_at[k*XDW +: XDW] = XDW'(xd_q);
-            reg [XW-1:0] x_q;
-            reg [UW-1:0] u_q;
-            reg [NT-1:0] s_q;
-            reg v_q;
-            assign take[k] = !v_q || take[k + 1];
-            always @(posedge clk) begin
-                if (take[k]) begin
-                    x_q <= x_at[(k-1)*XW +: XW];
-                    u_q <= u_after[(k-1)*UW +: UW];
-                    s_q <= s_after[(k-1)*NT +: NT];
-                    v_q <= v_at[k-1];
-                end
-                if (rst) v_q <= 1'b0;
-            end
-            assign x_at[k*XW +: XW] = x_q;
-            assign u_at[k*UW +: UW] = u_q;
-            assign s_at[k*NT +: NT] = s_q;
-            assign v_at[k] = v_q;
+            always @(posedge clk)
+                if (go) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
         end
+    endgenerate
 
-        for (n = 0; n < N; n = n + 1) begin : g_neuron
-            wire signed [U_BITS-1:0] u_next [0:T-1];     // membrane after step t
-            for (t = 0; t < T; t = t + 1) begin : g_step
-                localparam integer XT = (X_STEPS == 1) ? 0 : t;
-                localparam integer G = (t * STAGES) / T;                   // the step's stage
-                localparam integer FIRST = (G * T + STAGES - 1) / STAGES;   // that stage's first step
-                wire signed [U_BITS-1:0] u_in;
-                if (t == FIRST) begin : g_from_stage
-                    assign u_in = $signed(u_at[G*UW + n*U_BITS +: U_BITS]);
-                end else begin : g_from_chain
-                    assign u_in = u_next[t-1];
-                end
-                // x - theta: registered with the stage's currents, or (stage 0) from the input
-                wire signed [U_BITS:0] xd;
-                if (G == 0) begin : g_xd_input
-                    assign xd = minus_theta(x_at[(XT*N + n)*X_BITS +: X_BITS], n);
-                end else begin : g_xd_reg
-                    assign xd = xd_at[G*XDW + ((t - FIRST)*N + n)*(U_BITS+1) +: U_BITS+1];
-                end
-                lif_unit #(
-                    .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
-                ) u_lif (
-                    .u(u_in),
-                    .x(x_at[G*XW + (XT*N + n)*X_BITS +: X_BITS]),
-                    .xd(xd),
-                    .u_next(u_next[t]),
-                    .spike(s_after[G*NT + n*T + t])
-                );
-                for (k = 0; k < STAGES; k = k + 1) begin : g_pass
-                    if (k != G) begin : g_copy      // the other stages hand this step's spike on
-                        assign s_after[k*NT + n*T + t] = s_at[k*NT + n*T + t];
-                    end
-                end
+    // the slots of step t = 0, which start from rest (a constant table, not a modulo)
+    function automatic [F-1:0] first_slots(input integer unused);
+        integer s;
+        begin
+            first_slots = {F{1'b0}};
+            for (s = 0; s < F; s = s + 1) first_slots[s] = (s % T) == 0;
+        end
+    endfunction
+    localparam [F-1:0] FIRST_SLOTS = first_slots(0);
+
+    always @(posedge clk) begin
+        a_valid <= go;
+        if (go) begin
+            slot <= (slot == LAST_SLOT) ? {IW{1'b0}} : slot + 1'b1;
+            a_slot <= slot;
+            a_first <= FIRST_SLOTS[slot];
+            a_last <= slot == LAST_SLOT;
+        end
+        if (rst) begin
+            slot <= {IW{1'b0}};
+            a_valid <= 1'b0;
+        end
+    end
+
+    // stage B: x - theta of each lane's neuron in the slot, U_BITS + 1 wide
+    generate
+        for (p = 0; p < LANES; p = p + 1) begin : g_minus_theta
+            wire signed [U_BITS-1:0] theta_slot [0:F-1];
+            for (i = 0; i < F; i = i + 1) begin : g_slot
+                localparam integer NEURON = (i / T) * LANES + p;
+                assign theta_slot[i] = (NEURON < N) ? theta[NEURON % C] : {U_BITS{1'b0}};
             end
-            for (k = 0; k < STAGES; k = k + 1) begin : g_membrane_out
-                localparam integer LAST = ((k + 1) * T + STAGES - 1) / STAGES - 1;   // the stage's last step
-                assign u_after[k*UW + n*U_BITS +: U_BITS] = u_next[LAST];
+            wire signed [X_BITS-1:0] x = a_x[p*X_BITS +: X_BITS];
+            always @(posedge clk)
+                b_xd[p*(U_BITS+1) +: U_BITS+1] <= (U_BITS+1)'(x) - (U_BITS+1)'(theta_slot[a_slot]);
+        end
+        for (i = 0; i < F; i = i + 1) begin : g_decode
+            always @(posedge clk) b_writes[i] <= a_valid && a_slot == IW'(i);
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        b_valid <= a_valid;
+        b_first <= a_first;
+        b_last <= a_last;
+        b_x <= a_x;
+        if (rst) b_valid <= 1'b0;
+    end
+
+    // stage C: the updates, the spikes into their bits of the beat
+    generate
+        for (p = 0; p < LANES; p = p + 1) begin : g_lane
+            wire signed [U_BITS-1:0] u_next;
+            wire spike;
+            lif_unit #(
+                .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
+            ) u_lif (
+                .u(b_first ? {U_BITS{1'b0}} : $signed(u[p*U_BITS +: U_BITS])),
+                .x(b_x[p*X_BITS +: X_BITS]),
+                .xd(b_xd[p*(U_BITS+1) +: U_BITS+1]),
+                .u_next(u_next),
+                .spike(spike)
+            );
+            always @(posedge clk)
+                if (b_valid) u[p*U_BITS +: U_BITS] <= u_next;
+            for (n = p; n < N; n = n + LANES) begin : g_neuron
+                for (t = 0; t < T; t = t + 1) begin : g_step
+                    always @(posedge clk)
+                        if (b_writes[(n / LANES) * T + t]) spikes[n*T + t] <= spike;
+                end
             end
         end
     endgenerate
 
     always @(posedge clk) begin
-        if (!m_axis_tvalid || m_axis_tready) begin      // the output register is free
-            if (skid_valid) begin
-                m_axis_tdata <= skid_data;
-                m_axis_tvalid <= 1'b1;
-                skid_valid <= 1'b0;
-            end else begin
-                m_axis_tdata <= s_after[(STAGES-1)*NT +: NT];
-                m_axis_tvalid <= v_at[STAGES-1];
-            end
-        end else if (!skid_valid && v_at[STAGES-1]) begin
-            skid_data <= s_after[(STAGES-1)*NT +: NT];
-            skid_valid <= 1'b1;
+        if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
+        if (pending && !m_axis_tvalid) begin     // the output register is empty
+            m_axis_tdata <= spikes;
+            m_axis_tvalid <= 1'b1;
         end
+        if (b_valid && b_last) pending <= 1'b1;
+        else if (!m_axis_tvalid) pending <= 1'b0;
         if (rst) begin
             m_axis_tvalid <= 1'b0;
-            skid_valid <= 1'b0;
+            pending <= 1'b0;
         end
     end
 endmodule
