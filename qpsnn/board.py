@@ -132,3 +132,41 @@ def check_port(path: str) -> None:
     if not stat.S_ISCHR(mode):
         raise InputError(f"--port: {path} is not a serial port (not a character device); give the board's "
                          "serial port, e.g. /dev/ttyUSB0 (the ULX3S's FTDI)")
+
+
+def board_send(spec, out: str, port_path: str, count: int) -> dict:
+    """`qpsnn board send`: the first `count` hold-out images of the spec's data set through the
+    board on `port_path`, the frame shape from DIR's current board step; each reply's class and
+    every step's lanes compared with the golden model. Returns the summary it prints."""
+    from qpsnn.progress import Timer
+    from qpsnn.steps import Options, Workspace, hold_out
+
+    if count < 1:
+        raise InputError(f"--images: a positive number of hold-out images, got {count}")
+    check_port(port_path)
+    ws = Workspace(spec, os.path.abspath(out), os.path.abspath(out), Options())
+    record = ws.require("board")     # the board this DIR's bitstream was made for, current for the spec
+    frame = Frame(**record["result"]["board"]["frame"])
+    images, labels, golden = hold_out(ws, count, Timer())
+    got = send_images(port_path, frame, images)
+    from qpsnn.model.golden import readout_class
+    golden_class = readout_class(golden.logits)
+    bad_status = [i for i, s in enumerate(got["status"]) if status_problem(int(s))]
+    differ = np.any(got["lanes"] != golden.logits, axis=(1, 2)) | (got["classes"] != golden_class)
+    for i in range(len(images)):
+        scores = got["lanes"][i].sum(axis=0)
+        print(f"[qpsnn] image {i}: class {got['classes'][i]} (label {labels[i]}), scores {scores.tolist()}, "
+              f"round trip {got['round_trip_s'][i] * 1e3:.1f} ms"
+              + ("" if not differ[i] else "  <- differs from the golden model"), flush=True)
+    summary = {"images": len(images), "accuracy": float((got["classes"] == labels).mean()),
+               "mismatches": int(differ.sum()), "bad_status": len(bad_status),
+               "round_trip_ms_mean": float(got["round_trip_s"].mean() * 1e3),
+               "round_trip_ms_max": float(got["round_trip_s"].max() * 1e3)}
+    print(f"[qpsnn] board: accuracy {summary['accuracy']:.4f} on {summary['images']} hold-out images; "
+          f"{summary['mismatches']} differ from the golden model (class or any step's readout); round trip "
+          f"{summary['round_trip_ms_mean']:.1f} ms mean, {summary['round_trip_ms_max']:.1f} ms max per image",
+          flush=True)
+    if bad_status:
+        print(f"[qpsnn] board: {len(bad_status)} replies report a problem; first, image {bad_status[0]}: "
+              f"{status_problem(int(got['status'][bad_status[0]]))}", flush=True)
+    return summary
