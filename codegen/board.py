@@ -139,10 +139,16 @@ def write_board(design, frame: Frame, rtl_dir: str, out_dir: str, clock_mhz: flo
         pixel_bytes=frame.channels, out_bytes=frame.out_bytes, T=frame.steps, n_classes=frame.classes,
         lane=frame.lane, class_bits=design.class_bits)
     Path(out_dir, f"{top}.v").write_text(text)
-    sim_sources = [os.path.join(out_dir, os.path.basename(s)) for s in design.sources(rtl_dir)] + \
-        [os.path.join(out_dir, f"{m}.v") for m in (LINK, *SUBMODULES[LINK])] + [os.path.join(out_dir, f"{top}.v")]
+    sim_sources = simulation_sources(design, out_dir)
     return {"top": top, "sim_sources": sim_sources, "sources": [os.path.join(out_dir, PLL_FILE)] + sim_sources,
             "clock_mhz": pll_mhz, "clks_per_bit": cycles, "frame": frame}
+
+
+def simulation_sources(design, board_dir: str) -> list[str]:
+    """The board top's Verilog in board_dir without the PLL's (the simulation bypasses it)."""
+    return [os.path.join(board_dir, os.path.basename(s)) for s in design.sources(board_dir)] + \
+        [os.path.join(board_dir, f"{m}.v") for m in (LINK, *SUBMODULES[LINK])] + \
+        [os.path.join(board_dir, f"{board_top_name(design.top)}.v")]
 
 
 def pack_bitstream(config: str, bitstream: str) -> None:
