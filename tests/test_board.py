@@ -56,7 +56,7 @@ def board_dir(tmp_path_factory):
     return tmp, spec, out
 
 
-@pytest.mark.slow(seconds=120)
+@pytest.mark.slow(seconds=160)   # its module fixture: training, P&R and the simulation (154 s alone)
 def test_board_top_equals_the_golden_model(board_dir):
     _, _, out = board_dir
     report = json.loads((out / "report.json").read_text())
@@ -80,7 +80,7 @@ def test_board_top_equals_the_golden_model(board_dir):
     assert "EHXPLLL" in (out / "board" / "pll.v").read_text() and "board_pll u_pll" in top
 
 
-@pytest.mark.slow(seconds=40)
+@pytest.mark.slow(seconds=5)
 def test_board_send_through_a_pty(board_dir, capsys):
     """`qpsnn board send` opens the slave side of a pty whose master the board top's simulation
     bridges to its UART pins: the host's own code path, bytes and timing through a tty."""
