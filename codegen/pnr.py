@@ -55,10 +55,18 @@ def _tail(run: subprocess.CompletedProcess, lines: int = 6) -> str:
 
 
 def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = 3600,
-                    path_levels: int = 1) -> dict:
+                    path_levels: int = 1, target_mhz: float = TARGET_MHZ, lpf: str | None = None,
+                    textcfg: str | None = None, check_cells=None) -> dict:
     """synth_ecp5 + nextpnr-ecp5 of `top`. Returns {"fmax_mhz", "device", "utilization",
-    "seconds", "commands"}; a tool failure (including a design that does not fit) raises
-    DesignError with the end of the tool's log."""
+    "seconds", "commands", ...}; a tool failure (including a design that does not fit) raises
+    DesignError with the end of the tool's log.
+
+    Out of context by default. With `lpf` (a board's pin constraints, codegen/board.py) the
+    design is placed at the board's pins with its I/O buffers, and with `textcfg` nextpnr
+    writes the configuration there that ecppack turns into a bitstream. `check_cells(cells)`
+    sees the synthesized cells ({type: count}) before nextpnr runs and may refuse them (the
+    board's fit check); the result has them under "cells" and every clock's achieved and
+    constrained MHz under "clocks"."""
     reason = missing_tool()
     if reason:
         raise FileNotFoundError(reason)
@@ -67,25 +75,49 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     with tempfile.TemporaryDirectory() as tmp:
         script, synth_seconds = run_yosys(rtl_dir, sources, top, SYNTH, os.path.join(tmp, "ecp5.json"),
                                           timeout)
+        cells = synthesized_cells(os.path.join(tmp, "ecp5.json"), top)
+        if check_cells:
+            check_cells(cells)
         # relative paths: the WebAssembly build sees only its working directory
         args = [f"--{DEVICE['device']}", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),
-                "--json", "ecp5.json", "--out-of-context", "--freq", str(TARGET_MHZ), "--timing-allow-fail",
+                "--json", "ecp5.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
                 "--seed", str(seed), "--report", "pnr.json", "--quiet"]
+        if lpf:
+            shutil.copyfile(lpf, os.path.join(tmp, "board.lpf"))
+            args += ["--lpf", "board.lpf"] + (["--textcfg", "board.config"] if textcfg else [])
+        else:
+            args.append("--out-of-context")
         run = subprocess.run(nextpnr + args, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
         report_path = os.path.join(tmp, "pnr.json")
-        if run.returncode != 0 or not os.path.exists(report_path):
+        if run.returncode != 0 or not os.path.exists(report_path) or (textcfg and not
+                                                                      os.path.exists(os.path.join(tmp, "board.config"))):
             raise DesignError(f"nextpnr-ecp5 of {top} failed on {DEVICE['name']}:\n{_tail(run)}")
         with open(report_path) as fh:
             report = json.load(fh)
+        if textcfg:
+            shutil.move(os.path.join(tmp, "board.config"), textcfg)
     seconds = time.perf_counter() - start
     fmax = report["fmax"]
     if not fmax:
         raise DesignError(f"nextpnr-ecp5 of {top} reported no clock (is the clock port named clk?)")
     achieved = min(clock["achieved"] for clock in fmax.values())
     used = {cell: entry["used"] for cell, entry in report["utilization"].items() if entry["used"]}
-    return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": TARGET_MHZ,
-            "critical_path": critical_path(report.get("critical_paths", []), path_levels), "utilization": used, "seconds": round(seconds, 1), "synth_seconds": round(synth_seconds, 1),
-            "commands": [f"yosys -p '{script}'", " ".join([os.path.basename(nextpnr[0])] + args)]}
+    commands = [f"yosys -p '{script}'", " ".join([os.path.basename(nextpnr[0])] + args)]
+    return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": target_mhz,
+            "critical_path": critical_path(report.get("critical_paths", []), path_levels), "utilization": used,
+            "cells": cells, "clocks": {name: {"achieved_mhz": round(c["achieved"], 2), "constraint_mhz":
+                                              round(c["constraint"], 2)} for name, c in fmax.items()},
+            "seconds": round(seconds, 1), "synth_seconds": round(synth_seconds, 1), "commands": commands}
+
+
+def synthesized_cells(json_path: str, top: str) -> dict:
+    """{cell type: count} of the (flattened) top in a synth_ecp5 netlist."""
+    with open(json_path) as fh:
+        cells = json.load(fh)["modules"][top]["cells"]
+    counts: dict = {}
+    for cell in cells.values():
+        counts[cell["type"]] = counts.get(cell["type"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def critical_path(paths: list, levels: int = 1) -> dict | None:

@@ -125,7 +125,7 @@ def _quote(name: str) -> str:
 RTL_MODES = ("event", "dense")
 # library modules that other library modules instantiate
 SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",),
-              "vector_serializer": ("element_serializer",)}
+              "vector_serializer": ("element_serializer",), "uart_link": ("uart_rx", "uart_tx")}
 
 
 def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None,

@@ -21,10 +21,13 @@ the steps of a flow, each rerunnable alone on the DIR the ones before it wrote:
   train -> prune -> export -> hls
                            -> rtl -> sim
                                   -> netlist   (gate level; `flow --netlist`)
+                                  -> board     (the ULX3S: board top, bitstream; `qpsnn board`)
+  qpsnn board send --port /dev/ttyUSB0 --spec SPEC --out DIR --images 100   (hold-out images through the board)
 """
 
 STEP_FLAGS = {   # flags of the single-step subcommands beyond --spec and --out
-    "train": ("retrain", "resume"), "prune": ("retrain", "resume"), "rtl": ("no_synth", "pnr", "clock")}
+    "train": ("retrain", "resume"), "prune": ("retrain", "resume"), "rtl": ("no_synth", "pnr", "clock"),
+    "board": ("clock", "allow_timing_fail")}
 
 
 def knob_values(text: str):
@@ -61,6 +64,8 @@ def add_flag(parser, flag: str) -> None:
                   ".DIR.checkpoints beside DIR)",
         "clock": "target clock in MHz (overrides the spec's rtl.clock_mhz): --pnr warns with the critical "
                  "path when place and route misses it",
+        "allow_timing_fail": "write the bitstream even when place and route misses the PLL clock (the report "
+                             "and a warning name the critical path either way)",
         "table": "a compression table's JSON (`qpsnn table`) for the report's accuracy / size / latency plot "
                  "(kept in DIR/table.json)"}
     name = "--" + flag.replace("_", "-")
@@ -80,6 +85,12 @@ def print_summary(report: dict) -> None:
     for path, res in report["bit_exact"].items():
         if "mismatches" in res:
             print(f"[qpsnn] bit-exact {path}: {res['mismatches']} mismatches in {res['images']} images")
+    if "board" in report:
+        board = report["board"]
+        print(f"[qpsnn] board: timing {'met' if board['timing_met'] else 'NOT met'} at the {board['clock_mhz']:g} MHz "
+              f"PLL clock (Fmax {board['fmax_mhz']:.1f} MHz); bitstream "
+              + (f"{board['bitstream']} ({board['bitstream_bytes']:,} bytes)" if board["bitstream"]
+                 else f"not written: {board['bitstream_not_written']}"))
     if "latency" in report:
         print(f"[qpsnn] cycles per image (RTL, measured): {report['latency']['cycles_per_image_measured']:.0f}")
     stale = [f"{name} ({s['status']})" for name, s in report["steps"].items() if s["status"].startswith("stale")]
@@ -114,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                                                          "in one rename")
         for flag in STEP_FLAGS.get(name, ()):
             add_flag(p_step, flag)
+        if name == "board":
+            p_step.add_argument("action", nargs="?", choices=["send"],
+                                help="send: run hold-out images through the board on --port (DIR's board step "
+                                     "made its bitstream) and print the accuracy and the round trip per image")
+            p_step.add_argument("--port", help="send: the board's serial port, e.g. /dev/ttyUSB0")
+            p_step.add_argument("--images", type=int, default=100, help="send: hold-out images to send")
     p_val = sub.add_parser("validate", help="check a spec and print it with defaults filled in",
                            epilog="example: qpsnn validate --spec examples/mnist_skeleton.yaml")
     p_val.add_argument("--spec", required=True)
@@ -205,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
             run_table(spec, cfg, args.out)
             print(f"[qpsnn] wrote {os.path.abspath(args.out)}")
             return 0
+        if args.command == "board" and args.action == "send":
+            from qpsnn.board import board_send
+            if not args.port:
+                raise InputError("board send: --port is required: the board's serial port, e.g. /dev/ttyUSB0")
+            board_send(spec, args.out, args.port, args.images)
+            return 0
+        if args.command == "board" and args.port:
+            raise InputError("--port goes with `qpsnn board send`; `qpsnn board` (no action) builds the bitstream")
         if args.command == "flow":
             report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
                               synth=not args.no_synth, pnr=args.pnr, table=table, retrain=args.retrain,
@@ -212,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from qpsnn.steps import Options
             options = Options(synth=not getattr(args, "no_synth", False), pnr=getattr(args, "pnr", False),
-                              retrain=getattr(args, "retrain", False), resume=getattr(args, "resume", False))
+                              retrain=getattr(args, "retrain", False), resume=getattr(args, "resume", False),
+                              allow_timing_fail=getattr(args, "allow_timing_fail", False))
             report = run_single_step(spec, args.out, args.command, options)
         print_summary(report)
         print(f"[qpsnn] wrote {os.path.abspath(args.out)}")

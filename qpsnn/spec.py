@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     # seeded augmentation: random shifts up to `shift` pixels, rotations up to `rotate` degrees
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0, "batch_norm": True,
               "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0},
-    "verify": {"hls_images": 50, "rtl_images": 50, "netlist_images": 50},
+    "verify": {"hls_images": 50, "rtl_images": 50, "netlist_images": 50, "board_images": 20},
     "rtl": {"mode": "event", "part": None, "clock_mhz": None},
     # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
     "prune": {"method": "svs", "ratios": {}, "eps": 1.0e-6, "batches": 5, "batch_size": 128,
@@ -292,6 +292,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
     _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
     _pos_int(verify["netlist_images"], "verify.netlist_images", lo=1)
+    _pos_int(verify["board_images"], "verify.board_images", lo=1)
     layers_raw = raw.get("layers")
     if not isinstance(layers_raw, list) or not layers_raw:
         raise InputError("layers: expected a non-empty list of layers, each with a 'type' in "

@@ -12,6 +12,9 @@
   sim     DIR/sim      the RTL simulated under Verilator against the golden model, its cycles
   netlist DIR/netlist  (asked for: `flow --netlist`) the RTL synthesized by Yosys synth_ecp5,
                        simulated at gate level with the ECP5 cell models against the golden model
+  board   DIR/board    (asked for: `qpsnn board`) the ULX3S board top (PLL, UART link, the
+                       accelerator) simulated at its UART pins against the golden model, placed
+                       and routed at the board's pins and clock, and its bitstream
 
 A step reads what the steps it needs wrote in DIR and writes its own directory, with a record
 step.json in it: the key of what it made, the keys of its inputs, the key of the spec
@@ -46,6 +49,7 @@ class Options:
     pnr: bool = False       # place and route in the rtl step
     retrain: bool = False   # run train and prune even when DIR holds their current result
     resume: bool = False    # continue an interrupted training from its checkpoints
+    allow_timing_fail: bool = False   # the board's bitstream even when place and route misses its clock
 
 
 def checkpoint_dir(out: str) -> str:
@@ -535,6 +539,88 @@ class Netlist(Step):
 
     def report(self, record, report):
         report["bit_exact"]["netlist"] = record["result"]["netlist"]
+
+
+def board_clock(spec: Spec) -> float:
+    """The board's accelerator clock: the spec's rtl.clock_mhz (the clock its RTL was made for),
+    else codegen/board.py's default."""
+    from qpsnn.codegen.board import DEFAULT_CLOCK_MHZ
+    return spec.rtl.get("clock_mhz") or DEFAULT_CLOCK_MHZ
+
+
+@register
+class Board(Step):
+    name = "board"
+    directory = "board"
+    needs = ("export", "rtl")
+    tools = ("board",)
+    optional = True
+    help = ("the accelerator on the ULX3S board (DIR/board): the board top (PLL, UART link) simulated at its "
+            "UART pins against the golden model, placed and routed at the board's pins and PLL clock "
+            "(nextpnr-ecp5), and the bitstream DIR/board/qpsnn.bit; `qpsnn board send` runs hold-out images "
+            "through a board on a serial port")
+
+    def config(self, ws):
+        # not --allow-timing-fail: it decides whether the bitstream is written, not what is made
+        return {"images": ws.spec.verify["board_images"], "clock_mhz": board_clock(ws.spec)}
+
+    def run(self, ws, out_dir, timer):
+        from qpsnn.codegen import board as board_gen
+        from qpsnn.codegen.pnr import missing_tool, place_and_route
+        from qpsnn.sim.board import SIM_CLKS_PER_BIT, simulate_board
+        if missing_tool():
+            raise InputError(f"board: {missing_tool()}")
+        images, labels, golden = hold_out(ws, ws.spec.verify["board_images"], timer)
+        design = rtl_design(ws)
+        frame = board_gen.frame_of(design, ws.deploy())
+        clock = board_clock(ws.spec)
+        with timer.stage("board_generate"):
+            made = board_gen.write_board(design, frame, ws.path("rtl"), out_dir, clock)
+        config = os.path.join(out_dir, "qpsnn.config")
+        with timer.stage("board_pnr"):
+            # the fit check sees the synthesized cells before nextpnr runs
+            placed = place_and_route(out_dir, made["sources"], made["top"], target_mhz=made["clock_mhz"],
+                                     lpf=os.path.join(out_dir, board_gen.LPF.name), textcfg=config,
+                                     check_cells=board_gen.check_fit, path_levels=2)
+        with timer.stage("board_sim"):
+            sim = simulate_board(made["sim_sources"], made["top"], out_dir, os.path.join(out_dir, "sim"), frame,
+                                 images, golden.logits)
+        shutil.rmtree(os.path.join(out_dir, "sim", "sim_build"), ignore_errors=True)
+        met = all(c["achieved_mhz"] >= c["constraint_mhz"] for c in placed["clocks"].values())
+        path = placed.get("critical_path") or {}
+        result = {"board": board_gen.BOARD_NAME, "top": made["top"], "clock_mhz": made["clock_mhz"],
+                  "clks_per_bit": made["clks_per_bit"], "frame": frame.to_dict(),
+                  "timing_met": met, "fmax_mhz": placed["fmax_mhz"], "critical_path": path,
+                  "used": board_gen.used_resources(placed["cells"]), "capacity": board_gen.CAPACITY,
+                  "placed": placed["utilization"], "pnr_seconds": placed["seconds"], "commands": placed["commands"],
+                  "simulation": {"images": sim.images, "mismatches": sim.mismatches,
+                                 "first_mismatch": sim.first_mismatch,
+                                 "accuracy": float((sim.classes == labels).mean()),
+                                 "clks_per_bit": SIM_CLKS_PER_BIT, "pll": "bypassed (Verilator has no EHXPLLL model)"}}
+        if not met:
+            result["warning"] = (f"place and route reached {placed['fmax_mhz']:.1f} MHz, below the board's "
+                                 f"{made['clock_mhz']:g} MHz PLL clock; critical path {path.get('ns')} ns through "
+                                 f"{' -> '.join(path.get('through', [])) or 'unknown'}")
+            print(f"[qpsnn] warning: {result['warning']}", flush=True)
+        problems = [f"board top: {sim.mismatches} of {sim.images} images; first: {sim.first_mismatch}"] \
+            if sim.mismatches else []
+        if (met or ws.options.allow_timing_fail) and not problems:
+            with timer.stage("board_pack"):
+                board_gen.pack_bitstream(config, os.path.join(out_dir, board_gen.BITSTREAM))
+            result["bitstream"] = board_gen.BITSTREAM
+            result["bitstream_bytes"] = os.path.getsize(os.path.join(out_dir, board_gen.BITSTREAM))
+        else:
+            result["bitstream"] = None
+            result["bitstream_not_written"] = ("the board top differs from the golden model" if problems else
+                                               "timing not met (--allow-timing-fail writes it anyway)")
+        os.remove(config)       # the bitstream's text form, megabytes: ecppack has read it
+        return {"board": result}, problems
+
+    def report(self, record, report):
+        report["board"] = record["result"]["board"]
+        sim = record["result"]["board"]["simulation"]
+        report["bit_exact"]["board_top"] = {"images": sim["images"], "mismatches": sim["mismatches"],
+                                            "first_mismatch": sim["first_mismatch"]}
 
 
 def run_step(ws: Workspace, name: str) -> tuple[dict, list]:

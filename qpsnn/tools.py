@@ -1,7 +1,7 @@
 """The external tools each step needs, checked before any work starts: a step that cannot run
 here stops the flow at once with the tool's name and the command that installs it, instead of
 failing after minutes of training. Yosys and nextpnr are optional for the rtl step (the report says
-they were skipped and why); the netlist step needs Yosys; Verilator and a C++ compiler are required by the steps that use them."""
+they were skipped and why); the netlist and board steps need Yosys; Verilator and a C++ compiler are required by the steps that use them."""
 
 from __future__ import annotations
 
@@ -28,13 +28,15 @@ FOUND = {"verilator": _verilator, "perl": lambda: shutil.which("perl") is not No
          "yosys": lambda: shutil.which("yosys") is not None}
 
 NEEDED = {"hls": ("g++",), "rtl": ("verilator", "perl", "make", "g++"),
-          "netlist": ("yosys", "verilator", "perl", "make", "g++")}
+          "netlist": ("yosys", "verilator", "perl", "make", "g++"),
+          "board": ("yosys", "verilator", "perl", "make", "g++")}
 SKIP = {"hls": "`qpsnn flow --no-hls` skips it", "rtl": "`qpsnn flow --no-rtl` skips it",
-        "netlist": "`qpsnn flow` without --netlist skips it"}
+        "netlist": "`qpsnn flow` without --netlist skips it",
+        "board": "only `qpsnn board` runs it"}
 
 
 def check_tools(steps: list[str]) -> None:
-    """InputError naming every missing tool of `steps` (hls, rtl, netlist) with its install
+    """InputError naming every missing tool of `steps` (hls, rtl, netlist, board) with its install
     command and how the flow skips the step."""
     missing = {}
     for step in steps:

@@ -44,6 +44,7 @@ BAD = [
     ("rotate", dict(MLP_SPEC, train=dict(MLP_SPEC["train"], rotate=90)), ["train.rotate", "[0, 45]"]),
     ("weight decay", dict(MLP_SPEC, train=dict(MLP_SPEC["train"], weight_decay=-1)), ["train.weight_decay", "[0, 1]"]),
     ("unknown part", dict(MLP_SPEC, rtl={"part": "xc7a12345"}), ["rtl.part", "xc7a35t"]),
+    ("board images 0", dict(MLP_SPEC, verify={"board_images": 0}), ["verify.board_images", "0"]),
     ("simd 0", with_layer(1, simd=0), ["dense.simd", "positive integer"]),
     ("clock 0", dict(MLP_SPEC, rtl={"clock_mhz": 0}), ["rtl.clock_mhz", "1..1000", "got 0"]),
     ("lif lanes 0", with_layer(2, lanes=0), ["lif.lanes", "got 0"]),
@@ -248,3 +249,40 @@ def test_bad_clock_flag_exit_2_no_output(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("qpsnn: error: --clock") and "1..1000" in err and "2000" in err, err
     assert not out.exists()
+
+
+BOARD_BAD = [   # (case, arguments after the spec and DIR, words of the one message)
+    ("send without a port", ["send"], ["board send: --port is required", "/dev/ttyUSB0"]),
+    ("port that does not exist", ["send", "--port", "/nonexistent/ttyUSB9"],
+     ["--port: /nonexistent/ttyUSB9", "No such file", "/dev/ttyUSB0"]),
+    ("port that is a file", ["send", "--port", "SPEC"], ["is not a serial port", "/dev/ttyUSB0"]),
+    ("no images", ["send", "--port", "PTY", "--images", "0"], ["--images", "positive", "got 0"]),
+    ("send before the board step", ["send", "--port", "PTY"], ["board: not run", "qpsnn train --spec"]),
+    ("a port without send", ["--port", "PTY"], ["--port goes with `qpsnn board send`"]),
+    ("board before the rtl", [], ["not run", "qpsnn train --spec"]),
+]
+
+
+@pytest.mark.parametrize("case,args,words", BOARD_BAD, ids=[b[0] for b in BOARD_BAD])
+def test_board_bad_input_exit_2_nothing_written(tmp_path, capsys, case, args, words):
+    """`qpsnn board` and `qpsnn board send`: one message, exit 2, no DIR (a pseudo-terminal
+    stands for a serial port that exists)."""
+    spec = write_spec(tmp_path, MLP_SPEC)
+    out = tmp_path / "out"
+    master, slave = os.openpty()
+    try:
+        args = [{"SPEC": spec, "PTY": os.ttyname(slave)}.get(a, a) for a in args]
+        assert main(["board", *args, "--spec", spec, "--out", str(out)]) == 2
+    finally:
+        os.close(master)
+        os.close(slave)
+    err = capsys.readouterr().err
+    assert err.count("qpsnn: error:") == 1 and all(w in err for w in words), err
+    assert not out.exists()
+
+
+def test_board_unknown_action_exit_2(tmp_path, capsys):
+    assert main(["board", "flash", "--spec", write_spec(tmp_path, MLP_SPEC), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'flash'" in err and "'send'" in err, err
+    assert not (tmp_path / "out").exists()
