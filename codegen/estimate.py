@@ -133,25 +133,29 @@ class EngineReplay:
 
 
 def window_ready(layer: dict, in_shape: tuple, arrivals: np.ndarray) -> np.ndarray:
-    """The first cycle each window of a conv layer can start (N, positions): once the last
-    input pixel of its bottom row (clipped to the map) is in. `arrivals` (N, H*W) is the
+    """The first cycle each window of a conv layer can be taken (N, positions): once the last
+    input pixel of its bottom row (clipped to the map) is in and the walker has seen it. `arrivals` (N, H*W) is the
     cycle each input pixel is taken."""
     h, w = in_shape
     oh, ow = layer["out_shape"][:2]
     k, stride = layer["kernel"], layer["stride"]
     pad_t = layer["padding"][0]
     rows = np.minimum(np.arange(oh) * stride + k - pad_t, h)        # rows each window row reads
-    ready = arrivals[:, rows * w - 1] + 1                            # (N, OH)
+    # the walker's registered check sees a complete row (or map) a cycle after it is written,
+    # and takes the window with its registered flags a cycle after that
+    ready = arrivals[:, rows * w - 1] + 3                            # (N, OH)
     return np.repeat(ready, ow, axis=1)
 
 
 def conv_layer(replay: EngineReplay, ready, elems, channels: int):
     """conv_window + engine: window p may start at cycle ready[:, p], elems (N, positions, K*K*C).
-    The walker takes a window in the cycle its rows are in and it hands on the previous
-    window's last tap; from the next cycle it hands one live tap per cycle into the vector
-    register (the map's read) when that is empty or moving on; the vector moves into the
-    serializer's input register when that is empty or being taken, and the serializer takes
-    it when it is done with the vector before and sends its elements as the engine takes them."""
+    The walker takes a window in the cycle it hands on the previous window's last tap, once
+    its rows are in (window_ready), two cycles after the window before at the earliest; from the next
+    cycle it hands one live tap per cycle into the vector register (the map's read) when that
+    is empty or moving on; the vector moves into the serializer's two-entry input buffer when
+    that holds at most one (the cycle after the serializer took the vector two before), and
+    the serializer takes it when it is done with the vector before and sends its elements as
+    the engine takes them."""
     n, positions, n_in = elems.shape
     mask = sent(elems, not replay.dense)
     taps = n_in // channels
@@ -159,10 +163,13 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
     hand = np.full(n, -np.inf)          # the last live tap went into the vector register
     moved = np.full(n, -np.inf)         # ... and on into the serializer's input register
     take = np.full(n, -np.inf)          # ... and the serializer took it
+    take_before = np.full(n, -np.inf)   # the serializer took the live tap before that
     serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
     out = np.zeros((n, positions))
+    taken = np.full(n, -np.inf)
     for p in range(positions):
-        taken = np.maximum(handed_last, ready[:, p])       # the walker takes window p
+        # the walker takes window p (its flags registered: two cycles after the window before)
+        taken = np.maximum.reduce([handed_last, ready[:, p], taken + 2])
         # the earliest cycle the next live tap goes into the vector register
         can_hand = np.maximum.reduce([taken + 1, hand + 1, moved])
         for tap in range(taps):
@@ -170,13 +177,13 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
             # a live tap has an element to send; the last always (it carries last)
             live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
             hand_here = can_hand
-            move_here = np.maximum(hand_here + 1, take)       # the input register empty or being taken
+            move_here = np.maximum(hand_here + 1, take_before + 1)   # the buffer holds at most one
             take_here = np.maximum(move_here + 1, serializer_free)
             next_take, last_take = replay.vector(take_here, mask[:, p, cols] & live[:, None], elems[:, p, cols])
             if tap == taps - 1:
                 handed_last = hand_here
             hand, moved = np.where(live, hand_here, hand), np.where(live, move_here, moved)
-            take = np.where(live, take_here, take)
+            take_before, take = np.where(live, take, take_before), np.where(live, take_here, take)
             serializer_free = np.where(live, next_take, serializer_free)
             can_hand = np.where(live, np.maximum(hand_here + 1, move_here), can_hand)
         out[:, p] = replay.finish_position(last_take)

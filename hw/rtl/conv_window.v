@@ -55,7 +55,16 @@ module conv_window #(
     localparam integer OWW = $clog2(OW + 1);
     localparam integer VW = 1 + INDEX_BITS + C * ELEM_BITS;   // a vector for the serializer
 
-    reg [C*ELEM_BITS-1:0] map [0:PIXELS-1];
+    // The map, and past its pixels a word that stays zero, which a tap in the padding reads
+    // (so the read needs no mask after the RAM). No read-during-write logic: a pixel is read
+    // two or more cycles after it was written (a window is taken a cycle after its rows are
+    // in, its taps handed on after that), and the next map is written only after the last
+    // window's last tap was read.
+    localparam integer RW = $clog2(PIXELS + 1);
+    localparam [RW-1:0] ZERO_WORD = RW'(PIXELS);
+    (* no_rw_check *)
+    reg [C*ELEM_BITS-1:0] map [0:PIXELS];
+    initial map[PIXELS] = {(C*ELEM_BITS){1'b0}};
     reg [AW-1:0]  wr_addr;      // pixels of the current map written so far
     reg           map_full;     // the current map is complete
     reg           windows_done; // the walker has read the current map's last window
@@ -76,6 +85,7 @@ module conv_window #(
     // (+1, +1) while the RTL's began at (-1, -1))
     localparam signed [YW-1:0] Y_START = YW'(-PAD_T);
     localparam signed [XW-1:0] X_START = XW'(-PAD_L);
+    localparam signed [YW-1:0] ROWS_AFTER_START = YW'(K - PAD_T);
     localparam signed [PW-1:0] ROW_START = PW'(-(PAD_T * W));
     localparam signed [PW-1:0] CORNER_START = PW'(-(PAD_T * W + PAD_L));
     reg [OHW-1:0]       oy;
@@ -86,7 +96,7 @@ module conv_window #(
     reg signed [PW-1:0] corner;        // row_base + x0: the top-left tap's pixel address
     reg                 primed;        // the next window's registers hold it
     reg [TAPS-1:0]      next_on_map;
-    reg [AW-1:0]        next_addr [0:TAPS-1];
+    reg [RW-1:0]        next_addr [0:TAPS-1];
     reg signed [YW-1:0] next_rows_needed;
     reg                 next_last;
     reg                 all_taken;     // every window of the current map has been taken
@@ -95,7 +105,7 @@ module conv_window #(
 
     // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
     // padding (the corner compared with constants, no adder), its pixel address (the corner
-    // plus a constant; off the map it is not used: every read of it is masked by on_map)
+    // plus a constant; off the map the walked window reads the zero word instead)
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
@@ -116,10 +126,12 @@ module conv_window #(
         // the last tap always (it carries last); dense mode, every tap
         if (SKIP_ZEROS != 0) begin : g_flags
             for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_live
-                reg nonzero_pixel [0:PIXELS-1];
+                (* no_rw_check *)     // as the map: read two or more cycles after the write
+                reg nonzero_pixel [0:PIXELS];
+                initial nonzero_pixel[PIXELS] = 1'b0;
                 always @(posedge clk)
                     if (s_axis_tvalid && s_axis_tready)
-                        nonzero_pixel[wr_addr] <= |s_axis_tdata;
+                        nonzero_pixel[RW'(wr_addr)] <= |s_axis_tdata;
                 assign live[gj] = (gj == TAPS - 1) || (next_on_map[gj] && nonzero_pixel[next_addr[gj]]);
             end
         end else begin : g_all
@@ -127,52 +139,78 @@ module conv_window #(
         end
     endgenerate
 
-    // the next window's rows are in: its bottom row (clipped to the map) has been written
-    wire rows_in = map_full || (next_rows_needed < YW'(H) && next_rows_needed <= $signed({1'b0, rows_written}));
+    // the next window's rows are in: its bottom row (clipped to the map) has been written.
+    // Registered (the comparisons are carry chains, which taking a window must not wait for):
+    // rows_in_q holds it for the window that is next in this cycle, from the rows written a
+    // cycle before (rows are only added while a map comes in, so that is never too early),
+    // computed for both candidates, the next window and the one after it, and chosen by
+    // whether the walker advances; rows_in_q2 is it a cycle later, to go with live_q
+    reg  signed [YW-1:0] rows_after;     // y0 + K: the rows the window after the next one needs
+    wire rows_in_next = next_rows_needed < YW'(H) && next_rows_needed <= $signed({1'b0, rows_written});
+    wire rows_in_after = rows_after < YW'(H) && rows_after <= $signed({1'b0, rows_written});
+    reg  rows_in_q, rows_in_q2;
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
 
     // the window being walked: its live taps not yet handed on, their addresses
     reg [TAPS-1:0] pending;
-    reg [TAPS-1:0] pending_on_map;
-    reg [AW-1:0]   pending_addr [0:TAPS-1];
+    reg [RW-1:0]   pending_addr [0:TAPS-1];
     reg            walking_last;       // it is the map's last window
-    wire [TAPS-1:0] first = pending & (~pending + 1'b1);   // the lowest pending tap alone
+    reg  [TAPS-1:0] first;             // the lowest pending tap alone, found a tap ahead
+    // a prefix OR, which synthesis balances into a few LUT levels (m & (-m) would be a carry
+    // chain, and the flags reach it from a block RAM's output)
+    function automatic [TAPS-1:0] lowest_tap(input [TAPS-1:0] m);
+        reg below;
+        integer t;
+        begin
+            below = 1'b0;
+            for (t = 0; t < TAPS; t = t + 1) begin
+                lowest_tap[t] = m[t] && !below;
+                below = below || m[t];
+            end
+        end
+    endfunction
 
-    // Two vector registers between the walker and the serializer: vec_data takes the map's
-    // read (a block RAM's own output register, where synthesis puts the map), vec_q holds it
-    // for the serializer, so the path from the RAM ends in a register and the serializer's
-    // search over the vector's elements starts from one. Each moves on when the one after it
-    // is empty or being emptied: a vector a cycle, like a single register, two cycles later.
+    // Vector registers between the walker and the serializer: vec_data takes the map's read
+    // (a block RAM's own output register, where synthesis puts the map), then a two-entry
+    // buffer, vec_q (what the serializer sees) and a skid register behind it, so the path from
+    // the RAM ends in a register, the serializer's search over a vector's elements starts from
+    // one, and the walker moves on by registers alone (the skid is empty), not by the
+    // serializer's ready, which comes from the engine: still a vector a cycle.
     reg  [VW-1:0] vec_data;
     reg           vec_valid;
-    reg  [VW-1:0] vec_q;
-    reg           vec_q_valid;
+    reg  [VW-1:0] vec_q, vec_skid;
+    reg           vec_q_valid, vec_skid_valid;
     wire          vec_ready;      // the serializer takes vec_q
-    wire vec_q_free = !vec_q_valid || vec_ready;
-    wire vec_move = vec_valid && vec_q_free;
+    wire vec_move = vec_valid && !vec_skid_valid;
     wire hand_on = (pending != {TAPS{1'b0}}) && (!vec_valid || vec_move);
     wire last_tap_out = hand_on && first[TAPS-1];      // the last tap goes last: the window is through
-    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && primed && !all_taken && rows_in;
+    // The next window's live taps, registered after the flag memories (block RAMs on a large
+    // map, whose output must not feed the search for the lowest tap): live_q is live of the
+    // cycle before, which holds the next window's flags when the walker did not advance then
+    // (live_fresh) and its rows were in two cycles before (rows_in_q2; with the flags read two
+    // cycles or more after they were written). So a window is taken two cycles after its rows
+    // are in at the earliest, and two cycles after the window before.
+    reg  [TAPS-1:0] live_q;
+    reg             live_fresh;
+    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && primed && !all_taken && rows_in_q2
+                       && live_fresh;
     wire advance = take_window || !primed;     // the two windows ahead move up
 
     // the lowest pending tap's vector: {last tap, its first element's index, its pixel}
     reg [INDEX_BITS-1:0]  tap_base;
-    reg [AW-1:0]          tap_addr_q;
-    reg                   tap_on_map;
+    reg [RW-1:0]          tap_addr_q;
     integer i;
     always @* begin
         tap_base = {INDEX_BITS{1'b0}};
-        tap_addr_q = {AW{1'b0}};
-        tap_on_map = 1'b0;
+        tap_addr_q = {RW{1'b0}};
         for (i = 0; i < TAPS; i = i + 1)
             if (first[i]) begin
                 tap_base = INDEX_BITS'(i * C);
                 tap_addr_q = pending_addr[i];
-                tap_on_map = pending_on_map[i];
             end
     end
-    wire [C*ELEM_BITS-1:0] tap_pixel = tap_on_map ? map[tap_addr_q] : {(C*ELEM_BITS){1'b0}};
+    wire [C*ELEM_BITS-1:0] tap_pixel = map[tap_addr_q];
 
     wire write = s_axis_tvalid && s_axis_tready;
     wire last_pixel = write && wr_addr == AW'(PIXELS - 1);
@@ -181,7 +219,7 @@ module conv_window #(
 
     always @(posedge clk) begin
         if (write) begin
-            map[wr_addr] <= s_axis_tdata;
+            map[RW'(wr_addr)] <= s_axis_tdata;
             wr_addr <= last_pixel ? {AW{1'b0}} : wr_addr + 1'b1;
             wr_col <= (wr_col == (XW-1)'(W - 1)) ? {(XW-1){1'b0}} : wr_col + 1'b1;
             if (last_pixel) rows_written <= {(YW-1){1'b0}};
@@ -191,30 +229,41 @@ module conv_window #(
         map_full <= full_next && !done_next;
         windows_done <= done_next && !full_next;
         if (full_next && done_next) all_taken <= 1'b0;
+        // (neither at a map's switch: rows_written and rows_in_q still count the map before)
+        rows_in_q <= !(full_next && done_next)
+                     && ((map_full && !done_next) || (advance ? rows_in_after : rows_in_next));
+        rows_in_q2 <= rows_in_q && !(full_next && done_next);
+        live_q <= live;
+        live_fresh <= !advance;
 
-        if (vec_ready) vec_q_valid <= 1'b0;
-        if (vec_move) begin
-            vec_q <= vec_data;
-            vec_q_valid <= 1'b1;
-            vec_valid <= 1'b0;
+        // the buffer: vec_q refills from the skid, else from vec_data, when it is empty or taken
+        if (!vec_q_valid || vec_ready) begin
+            vec_q <= vec_skid_valid ? vec_skid : vec_data;
+            vec_q_valid <= vec_skid_valid || vec_move;
+            vec_skid_valid <= 1'b0;
+        end else if (vec_move) begin
+            vec_skid <= vec_data;
+            vec_skid_valid <= 1'b1;
         end
+        if (vec_move) vec_valid <= 1'b0;
         if (hand_on) begin
             vec_data <= {first[TAPS-1], tap_base, tap_pixel};
             vec_valid <= 1'b1;
             pending <= pending & ~first;
+            first <= lowest_tap(pending & ~first);
         end
         if (take_window) begin
-            pending <= live;
-            pending_on_map <= next_on_map;
-            for (i = 0; i < TAPS; i = i + 1) pending_addr[i] <= next_addr[i];
+            pending <= live_q;
+            first <= lowest_tap(live_q);
+            for (i = 0; i < TAPS; i = i + 1) pending_addr[i] <= next_on_map[i] ? next_addr[i] : ZERO_WORD;
             walking_last <= next_last;
             if (next_last) all_taken <= 1'b1;
         end
         if (advance) begin
             primed <= 1'b1;
             next_on_map <= on_map;
-            for (i = 0; i < TAPS; i = i + 1) next_addr[i] <= tap_addr[i];
-            next_rows_needed <= y0 + YW'(K);
+            for (i = 0; i < TAPS; i = i + 1) next_addr[i] <= RW'(tap_addr[i]);
+            next_rows_needed <= rows_after;
             next_last <= last_ox && last_oy;
             ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
             x0 <= last_ox ? X_START : x0 + XW'(STRIDE);
@@ -223,6 +272,7 @@ module conv_window #(
             if (last_ox) begin
                 oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
                 y0 <= last_oy ? Y_START : y0 + YW'(STRIDE);
+                rows_after <= last_oy ? ROWS_AFTER_START : rows_after + YW'(STRIDE);
                 row_base <= last_oy ? ROW_START : row_base + PW'(STRIDE * W);
             end
         end
@@ -234,16 +284,22 @@ module conv_window #(
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
             y0 <= Y_START;
+            rows_after <= ROWS_AFTER_START;
             row_base <= ROW_START;
             corner <= CORNER_START;
             rows_written <= {(YW-1){1'b0}};
             wr_col <= {(XW-1){1'b0}};
             x0 <= X_START;
             pending <= {TAPS{1'b0}};
+            first <= {TAPS{1'b0}};
+            rows_in_q <= 1'b0;
+            rows_in_q2 <= 1'b0;
+            live_fresh <= 1'b0;
             primed <= 1'b0;
             walking_last <= 1'b0;
             vec_valid <= 1'b0;
             vec_q_valid <= 1'b0;
+            vec_skid_valid <= 1'b0;
         end
     end
 

@@ -29,7 +29,9 @@ async def random_maps(dut):
     await tb.reset()
     await tb.send([pack(px, p["ELEM_BITS"]) for px in maps.reshape(-1, p["C"])])
     got = await tb.recv(len(expected))
-    assert got == expected
+    wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
+    assert not wrong, f"first wrong element {wrong[0]} of {len(expected)}: got {got[wrong[0]]:#x}, expected " \
+                      f"{expected[wrong[0]]:#x}"
 
 
 @cocotb.test()
@@ -46,9 +48,12 @@ async def one_cycle_per_element(dut):
     mask = sent(windows.reshape(windows.shape[0], -1), bool(p["SKIP_ZEROS"])).reshape(windows.shape)
     cost = mask.sum(axis=(1, 2))                                     # cycles per window
     rows_in = np.minimum(np.arange(p["OH"]) * p["STRIDE"] + p["K"] - cfg["pads"][0], p["H"])
-    end = 0
+    end, start = 0, -2
     for window, rows in enumerate(np.repeat(rows_in, p["OW"])):
-        end = max(end, int(rows) * p["W"]) + int(cost[window])
+        # a window is taken two cycles after its rows are in and after the window before (the
+        # walker's registered checks), and in the cycle the window before is through
+        start = max(end, int(rows) * p["W"] + 2, start + 2)
+        end = start + int(cost[window])
     tb = StreamTB(dut)
     await tb.reset()
     await tb.send([pack(px, p["ELEM_BITS"]) for px in one.reshape(-1, p["C"])])
