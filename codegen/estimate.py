@@ -124,8 +124,8 @@ class EngineReplay:
         again once its currents have gone out, so position p+2 waits for position p's output."""
         finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
         self.work_done = np.full(len(last_take), -np.inf)
-        load = np.maximum(finished, self.taken + 1)    # the output register is empty
-        out = load + 1
+        ready_out = np.maximum(finished, self.taken + 1)    # the output register is empty
+        out = ready_out + 2                                 # registered (out_go), then loaded
         self.taken = self.consumer.walk(out) if self.consumer else out
         self.outs = [self.outs[-1], out]
         self.ready = np.maximum(self.ready, self.outs[0])

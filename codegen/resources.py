@@ -61,7 +61,7 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # are the bias's own (constant), which synthesis removes; a ROM built from logic absorbs
     # its read register; the ROM's output register (`width`) is one more
     ff = (2 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 3 * x_bits
-          + width + clog2(depth + 1) + 4 * clog2(max(groups, 2)) + 16)
+          + width + clog2(depth + 1) + 4 * clog2(max(groups, 2)) + 17)   # 17: control, out_go among them
     return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 
 

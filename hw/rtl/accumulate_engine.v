@@ -129,6 +129,10 @@ module accumulate_engine #(
                      && !(s1_valid && s1_bank == out_bank)
                      && !(s2_valid && s2_bank == out_bank)
                      && !m_axis_tvalid;
+    // ... and registered: out_ready stays true until the bank goes out (nothing else enters or
+    // leaves it, the output register stays empty), so the currents go out a cycle after it,
+    // and the bank's clear and the output register's enable come from a flip-flop
+    reg out_go;
 
     // the currents of the output bank: X[t][o] = (acc << F) + B_o
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
@@ -218,7 +222,8 @@ module accumulate_engine #(
 
         if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
         // the output bank's sums are final: currents out, the bank cleared for a position
-        if (out_ready) begin
+        out_go <= out_ready && !out_go;
+        if (out_go) begin
             m_axis_tdata <= currents;
             m_axis_tvalid <= 1'b1;
             bank_done[out_bank] <= 1'b0;
@@ -237,6 +242,7 @@ module accumulate_engine #(
             s1_valid <= 1'b0;
             s2_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
+            out_go <= 1'b0;
         end
     end
 
@@ -245,7 +251,7 @@ module accumulate_engine #(
     genvar gb;
     generate
         for (gb = 0; gb < 2; gb = gb + 1) begin : g_bank
-            wire clear = rst || (out_ready && out_bank == gb[0]);
+            wire clear = rst || (out_go && out_bank == gb[0]);
             for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
                 for (go = 0; go < N_OUT; go = go + 1) begin : g_lane
                     reg signed [ACC_W-1:0] acc_reg;
