@@ -91,8 +91,9 @@ module lif_layer #(
                     assign x_slot[i] = {X_BITS{1'b0}};
                 end
             end
-            always @(posedge clk)
-                if (go) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
+            // loaded every cycle, used where a_valid says: an enable here would fan `go`, which
+            // comes from the producer's valid, out to every bit
+            always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
         end
     endgenerate
 
@@ -108,12 +109,10 @@ module lif_layer #(
 
     always @(posedge clk) begin
         a_valid <= go;
-        if (go) begin
-            slot <= (slot == LAST_SLOT) ? {IW{1'b0}} : slot + 1'b1;
-            a_slot <= slot;
-            a_first <= FIRST_SLOTS[slot];
-            a_last <= slot == LAST_SLOT;
-        end
+        a_slot <= slot;
+        a_first <= FIRST_SLOTS[slot];
+        a_last <= slot == LAST_SLOT;
+        if (go) slot <= (slot == LAST_SLOT) ? {IW{1'b0}} : slot + 1'b1;
         if (rst) begin
             slot <= {IW{1'b0}};
             a_valid <= 1'b0;
