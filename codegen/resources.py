@@ -42,9 +42,7 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     """accumulate_engine: (structural LUT terms, exact FF / BRAM18 / DSP)."""
     simd, pe, t_in, n_out = p.get("SIMD", 1), p["PE"], p["T_IN"], p["N_OUT"]
     n_in, in_bits, w_bits = p["N_IN"], p["IN_BITS"], p["W_BITS"]
-    # an accumulator is the current modulo 2^OUT_BITS; its low FRAC_BITS are the bias's own
-    # (the terms are shifted past them), constant, which synthesis removes
-    acc_w = p["OUT_BITS"] - p["FRAC_BITS"]
+    acc_w = in_bits + w_bits + 1 + clog2(n_in + 1)          # signed sum of x * (2c - S)
     dot_w = in_bits + w_bits + 1 + clog2(simd + 1)          # one element's registered products
     lanes = t_in * n_out
     groups = n_out // pe
@@ -55,8 +53,8 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     products = t_in * pe * simd
     dsp = products if in_bits >= DSP_MIN_WIDTH and w_bits >= DSP_MIN_WIDTH else 0
     lut = {"accumulate_bits": 2 * lanes * acc_w,
-           "adder_tree_bits": t_in * pe * max(simd - 1, 0) * dot_w + (products * w_bits if in_bits == 1 else 0),
-           "current_bits": lanes * acc_w,                   # the output's choice of bank
+           "adder_tree_bits": t_in * pe * max(simd - 1, 0) * acc_w + (products * w_bits if in_bits == 1 else 0),
+           "current_bits": lanes * (acc_w + p["OUT_BITS"]),
            "rom_logic_bits": 0 if rom_in_bram else depth * width,
            "control": 1}
     # the output register holds OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS

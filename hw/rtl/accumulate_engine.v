@@ -10,8 +10,7 @@
 //             = (sum_i x_i[t] * V[i][o]) << FRAC_BITS) + B_o,   V = 2 W_int - S,
 // S = 2^W_BITS - 1 the ReScaW offset. V = 2c + 1 - 2^W_BITS is the code with a 1 appended and
 // its top bit inverted (a signed W_BITS + 1-bit number, no arithmetic), so the engine
-// accumulates one signed sum per lane, started from the bias, each term shifted by FRAC_BITS:
-// the accumulator is the current.
+// accumulates one signed sum per lane and a current is one addition away.
 // An input carries T_IN values of IN_BITS (all T spikes of one input neuron, or one 8-bit
 // pixel with T_IN = 1: direct encoding computes the first layer's current once). With spike
 // inputs x * V is an AND: the engine adds weights, no multipliers.
@@ -66,7 +65,11 @@ module accumulate_engine #(
     localparam integer GW = (G > 1) ? $clog2(G) : 1;
     localparam integer VW = W_BITS + 1;                                  // a signed weight V
     localparam [W_BITS-1:0] TOP_BIT = W_BITS'(1) << (W_BITS - 1);
+    localparam integer ACC_W = IN_BITS + VW + $clog2(N_IN + 1);          // sum x*V, signed
     localparam integer DOT_W = IN_BITS + VW + $clog2(SIMD + 1);          // one element's sum, signed
+    localparam integer WIDE0 = ACC_W + FRAC_BITS;
+    localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
+    localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
 
     reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
@@ -77,14 +80,10 @@ module accumulate_engine #(
     end
 
     localparam integer LANES = T_IN * N_OUT;
-    // the accumulators, bank b lane (t, o) at [(b*LANES + t*N_OUT + o)*OUT_BITS]: a register
+    // the accumulators, bank b lane (t, o) at [(b*LANES + t*N_OUT + o)*ACC_W]: a register
     // each, written only under its own condition (an indexed array would cost Yosys a wide
-    // read and write multiplexer per lane). Each holds the current itself, X = (sum << F) + B,
-    // modulo 2^OUT_BITS: cleared to the bias, it adds each product sum shifted by F, so the
-    // currents go out through a 2:1 choice of bank, no adder. The low OUT_BITS bits of the
-    // exact current are all the output keeps (the deploy form bounds |X| to OUT_BITS), and
-    // those follow from the low OUT_BITS bits of every term, so the narrow sum is exact.
-    wire [2*LANES*OUT_BITS-1:0] acc;
+    // read and write multiplexer per lane)
+    wire [2*LANES*ACC_W-1:0] acc;
 
     // element state
     reg [X_BITS-1:0]  x_reg;
@@ -135,11 +134,23 @@ module accumulate_engine #(
     // and the bank's clear and the output register's enable come from a flip-flop
     reg out_go;
 
-    // the currents of the output bank: constant part-selects and a 2:1 choice (a variable
-    // part-select would be a shifter)
-    wire [LANES*OUT_BITS-1:0] currents = out_bank ? acc[LANES*OUT_BITS +: LANES*OUT_BITS]
-                                                  : acc[0 +: LANES*OUT_BITS];
+    // the currents of the output bank: X[t][o] = (acc << F) + B_o
+    wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
     genvar gt, go;
+    generate
+        for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
+            for (go = 0; go < N_OUT; go = go + 1) begin : g_current
+                // constant part-selects and a 2:1 choice: a variable part-select would be a shifter
+                wire signed [ACC_W-1:0] acc_out = out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W]
+                                                           : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
+                // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire signed [WIDE-1:0] cur = (WIDE'(acc_out) <<< FRAC_BITS) + WIDE'(bias[go]);
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign currents[(gt*N_OUT + go)*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
+            end
+        end
+    endgenerate
 
     // per step and output lane the dot product of the element's SIMD inputs with their
     // weights (an adder tree), registered in dot_q
@@ -243,16 +254,13 @@ module accumulate_engine #(
             wire clear = rst || (out_go && out_bank == gb[0]);
             for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
                 for (go = 0; go < N_OUT; go = go + 1) begin : g_lane
-                    reg [OUT_BITS-1:0] acc_reg;
-                    // (its bits from OUT_BITS - FRAC_BITS up do not reach the kept bits)
-                    /* verilator lint_off UNUSEDSIGNAL */
+                    reg signed [ACC_W-1:0] acc_reg;
                     wire signed [DOT_W-1:0] lane_dot = dot_q[(gt*PE + go % PE)*DOT_W +: DOT_W];
-                    /* verilator lint_on UNUSEDSIGNAL */
                     always @(posedge clk)
-                        if (clear) acc_reg <= OUT_BITS'(bias[go]);
+                        if (clear) acc_reg <= {ACC_W{1'b0}};
                         else if (s2_valid && s2_bank == gb[0] && 32'(s2_g) == go / PE)
-                            acc_reg <= acc_reg + (OUT_BITS'(lane_dot) << FRAC_BITS);
-                    assign acc[(gb*LANES + gt*N_OUT + go)*OUT_BITS +: OUT_BITS] = acc_reg;
+                            acc_reg <= acc_reg + ACC_W'(lane_dot);
+                    assign acc[(gb*LANES + gt*N_OUT + go)*ACC_W +: ACC_W] = acc_reg;
                 end
             end
         end
