@@ -5,6 +5,7 @@ is the set of undominated points; an interrupted sweep recomputes only its missi
 same points on a local Ray instance give the same figures; bad knobs exit 2 before any work."""
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -33,7 +34,7 @@ def key(row):
     return (-row["accuracy"], row["cycles_per_image"], row["resources"]["LUT"])
 
 
-@pytest.mark.slow(seconds=370)
+@pytest.mark.slow(seconds=110)
 def test_sweep_grid_pareto_resume_and_ray(tmp_path):
     out = tmp_path / "sweep"
     code, summary = sweep(tmp_path, out, *GRID)
@@ -69,10 +70,13 @@ def test_sweep_grid_pareto_resume_and_ray(tmp_path):
     assert redone["model"] == "reused"
     assert (redone["accuracy"], redone["cycles_per_image"]) == (lost_point["accuracy"], lost_point["cycles_per_image"])
 
-    # the same points on a local Ray instance, its own directory: the same figures
+    # the same points on a local Ray instance, its own directory (given the trained models, so
+    # that the Ray tasks load one rather than train it again): the same figures
+    shutil.copytree(out / "models", tmp_path / "ray" / "models")
     code, on_ray = sweep(tmp_path, tmp_path / "ray", "--bits", "2", "--ratios", "0.5", "--pe", "conv1=1,3",
                          "--lanes", "lif1=3", "--images", "10", "--ray", "local")
     assert code == 0 and on_ray["computed"] == 2
+    assert all(r["model"] == "reused" for r in on_ray["rows"])
     for r in on_ray["rows"]:
         twin = next(t for t in rows if t["point"] == r["point"])
         assert (r["accuracy"], r["cycles_per_image"], r["resources"]) == \
