@@ -160,29 +160,28 @@ def conv_layer(replay: EngineReplay, ready, elems, channels: int):
     mask = sent(elems, not replay.dense)
     taps = n_in // channels
     handed_last = np.full(n, -np.inf)   # the walker handed on the previous window's last tap
-    hand = np.full(n, -np.inf)          # the last live tap went into the vector register
-    moved = np.full(n, -np.inf)         # ... and on into the serializer's input register
-    take = np.full(n, -np.inf)          # ... and the serializer took it
-    take_before = np.full(n, -np.inf)   # the serializer took the live tap before that
+    # the vector register can take the next live tap: the cycle after the last one went in,
+    # and not before that one moved on into the serializer's input buffer
+    can_hand = np.full(n, -np.inf)
+    take = np.full(n, -np.inf)          # the serializer took the last live tap
+    take_before = np.full(n, -np.inf)   # ... and the live tap before that
     serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
     out = np.zeros((n, positions))
     taken = np.full(n, -np.inf)
     for p in range(positions):
         # the walker takes window p (its flags registered: two cycles after the window before)
         taken = np.maximum.reduce([handed_last, ready[:, p], taken + 2])
-        # the earliest cycle the next live tap goes into the vector register
-        can_hand = np.maximum.reduce([taken + 1, hand + 1, moved])
+        can_hand = np.maximum(taken + 1, can_hand)       # its first live tap, after the take
         for tap in range(taps):
             cols = slice(tap * channels, (tap + 1) * channels)
             # a live tap has an element to send; the last always (it carries last)
             live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
-            hand_here = can_hand
+            hand_here = can_hand                               # into the vector register
             move_here = np.maximum(hand_here + 1, take_before + 1)   # the buffer holds at most one
             take_here = np.maximum(move_here + 1, serializer_free)
             next_take, last_take = replay.vector(take_here, mask[:, p, cols] & live[:, None], elems[:, p, cols])
             if tap == taps - 1:
                 handed_last = hand_here
-            hand, moved = np.where(live, hand_here, hand), np.where(live, move_here, moved)
             take_before, take = np.where(live, take, take_before), np.where(live, take_here, take)
             serializer_free = np.where(live, next_take, serializer_free)
             can_hand = np.where(live, np.maximum(hand_here + 1, move_here), can_hand)

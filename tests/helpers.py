@@ -78,3 +78,17 @@ def trained(raw, **changes):
         else:
             model = loaded[0]
     return spec, data, model, export_deploy(spec, model, data.input_shape)
+
+
+def steps_dir(tmp_path_factory, raw: dict, last_step: str):
+    """A DIR with `raw`'s steps run one by one through the CLI (train, prune, export, rtl
+    without synthesis), `last_step` after them. Returns (tmp, spec path, DIR)."""
+    import yaml
+    from qpsnn.cli import main
+    tmp = tmp_path_factory.mktemp(last_step)
+    spec = tmp / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    out = tmp / "out"
+    for step in ("train", "prune", "export", "rtl", last_step):
+        assert main([step, "--spec", str(spec), "--out", str(out)] + (["--no-synth"] if step == "rtl" else [])) == 0
+    return tmp, spec, out

@@ -11,10 +11,10 @@ import threading
 import time
 
 import pytest
-import yaml
 
 from qpsnn.cli import main
 from qpsnn.sim.unit import run_unit
+from helpers import steps_dir
 from test_netlist import SMALL
 
 BOARD_SPEC = dict(SMALL, verify=dict(SMALL["verify"], board_images=20))
@@ -47,13 +47,7 @@ def test_uart_link(tmp_path, cpb, pixel_bytes, pixels, out_bytes, class_bits):
 @pytest.fixture(scope="module")
 def board_dir(tmp_path_factory):
     """DIR with the small network's steps run one by one, the board step last."""
-    tmp = tmp_path_factory.mktemp("board")
-    spec = tmp / "spec.yaml"
-    spec.write_text(yaml.safe_dump(BOARD_SPEC))
-    out = tmp / "out"
-    for step in ("train", "prune", "export", "rtl", "board"):
-        assert main([step, "--spec", str(spec), "--out", str(out)] + (["--no-synth"] if step == "rtl" else [])) == 0
-    return tmp, spec, out
+    return steps_dir(tmp_path_factory, BOARD_SPEC, "board")
 
 
 @pytest.mark.slow(seconds=160)   # its module fixture: training, P&R and the simulation (154 s alone)

@@ -12,7 +12,7 @@ import shutil
 import pytest
 import yaml
 
-from helpers import MLP_SPEC
+from helpers import MLP_SPEC, steps_dir
 from qpsnn.cli import main
 from qpsnn.codegen.netlist import PROJECT_MODELS, netlist_sources, sim_top
 from qpsnn.sim.runner import TB_DIR, results_failures, run_cocotb
@@ -47,13 +47,7 @@ def test_cell_models_against_python(tmp_path):
 @pytest.fixture(scope="module")
 def small_dir(tmp_path_factory):
     """DIR with the small network's steps run one by one, the netlist step last."""
-    tmp = tmp_path_factory.mktemp("netlist")
-    spec = tmp / "spec.yaml"
-    spec.write_text(yaml.safe_dump(SMALL))
-    out = tmp / "out"
-    for step in ("train", "prune", "export", "rtl", "netlist"):
-        assert main([step, "--spec", str(spec), "--out", str(out)] + (["--no-synth"] if step == "rtl" else [])) == 0
-    return tmp, spec, out
+    return steps_dir(tmp_path_factory, SMALL, "netlist")
 
 
 @pytest.mark.slow(seconds=70)
