@@ -3,6 +3,7 @@ registered, to see which module holds the clock and what a change to it bought.
 
     .venv/bin/python benchmarks/module_fmax.py --flow out/mnist_conv_pruned --instance u_lif1
     ... --instance u_lif1 --param LANES=8          (a parameter other than the design's)
+    ... --instance u_conv0_engine --library ../wt/hw/rtl   (a changed module tried before it goes in)
 
 Prints the Fmax, the cells and the critical path down to three levels of hierarchy.
 """
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -58,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--instance", required=True, help="a stage of its design, e.g. u_lif1")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--library", help="a directory of hw/rtl modules to use instead of the installed library's")
     args = ap.parse_args(argv)
     with open(os.path.join(args.flow, "report.json")) as fh:
         spec = parse_spec(json.load(fh)["spec"], os.path.join(args.flow, "report.json"))
@@ -76,6 +79,10 @@ def main(argv=None) -> int:
         params[name] = value
     with tempfile.TemporaryDirectory() as tmp:
         sources = write(design, tmp)        # the library and the memory files the stage reads
+        for source in sources:
+            changed = os.path.join(args.library or "", os.path.basename(source))
+            if args.library and source.endswith(".v") and os.path.exists(changed):
+                shutil.copyfile(changed, source)
         with open(os.path.join(tmp, f"{stage.module}.v")) as fh:
             text = fh.read()
         start = text.index(f"module {stage.module}")

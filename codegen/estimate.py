@@ -121,14 +121,15 @@ class EngineReplay:
     def finish_position(self, last_take):
         """After the position's last element: the cycle its currents are handed on. The
         engine goes on with the next position in its other accumulator bank; a bank is free
-        again once its currents have gone out, so position p+2 waits for position p's output."""
+        again once its sums have moved on towards the output register, so position p+2 waits for
+        position p's."""
         finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
         self.work_done = np.full(len(last_take), -np.inf)
         ready_out = np.maximum(finished, self.taken + 1)    # the output register is empty
-        out = ready_out + 2                                 # registered (out_go), then loaded
+        out = ready_out + 3           # registered (out_go), the bank's sums loaded, then the currents
         self.taken = self.consumer.walk(out) if self.consumer else out
         self.outs = [self.outs[-1], out]
-        self.ready = np.maximum(self.ready, self.outs[0])
+        self.ready = np.maximum(self.ready, self.outs[0] - 1)   # the bank is cleared as its sums go out
         return out
 
 

@@ -58,10 +58,11 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
            "rom_logic_bits": 0 if rom_in_bram else depth * width,
            "control": 1}
     # the output register holds OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS
-    # are the bias's own (constant), which synthesis removes; a ROM built from logic absorbs
-    # its read register; the ROM's output register (`width`) is one more
-    ff = (2 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 3 * x_bits
-          + width + clog2(depth + 1) + 4 * clog2(max(groups, 2)) + 17)   # 17: control, out_go among them
+    # are the bias's own (constant), which synthesis removes; before it, the output bank's sums
+    # (`lanes * acc_w`); a ROM built from logic absorbs its read register; the ROM's output
+    # register (`width`) is one more
+    ff = (3 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 3 * x_bits
+          + width + clog2(depth + 1) + 4 * clog2(max(groups, 2)) + 18)   # 18: control, out_go and sums_valid among them
     return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 
 

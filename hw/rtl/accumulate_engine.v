@@ -24,7 +24,8 @@
 // Pipeline: the ROM read (block RAM) and its output register (the block RAM's own: its
 // clock-to-out would otherwise start the next path), the products and their sum over the
 // element's SIMD inputs (registered: the DSPs' own output registers for pixel inputs), the
-// accumulate; each ends in registers.
+// accumulate; each ends in registers. A finished bank goes out in three: the output load's
+// go, the bank's sums, the currents (sums plus biases).
 // Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
 // bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
 // biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
@@ -94,6 +95,8 @@ module accumulate_engine #(
     reg               in_bank;     // bank the next element goes into
     reg               out_bank;    // bank whose currents go out next
     reg [1:0]         bank_done;   // the bank's position has all its elements
+    reg [LANES*ACC_W-1:0] sums;    // the output bank's sums, on their way to the currents
+    reg               sums_valid;
 
     // pipeline stage 1: ROM data arrives one cycle after its address (w_rd), and is
     // registered again (w_q)
@@ -111,7 +114,11 @@ module accumulate_engine #(
     wire [X_BITS-1:0]       in_x = s_axis_tdata[X_BITS-1:0];
     wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[X_BITS +: INDEX_BITS];
     wire                    in_last = s_axis_tdata[X_BITS + INDEX_BITS];
-    assign s_axis_tready = !busy && !bank_done[in_bank];
+    // the banks' flags chosen by 2:1 multiplexers (an index into bank_done is a shift to Yosys,
+    // which made a carry chain of it in front of every flag's enable)
+    wire in_bank_done = in_bank ? bank_done[1] : bank_done[0];
+    wire out_bank_done = out_bank ? bank_done[1] : bank_done[0];
+    assign s_axis_tready = !busy && !in_bank_done;
     wire take = s_axis_tvalid && s_axis_tready;
     wire nonzero = (SKIP_ZEROS == 0) || (in_x != {X_BITS{1'b0}});
     /* verilator lint_off WIDTHEXPAND */
@@ -125,27 +132,31 @@ module accumulate_engine #(
     // the output bank is finished when no accumulate of it is pending or in flight; its currents
     // go out into an empty output register (not one being taken: the consumer's ready would
     // then reach this enable of every output and accumulator bit through a chain of modules)
-    wire out_ready = bank_done[out_bank] && !(busy && x_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
+    wire out_ready = out_bank_done && !(busy && x_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
                      && !(s1_valid && s1_bank == out_bank)
                      && !(s2_valid && s2_bank == out_bank)
-                     && !m_axis_tvalid;
+                     && !sums_valid && !m_axis_tvalid;
     // ... and registered: out_ready stays true until the bank goes out (nothing else enters or
     // leaves it, the output register stays empty), so the currents go out a cycle after it,
     // and the bank's clear and the output register's enable come from a flip-flop
     reg out_go;
 
-    // the currents of the output bank: X[t][o] = (acc << F) + B_o
+    // The output bank's sums, then its currents X[t][o] = (acc << F) + B_o, in two register
+    // stages: the bank's choice (a 2:1 multiplexer on every sum bit, its select fanning out to
+    // all of them) and the bias's carry chain would otherwise be one path.
+    wire [LANES*ACC_W-1:0]         bank_sums;
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
     genvar gt, go;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
             for (go = 0; go < N_OUT; go = go + 1) begin : g_current
                 // constant part-selects and a 2:1 choice: a variable part-select would be a shifter
-                wire signed [ACC_W-1:0] acc_out = out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W]
-                                                           : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
+                assign bank_sums[(gt*N_OUT + go)*ACC_W +: ACC_W] =
+                    out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W] : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
+                wire signed [ACC_W-1:0] sum = sums[(gt*N_OUT + go)*ACC_W +: ACC_W];
                 // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire signed [WIDE-1:0] cur = (WIDE'(acc_out) <<< FRAC_BITS) + WIDE'(bias[go]);
+                wire signed [WIDE-1:0] cur = (WIDE'(sum) <<< FRAC_BITS) + WIDE'(bias[go]);
                 /* verilator lint_on UNUSEDSIGNAL */
                 assign currents[(gt*N_OUT + go)*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
             end
@@ -197,7 +208,8 @@ module accumulate_engine #(
 
         if (take) begin
             if (in_last) begin
-                bank_done[in_bank] <= 1'b1;
+                if (in_bank) bank_done[1] <= 1'b1;
+                else bank_done[0] <= 1'b1;
                 in_bank <= !in_bank;
             end
             if (nonzero) begin
@@ -224,10 +236,15 @@ module accumulate_engine #(
         // the output bank's sums are final: currents out, the bank cleared for a position
         out_go <= out_ready && !out_go;
         if (out_go) begin
+            sums <= bank_sums;
+            if (out_bank) bank_done[1] <= 1'b0;
+            else bank_done[0] <= 1'b0;
+            out_bank <= !out_bank;
+        end
+        sums_valid <= out_go;
+        if (sums_valid) begin       // the output register is empty: out_ready waited for it
             m_axis_tdata <= currents;
             m_axis_tvalid <= 1'b1;
-            bank_done[out_bank] <= 1'b0;
-            out_bank <= !out_bank;
         end
 
         if (rst) begin
@@ -243,6 +260,7 @@ module accumulate_engine #(
             s2_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
             out_go <= 1'b0;
+            sums_valid <= 1'b0;
         end
     end
 
