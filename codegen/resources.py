@@ -118,7 +118,7 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     slot_bits = clog2(slots) if slots > 1 else 0              # one slot: the counter is constant
     ff = (2 * slot_bits                                        # the slot walked, and in stage A
           + 2 + 2 * (slots > 1)                                # valid A, B; last A, B (constant for one slot)
-          + 2 * (t > 1)                                        # first A, B (constant for one step)
+          + (t > 1 and groups > 1)                             # clear in B (the last flag for one group, 1 for one step)
           + slots                                              # stage B's one-hot of the spikes to write
           + 2 * lanes * x_bits                                 # the currents in A and B
           + lanes * (u_bits + 1) - p.get("THETA_SHARED_BITS", 0)   # x - theta in B, less the bits that are x's

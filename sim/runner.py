@@ -108,7 +108,8 @@ def run_cocotb(sources: list[str], top: str, tb: str, build_dir: str, test_dir: 
     asks for every signal (--public-flat-rw), which keeps Verilator from optimizing any away: a
     network top's C++ is four times larger with it, a flattened netlist's five times.
     `fast_compile`: the model's C++ compiled without optimization (-O0), for a gate-level netlist
-    of straight-line code run for few cycles, where the compiler's -Os costs more than it saves."""
+    of straight-line code or a module's unit testbench, run for few cycles, where the compiler's
+    -Os costs more than it saves."""
     from cocotb_tools.runner import get_runner
 
     setup_verilator_env()

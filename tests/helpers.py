@@ -82,13 +82,28 @@ def trained(raw, **changes):
 
 def steps_dir(tmp_path_factory, raw: dict, last_step: str):
     """A DIR with `raw`'s steps run one by one through the CLI (train, prune, export, rtl
-    without synthesis), `last_step` after them. Returns (tmp, spec path, DIR)."""
+    without synthesis), `last_step` after them. Returns (tmp, spec path, DIR). Specs that
+    differ only where the finished model does not depend on them (verify, the hardware knobs)
+    share one training in the run's directory of trained models: DIR starts as a copy of it, so
+    its train and prune steps find their results current and reuse them."""
+    import shutil
+
     import yaml
+    from filelock import FileLock
+
     from qpsnn.cli import main
+    from qpsnn.model.keys import model_key
     tmp = tmp_path_factory.mktemp(last_step)
     spec = tmp / "spec.yaml"
     spec.write_text(yaml.safe_dump(raw))
     out = tmp / "out"
+    trained_dir = os.path.join(os.environ[TRAINED_MODELS], f"steps-{model_key(make_spec(raw))}")
+    with FileLock(f"{trained_dir}.lock"):
+        if not os.path.isdir(trained_dir):
+            for step in ("train", "prune"):
+                assert main([step, "--spec", str(spec), "--out", f"{trained_dir}.tmp"]) == 0
+            os.rename(f"{trained_dir}.tmp", trained_dir)
+    shutil.copytree(trained_dir, out)
     for step in ("train", "prune", "export", "rtl", last_step):
         assert main([step, "--spec", str(spec), "--out", str(out)] + (["--no-synth"] if step == "rtl" else [])) == 0
     return tmp, spec, out

@@ -14,12 +14,14 @@
 //   A: the slot's LANES currents picked from the beat (a multiplexer over the slots)
 //   B: x - theta (lif_unit's second adder takes it: the spike comes from beside the membrane's
 //      adder, not after it), the slot decoded to the spike bits it writes
-//   C: the update, lif_unit: the membrane of each lane in a register (from rest at t = 0, as
-//      membranes never leave a position), the spikes into the beat being assembled.
+//   C: the update, lif_unit: the membrane of each lane in a register, the spikes into the
+//      beat being assembled. Membranes never leave a position: a lane's membrane register is
+//      cleared (the flip-flops' own synchronous reset) in the slot of step T - 1, so step 0
+//      reads it at rest with no multiplexer in front of the adders.
 // The assembled beat goes to the output register when that is empty, so the consumer's ready
 // reaches only the output valid. A beat starts (slot 0) when the beat before it is in the
 // output register or will be before slot 0 writes a spike (C of slot 0 is two cycles away);
-// fed by an accumulate engine, whose next beat comes two cycles after the take at the
+// fed by an accumulate engine, whose next beat comes three cycles after the take at the
 // earliest, a beat starts the cycle it is presented: its take F - 1 cycles later and its
 // spikes out 4 cycles after the take (codegen/estimate.py).
 `resetall
@@ -57,11 +59,12 @@ module lif_layer #(
 
     // stage A: the slot walked at the input
     reg  [IW-1:0] slot;
-    reg           a_valid, a_first, a_last;
+    reg           a_valid, a_last;
     reg  [IW-1:0] a_slot;
     reg  [LANES*X_BITS-1:0] a_x;
     // stage B
-    reg           b_valid, b_first, b_last;
+    reg           b_valid, b_last;
+    wire          b_clear;         // the slot is of step T - 1
     reg  [F-1:0]  b_writes;        // one-hot: the slot whose spikes C writes
     reg  [LANES*X_BITS-1:0] b_x;
     reg  [LANES*(U_BITS+1)-1:0] b_xd;
@@ -97,20 +100,30 @@ module lif_layer #(
         end
     endgenerate
 
-    // the slots of step t = 0, which start from rest (a constant table, not a modulo)
-    function automatic [F-1:0] first_slots(input integer unused);
+    // the slots of step t = T - 1, after which the lanes' membranes go back to rest (a constant
+    // table, not a modulo)
+    function automatic [F-1:0] last_step_slots(input integer unused);
         integer s;
         begin
-            first_slots = {F{1'b0}};
-            for (s = 0; s < F; s = s + 1) first_slots[s] = (s % T) == 0;
+            last_step_slots = {F{1'b0}};
+            for (s = 0; s < F; s = s + 1) last_step_slots[s] = (s % T) == T - 1;
         end
     endfunction
-    localparam [F-1:0] FIRST_SLOTS = first_slots(0);
+    // with one group of neurons the slots of step T - 1 are the beat's last; with one step, all
+    generate
+        if (F > T && T > 1) begin : g_clear
+            localparam [F-1:0] LAST_STEP_SLOTS = last_step_slots(0);
+            reg b_clear_q;      // decoded in B from stage A's slot, as the spike bits' one-hot
+            always @(posedge clk) b_clear_q <= LAST_STEP_SLOTS[a_slot];
+            assign b_clear = b_clear_q;
+        end else begin : g_clear_last
+            assign b_clear = (T == 1) || b_last;
+        end
+    endgenerate
 
     always @(posedge clk) begin
         a_valid <= go;
         a_slot <= slot;
-        a_first <= FIRST_SLOTS[slot];
         a_last <= slot == LAST_SLOT;
         if (go) slot <= (slot == LAST_SLOT) ? {IW{1'b0}} : slot + 1'b1;
         if (rst) begin
@@ -138,7 +151,6 @@ module lif_layer #(
 
     always @(posedge clk) begin
         b_valid <= a_valid;
-        b_first <= a_first;
         b_last <= a_last;
         b_x <= a_x;
         if (rst) b_valid <= 1'b0;
@@ -152,14 +164,15 @@ module lif_layer #(
             lif_unit #(
                 .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
             ) u_lif (
-                .u(b_first ? {U_BITS{1'b0}} : $signed(u[p*U_BITS +: U_BITS])),
+                .u($signed(u[p*U_BITS +: U_BITS])),
                 .x(b_x[p*X_BITS +: X_BITS]),
                 .xd(b_xd[p*(U_BITS+1) +: U_BITS+1]),
                 .u_next(u_next),
                 .spike(spike)
             );
             always @(posedge clk)
-                if (b_valid) u[p*U_BITS +: U_BITS] <= u_next;
+                if (rst || (b_valid && b_clear)) u[p*U_BITS +: U_BITS] <= {U_BITS{1'b0}};
+                else if (b_valid) u[p*U_BITS +: U_BITS] <= u_next;
             for (n = p; n < N; n = n + LANES) begin : g_neuron
                 for (t = 0; t < T; t = t + 1) begin : g_step
                     always @(posedge clk)
