@@ -208,6 +208,11 @@ def point_done(row: dict | None, pnr: bool) -> bool:
     return row is not None and (not pnr or "fmax_mhz" in row)
 
 
+def points_to_compute(points: list, points_dir: str, pnr: bool) -> list:
+    """The points of a sweep that its directory does not hold finished (a rerun resumes)."""
+    return [p for p in points if not point_done(read_point(points_dir, p), pnr)]
+
+
 def read_point(points_dir: str, point: dict) -> dict | None:
     try:
         with open(os.path.join(points_dir, f"{point_id(point)}.json")) as fh:
@@ -298,7 +303,7 @@ def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
             raise InputError(f"--pnr: {missing_tool()}")
     points_dir, models_dir = os.path.join(out, "points"), os.path.join(out, "models")
     os.makedirs(points_dir, exist_ok=True)
-    todo = [p for p in points if not point_done(read_point(points_dir, p), cfg.pnr)]
+    todo = points_to_compute(points, points_dir, cfg.pnr)
     done = len(points) - len(todo)
     groups: dict = {}
     for p in todo:
