@@ -101,7 +101,7 @@ fmax: setup
 # BENCH_OUT's flow is reused, not trained again. About 9 minutes a point, 8 points: about 75
 # minutes on 2 cores; interrupted, the same command resumes (finished points are kept).
 PARETO_OUT ?= out/pareto_$(basename $(notdir $(BENCH_SPEC)))
-PARETO_GRID ?= --pe conv1=32 --simd conv1=16,8,4,1 --lanes lif1=32,8
+PARETO_GRID ?= --pe conv1=32 --simd conv1=16,8,4,1 --lanes lif1=32
 pareto: setup
 	test -f $(BENCH_OUT)/model/model.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
 	$(BIN)/qpsnn sweep --spec $(BENCH_SPEC) --out $(PARETO_OUT) --models-from $(BENCH_OUT) --pnr --workers 1 \
