@@ -16,7 +16,8 @@ Points that differ only in their parallelism knobs share one trained model: the 
 grouped by the model key (model/train.py), a group trains once and evaluates all its points.
 Groups run on a local process pool, or as tasks of a Ray cluster (`--ray auto` or an address;
 `--ray local` starts one on this machine): the same task function either way. Each finished
-point is written to DIR/points/<id>.json at once, so an interrupted sweep resumes where it
+point is written to DIR/points/<id>.json at once by the task that measured it (a Ray cluster's
+workers must see DIR, as they see DIR/models), so an interrupted sweep resumes where it
 stopped and a finished point is never computed again (with `pnr`, a point is finished once
 it is placed and routed: a point file without its Fmax is computed again); trained models are
 kept in DIR/models/<model key>/ for the same reason, and `models_from` (a flow's DIR) seeds
