@@ -96,12 +96,13 @@ fmax: setup
 	  $(if $(LANES),--lanes $(LANES) --tag fmax_lanes,--tag fmax)
 
 # The Pareto front of the shipped network's hardware (BENCHMARKS.md): `qpsnn sweep --pnr` over
-# conv1's outputs and inputs per cycle and lif1's lanes, every point synthesized by Yosys and
-# placed and routed on an ECP5 (accuracy, LUTs, images/s at Fmax); the trained model of
-# BENCH_OUT's flow is reused, not trained again. About 9 minutes a point, 8 points: about 75
-# minutes on 2 cores; interrupted, the same command resumes (finished points are kept).
+# conv1's inputs per cycle at 32 outputs per cycle, every point synthesized by Yosys and placed
+# and routed on an ECP5 (accuracy, LUTs, images/s at Fmax); the trained model of BENCH_OUT's
+# flow is reused, not trained again. About 15 minutes a point on the shared 2-core machine, 2
+# points (simd 16 did not place and route within codegen/pnr.py's hour; BENCHMARKS.md);
+# interrupted, the same command resumes (finished points are kept).
 PARETO_OUT ?= out/pareto_$(basename $(notdir $(BENCH_SPEC)))
-PARETO_GRID ?= --pe conv1=32 --simd conv1=16,8,4,1 --lanes lif1=32
+PARETO_GRID ?= --pe conv1=32 --simd conv1=4,1 --lanes lif1=32
 pareto: setup
 	test -f $(BENCH_OUT)/model/model.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
 	$(BIN)/qpsnn sweep --spec $(BENCH_SPEC) --out $(PARETO_OUT) --models-from $(BENCH_OUT) --pnr --workers 1 \

@@ -182,7 +182,7 @@ def place_point(rtl, result: dict) -> dict:
 
     from qpsnn.codegen.rtl import write
     from qpsnn.codegen.resources import resource_report
-    from qpsnn.steps import place_and_route_report
+    from qpsnn.steps import at_fmax, place_and_route_report
 
     with tempfile.TemporaryDirectory() as rtl_dir:
         write(rtl, rtl_dir)
@@ -193,14 +193,6 @@ def place_point(rtl, result: dict) -> dict:
     return {"synthesis": {**synthesis["top"], "seconds": synthesis["seconds"]}, "pnr": placed,
             **at_fmax(result["cycles_per_image"], result["images_per_s_nominal"], result["clock_mhz_nominal"],
                       placed["fmax_mhz"])}
-
-
-def at_fmax(cycles_per_image: float, images_per_s_nominal: float, nominal_mhz: float, fmax_mhz: float) -> dict:
-    """A design's figures at the clock place and route reached: the latency (cycles per image
-    / Fmax) and the back-to-back throughput (the cycle model's interval, which it gives at the
-    nominal clock, scaled to the Fmax)."""
-    return {"fmax_mhz": fmax_mhz, "us_per_image_at_fmax": cycles_per_image / fmax_mhz,
-            "images_per_s_at_fmax": images_per_s_nominal * fmax_mhz / nominal_mhz}
 
 
 def point_done(row: dict | None, pnr: bool) -> bool:

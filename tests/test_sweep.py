@@ -124,7 +124,7 @@ def test_pareto_with_pnr_ranks_yosys_luts_and_images_per_s_at_fmax():
 
 
 def test_figures_at_fmax_scale_the_cycle_model_to_the_clock_reached():
-    from qpsnn.sweep import at_fmax
+    from qpsnn.steps import at_fmax
     # the shipped network at default parallelism: 11,478 cycles per image, an interval of
     # 11,169 cycles (8,953 images/s at the model's 100 MHz), placed at 96.1 MHz
     got = at_fmax(11_478, 1e8 / 11_169, 100.0, 96.1)
