@@ -69,15 +69,16 @@ def test_netlist_equals_the_golden_model(small_dir):
 
 def invert_a_current_lut(netlist: str, engine: str) -> tuple[str, str]:
     """The netlist with one LUT4 inverted (INIT ^ 0xFFFF): one that feeds a bit of `engine`'s
-    output currents (its m_axis_tdata register) directly, so that bit of every current it
-    computes is inverted. Returns (text, the LUT's name)."""
+    output bank's sums (its `sums` register, which the output currents add the bias to)
+    directly, so that bit of every sum it passes on is inverted. Returns (text, the LUT's
+    name)."""
     cells = re.finditer(r"(?ms)^  (\w+) #\((.*?)\n  \) (\S+)\s*\((.*?)\n  \);", netlist)
     lut_by_output, current_inputs = {}, []
     for cell in cells:
         pins = dict(re.findall(r"\.(\w+)\((.*?)\),?$", cell.group(4), re.M))
         if cell.group(1) == "LUT4":
             lut_by_output[pins["Z"]] = cell
-        elif cell.group(1) == "TRELLIS_FF" and pins["Q"].startswith(f"\\{engine}.m_axis_tdata "):
+        elif cell.group(1) == "TRELLIS_FF" and pins["Q"].startswith(f"\\{engine}.sums "):
             current_inputs.append(pins["DI"])
     lut = next(lut_by_output[net] for net in current_inputs if net in lut_by_output)
     init = re.search(r"\.INIT\(16'h([0-9a-f]{4})\)", lut.group(2))
@@ -97,7 +98,7 @@ def test_a_changed_netlist_is_caught(small_dir):
     tmp, _, out = small_dir
     broken = tmp / "broken"
     shutil.copytree(out / "netlist", broken, ignore=shutil.ignore_patterns("sim"))
-    # the currents of the last layer, which the readout passes on
+    # the sums behind the last layer's currents, which the readout passes on
     text, lut = invert_a_current_lut((broken / "netlist.v").read_text(), "u_dense0_engine")
     (broken / "netlist.v").write_text(text)
     deploy = Deploy.load(str(out / "deploy"))
