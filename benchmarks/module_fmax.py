@@ -79,10 +79,11 @@ def main(argv=None) -> int:
         params[name] = value
     with tempfile.TemporaryDirectory() as tmp:
         sources = write(design, tmp)        # the library and the memory files the stage reads
-        for source in sources:
-            changed = os.path.join(args.library or "", os.path.basename(source))
-            if args.library and source.endswith(".v") and os.path.exists(changed):
-                shutil.copyfile(changed, source)
+        if args.library:
+            for source in sources:
+                changed = os.path.join(args.library, os.path.basename(source))
+                if source.endswith(".v") and os.path.exists(changed):
+                    shutil.copyfile(changed, source)
         with open(os.path.join(tmp, f"{stage.module}.v")) as fh:
             text = fh.read()
         start = text.index(f"module {stage.module}")
