@@ -6,8 +6,8 @@ Every weight layer is a producer (conv_window or vector_serializer) feeding an a
 engine with the element stream of codegen/element_stream.py. The producer spends one cycle
 per element it sends; a serializer spends one on an input beat with nothing to send, a
 window nothing on a silent tap (its walker hands on live taps only); the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
-non-zero element (one for a zero one); it has two banks of accumulators, so the next
-position starts while the last one's final accumulate completes and its currents go out. Which elements
+non-zero element (one for a zero one); a finished position waits for the output register
+in a shadow of its sums, so the next position accumulates while the last one's currents go out. Which elements
 are zero is data: the model takes the golden model's spikes for the images and replays the
 handshakes of every element, so it predicts the cycles of exactly those images.
 
@@ -30,7 +30,7 @@ from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
 LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
 READOUT_CYCLES = 4      # readout: take the beat, the scan's two stages, hand over the output (plus one per step and per class)
-ACCUMULATE_CYCLES = 3   # an engine's pipeline after the ROM read: its output register, the products summed, the accumulate
+ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address registered, its read, its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
@@ -120,16 +120,17 @@ class EngineReplay:
 
     def finish_position(self, last_take):
         """After the position's last element: the cycle its currents are handed on. The
-        engine goes on with the next position in its other accumulator bank; a bank is free
-        again once its sums have moved on towards the output register, so position p+2 waits for
-        position p's."""
+        finished position is copied into the shadow (the cycle after its last accumulate) once
+        the position before has left it, and goes on into the output register once the
+        consumer has taken the beat before: its currents are presented two cycles after the
+        later of the two. The next position accumulates meanwhile; position p+2 starts once
+        position p has left the shadow (a cycle before its currents are presented)."""
         finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
         self.work_done = np.full(len(last_take), -np.inf)
-        ready_out = np.maximum(finished, self.taken + 1)    # the output register is empty
-        out = ready_out + 3           # registered (out_go), the bank's sums loaded, then the currents
+        out = np.maximum(finished, self.taken) + 2      # copied into the shadow, then the currents
         self.taken = self.consumer.walk(out) if self.consumer else out
         self.outs = [self.outs[-1], out]
-        self.ready = np.maximum(self.ready, self.outs[0] - 1)   # the bank is cleared as its sums go out
+        self.ready = np.maximum(self.ready, self.outs[0] - 1)   # p has left the shadow: p+1 will go in
         return out
 
 

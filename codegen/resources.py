@@ -52,17 +52,27 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     rom_in_bram = BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width
     products = t_in * pe * simd
     dsp = products if in_bits >= DSP_MIN_WIDTH and w_bits >= DSP_MIN_WIDTH else 0
-    lut = {"accumulate_bits": 2 * lanes * acc_w,
+    # with one pixel per element and one group, each DSP takes its product's register and its
+    # lane's accumulator (the P register accumulates)
+    in_dsp = dsp and groups == 1 and simd == 1
+    # one adder per step and PE lane (its G accumulators turn through it as a ring), unless in
+    # the DSP; the bias added to the shadow's sums for the output register (a carry chain on
+    # the varying bits)
+    lut = {"accumulate_bits": 0 if in_dsp else t_in * pe * acc_w,
            "adder_tree_bits": t_in * pe * max(simd - 1, 0) * acc_w + (products * w_bits if in_bits == 1 else 0),
-           "current_bits": lanes * (acc_w + p["OUT_BITS"]),
+           "current_bits": lanes * (p["OUT_BITS"] - p["FRAC_BITS"]),
            "rom_logic_bits": 0 if rom_in_bram else depth * width,
            "control": 1}
-    # the output register holds OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS
-    # are the bias's own (constant), which synthesis removes; before it, the output bank's sums
-    # (`lanes * acc_w`); a ROM built from logic absorbs its read register; the ROM's output
-    # register (`width`) is one more
-    ff = (3 * lanes * acc_w + t_in * pe * dot_w + lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) + 3 * x_bits
-          + width + clog2(depth + 1) + 4 * clog2(max(groups, 2)) + 18)   # 18: control, out_go and sums_valid among them
+    # the accumulators and the shadow (`2 * lanes * acc_w`); the output register holds
+    # OUT_BITS - FRAC_BITS varying bits per lane: the low FRAC_BITS are the bias's own
+    # (constant), which synthesis removes; a ROM built from logic absorbs its read register;
+    # the ROM's output register (`width`) is one more. One spike's product is its weight
+    # (w_bits + 1 bits): the sum's upper bits are copies of its sign, one flip-flop. The DSPs
+    # hold their products' registers and accumulators themselves.
+    dot_ff = t_in * pe * (w_bits + 1 if in_bits == 1 and simd == 1 else dot_w)
+    ff = (lanes * acc_w * (1 if in_dsp else 2) + (0 if in_dsp else dot_ff) + lanes * (p["OUT_BITS"] - p["FRAC_BITS"])
+          + 4 * x_bits + width + clog2(depth + 1) + clog2(max(depth, 2)) + clog2(max(groups, 2))
+          + 25)   # 25: control, the copy's among them; clog2(depth): the ROM's address register
     return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 
 

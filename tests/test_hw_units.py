@@ -44,9 +44,12 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
     s = 2**w_bits - 1
     rng = np.random.default_rng(n_in * n_out)
     codes = rng.integers(0, s + 1, size=(n_in, n_out))
+    bias_bits = 11
     bias = rng.integers(-500, 500, size=n_out)
-    bound = n_in * ((1 << in_bits) - 1) * s * (1 << frac) + 500
-    out_bits, bias_bits = bound.bit_length() + 1, 11
+    # the extremes of BIAS_BITS: the engine folds a bias's upper bits into its accumulators
+    bias[:2] = [-(1 << (bias_bits - 1)), (1 << (bias_bits - 1)) - 1]
+    bound = n_in * ((1 << in_bits) - 1) * s * (1 << frac) + (1 << (bias_bits - 1))
+    out_bits = bound.bit_length() + 1
     params = {"N_IN": n_in, "N_OUT": n_out, "PE": pe, "SIMD": simd, "T_IN": t_in, "IN_BITS": in_bits, "W_BITS": w_bits,
               "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
               "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem", "INDEX_BITS": index_bits(n_in // simd)}

@@ -68,19 +68,13 @@ def test_netlist_equals_the_golden_model(small_dir):
 
 
 def invert_a_current_lut(netlist: str, engine: str) -> tuple[str, str]:
-    """The netlist with one LUT4 inverted (INIT ^ 0xFFFF): one that feeds a bit of `engine`'s
-    output bank's sums (its `sums` register, which the output currents add the bias to)
-    directly, so that bit of every sum it passes on is inverted. Returns (text, the LUT's
-    name)."""
+    """The netlist with one LUT4 inverted (INIT ^ 0xFFFF): one that drives a bit of an
+    accumulator's head into `engine`'s adder (the head, or zero for a position's first
+    element), so that bit of every sum of that lane is wrong. Returns (text, the LUT's name)."""
     cells = re.finditer(r"(?ms)^  (\w+) #\((.*?)\n  \) (\S+)\s*\((.*?)\n  \);", netlist)
-    lut_by_output, current_inputs = {}, []
-    for cell in cells:
-        pins = dict(re.findall(r"\.(\w+)\((.*?)\),?$", cell.group(4), re.M))
-        if cell.group(1) == "LUT4":
-            lut_by_output[pins["Z"]] = cell
-        elif cell.group(1) == "TRELLIS_FF" and pins["Q"].startswith(f"\\{engine}.sums "):
-            current_inputs.append(pins["DI"])
-    lut = next(lut_by_output[net] for net in current_inputs if net in lut_by_output)
+    head = re.compile(rf"\\{re.escape(engine)}\.g_acc_step\[\d+\]\.g_lane\[\d+\]\.head ")
+    lut = next(cell for cell in cells if cell.group(1) == "LUT4"
+               and head.match(dict(re.findall(r"\.(\w+)\((.*?)\),?$", cell.group(4), re.M)).get("Z", "")))
     init = re.search(r"\.INIT\(16'h([0-9a-f]{4})\)", lut.group(2))
     flipped = lut.group(0).replace(init.group(0), f".INIT(16'h{int(init.group(1), 16) ^ 0xFFFF:04x})")
     return netlist[:lut.start()] + flipped + netlist[lut.end():], lut.group(3)
@@ -98,7 +92,7 @@ def test_a_changed_netlist_is_caught(small_dir):
     tmp, _, out = small_dir
     broken = tmp / "broken"
     shutil.copytree(out / "netlist", broken, ignore=shutil.ignore_patterns("sim"))
-    # the sums behind the last layer's currents, which the readout passes on
+    # an accumulator of the last layer, whose currents the readout passes on
     text, lut = invert_a_current_lut((broken / "netlist.v").read_text(), "u_dense0_engine")
     (broken / "netlist.v").write_text(text)
     deploy = Deploy.load(str(out / "deploy"))

@@ -32,7 +32,7 @@ NETWORKS = {
     # the conv network with the spike-count readout, simd 2 on conv1, LIF lanes below the engines' PE
     "conv_spikes": (dict(CONV_SPEC, layers=CONV_SPEC["layers"][:-1] + [{"type": "lif", "threshold": 0.5},
                                                                        {"type": "readout", "mode": "spikes"}]),
-                    {"simd": {"conv1": 2}, "lanes": {"lif0": 3, "lif1": 2, "lif2": 3}, "mode": "event"}),
+                    {"simd": {"conv1": 2}, "lanes": {"lif0": 3, "lif1": 2, "lif2": 1}, "mode": "event"}),
 }
 
 

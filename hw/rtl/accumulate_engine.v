@@ -18,14 +18,23 @@
 // G = N_OUT/PE cycles (its output group 0 is read in the cycle it is taken), an all-zero element one
 // when SKIP_ZEROS = 1 (event-driven: the producers send only non-zero elements, so work
 // scales with the spikes), G like any other when SKIP_ZEROS = 0 (the dense baseline).
-// Two banks of accumulators: the next position's elements go into one while the other
-// finishes its last accumulate and hands its currents to the output register, so a position
-// costs no more than its elements' work.
-// Pipeline: the ROM read (block RAM) and its output register (the block RAM's own: its
-// clock-to-out would otherwise start the next path), the products and their sum over the
+// The accumulators are one set, and a position's sums wait in a second (the shadow) for the
+// output register, so the next position accumulates while the last one's currents wait: a
+// position costs no more than its elements' work. A finished position is copied into the
+// shadow in the edge after its last accumulate landed, once the shadow is free (the next
+// position's first accumulate may land in that same edge: the first element of a position
+// adds to zero, not to what the accumulators hold, so they need no clear); the elements of
+// the position after that wait until its copy is certain. One adder per step and PE lane serves
+// all G groups: a lane's G accumulators (outputs p, PE + p, ...) form a ring that turns once
+// per group update, so the group being updated is always at its head (an element updates
+// groups 0 .. G-1 in order, so the ring is back in place after each element).
+// Pipeline: the ROM's address (registered: a ROM built from logic would otherwise take the
+// address multiplexer into every one of its bits' functions, several times its LUTs), the ROM
+// read (block RAM) and its output register (the block RAM's own: its clock-to-out would
+// otherwise start the next path), the products and their sum over the
 // element's SIMD inputs (registered: the DSPs' own output registers for pixel inputs), the
-// accumulate; each ends in registers. A finished bank goes out in three: the output load's
-// go, the bank's sums, the currents (sums plus biases).
+// accumulate; each ends in registers. A finished position goes out in two: the shadow, then
+// the currents (sums plus biases) in the output register.
 // Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
 // bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
 // biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
@@ -81,44 +90,54 @@ module accumulate_engine #(
     end
 
     localparam integer LANES = T_IN * N_OUT;
-    // the accumulators, bank b lane (t, o) at [(b*LANES + t*N_OUT + o)*ACC_W]: a register
-    // each, written only under its own condition (an indexed array would cost Yosys a wide
-    // read and write multiplexer per lane)
-    wire [2*LANES*ACC_W-1:0] acc;
 
     // element state
     reg [X_BITS-1:0]  x_reg;
     reg               busy;        // iterating the groups of one non-zero element
     reg [GW-1:0]      g;
     reg [AW-1:0]      base;        // ROM address of group 0 of the current element
-    reg               x_bank;      // bank of the element being iterated
-    reg               in_bank;     // bank the next element goes into
-    reg               out_bank;    // bank whose currents go out next
-    reg [1:0]         bank_done;   // the bank's position has all its elements
-    reg [LANES*ACC_W-1:0] sums;    // the output bank's sums, on their way to the currents
-    reg               sums_valid;
+    reg               x_bank;      // the parity of the element being iterated's position
+    reg               x_first;     // ... and whether it is the position's first non-zero element
+    reg               in_bank;     // the parity of the position the next element belongs to
+    reg               fresh;       // no non-zero element of that position taken yet
+    reg               out_bank;    // the parity of the oldest position not yet in the shadow
+    reg [1:0]         bank_done;   // a position of this parity has all its elements, not yet copied
+    reg [1:0]         bank_empty;  // ... and none of them was non-zero (its sums are zero)
+    reg               copy_go;     // the finished position goes into the shadow in this cycle
+    reg               copy_zero;   // ... as zeros
+    reg [LANES*ACC_W-1:0] shadow;  // a finished position's sums, waiting for the output register
+    reg               shadow_valid;
 
-    // pipeline stage 1: ROM data arrives one cycle after its address (w_rd), and is
-    // registered again (w_q)
+    // pipeline stage 0: the ROM address registered (rd_q), the element with it (sa_*); stage 1:
+    // ROM data arrives one cycle after its address (w_rd), and is registered again (w_q)
+    reg [RA-1:0]             rd_q;
     reg [SIMD*PE*W_BITS-1:0] w_rd, w_q;
-    reg                    s0_valid, s1_valid;
-    reg [GW-1:0]           s0_g, s1_g;
-    reg [X_BITS-1:0]       s0_x, s1_x;
-    reg                    s0_bank, s1_bank;
+    reg                    sa_valid, s0_valid, s1_valid;
+    reg [X_BITS-1:0]       sa_x, s0_x, s1_x;
+    reg                    sa_bank, s0_bank, s1_bank;
+    reg                    sa_first, s0_first, s1_first;
     // pipeline stage 2: the element's products summed per lane
     reg                    s2_valid;
-    reg [GW-1:0]           s2_g;
-    reg                    s2_bank;
+    reg                    s2_first;
     reg [T_IN*PE*DOT_W-1:0] dot_q;
 
     wire [X_BITS-1:0]       in_x = s_axis_tdata[X_BITS-1:0];
     wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[X_BITS +: INDEX_BITS];
     wire                    in_last = s_axis_tdata[X_BITS + INDEX_BITS];
-    // the banks' flags chosen by 2:1 multiplexers (an index into bank_done is a shift to Yosys,
-    // which made a carry chain of it in front of every flag's enable)
+    // the parities' flags chosen by 2:1 multiplexers (an index into bank_done is a shift to
+    // Yosys, which made a carry chain of it in front of every flag's enable)
     wire in_bank_done = in_bank ? bank_done[1] : bank_done[0];
+    wire prev_bank_done = in_bank ? bank_done[0] : bank_done[1];
     wire out_bank_done = out_bank ? bank_done[1] : bank_done[0];
-    assign s_axis_tready = !busy && !in_bank_done;
+    wire out_bank_empty = out_bank ? bank_empty[1] : bank_empty[0];
+    // the shadow is held through this cycle: full, and the output register not free to take it
+    wire shadow_held = shadow_valid && m_axis_tvalid;
+    // An element may be taken when its position's predecessor is in the shadow or certain to
+    // be copied there before this element's first accumulate lands (four cycles after the
+    // take, in the edge of that copy at the earliest): not while two finished positions wait
+    // for the shadow (the position two back is not copied), nor while one does and the shadow
+    // is held (nothing but that copy fills the shadow, so a free shadow stays free for it)
+    assign s_axis_tready = !busy && !in_bank_done && !(prev_bank_done && !copy_go && shadow_held);
     wire take = s_axis_tvalid && s_axis_tready;
     wire nonzero = (SKIP_ZEROS == 0) || (in_x != {X_BITS{1'b0}});
     /* verilator lint_off WIDTHEXPAND */
@@ -129,31 +148,30 @@ module accumulate_engine #(
     wire [AW-1:0] rd_addr = busy ? base + {{(AW-GW){1'b0}}, g} : in_base;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    // the output bank is finished when no accumulate of it is pending or in flight; its currents
-    // go out into an empty output register (not one being taken: the consumer's ready would
-    // then reach this enable of every output and accumulator bit through a chain of modules)
-    wire out_ready = out_bank_done && !(busy && x_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
-                     && !(s1_valid && s1_bank == out_bank)
-                     && !(s2_valid && s2_bank == out_bank)
-                     && !sums_valid && !m_axis_tvalid;
-    // ... and registered: out_ready stays true until the bank goes out (nothing else enters or
-    // leaves it, the output register stays empty), so the currents go out a cycle after it,
-    // and the bank's clear and the output register's enable come from a flip-flop
-    reg out_go;
+    // The oldest unfinished position is complete in the next cycle: all its elements taken (its
+    // last one now, a zero element, which adds nothing) and none of its accumulates in flight
+    // then (the one in stage 2 lands in this edge). Registered into copy_go, so the copy's
+    // enable on every shadow bit comes from a flip-flop, and the copy lands in the edge after
+    // the position's last accumulate; the shadow must be free by then (its sums leave in this
+    // edge, or it is empty and not being filled).
+    wire last_now = take && in_last && in_bank == out_bank && !nonzero;
+    wire complete_next = (out_bank_done || last_now) && !(busy && x_bank == out_bank)
+                         && !(sa_valid && sa_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
+                         && !(s1_valid && s1_bank == out_bank);
+    wire copy_next = complete_next && !copy_go && !shadow_held;
+    // the output register takes the shadow's currents when it is empty (from registers only:
+    // the consumer's ready does not reach this enable)
+    wire load_out = shadow_valid && !m_axis_tvalid;
 
-    // The output bank's sums, then its currents X[t][o] = (acc << F) + B_o, in two register
-    // stages: the bank's choice (a 2:1 multiplexer on every sum bit, its select fanning out to
-    // all of them) and the bias's carry chain would otherwise be one path.
-    wire [LANES*ACC_W-1:0]         bank_sums;
+    // the current of lane (t, o): X[t][o] = (sum << F) + B_o
     wire [T_IN*N_OUT*OUT_BITS-1:0] currents;
+    // the accumulators, lane (t, o) at [(t*N_OUT + o)*ACC_W]
+    wire [LANES*ACC_W-1:0] acc;
     genvar gt, go;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
             for (go = 0; go < N_OUT; go = go + 1) begin : g_current
-                // constant part-selects and a 2:1 choice: a variable part-select would be a shifter
-                assign bank_sums[(gt*N_OUT + go)*ACC_W +: ACC_W] =
-                    out_bank ? acc[(LANES + gt*N_OUT + go)*ACC_W +: ACC_W] : acc[(gt*N_OUT + go)*ACC_W +: ACC_W];
-                wire signed [ACC_W-1:0] sum = sums[(gt*N_OUT + go)*ACC_W +: ACC_W];
+                wire signed [ACC_W-1:0] sum = shadow[(gt*N_OUT + go)*ACC_W +: ACC_W];
                 // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
                 /* verilator lint_off UNUSEDSIGNAL */
                 wire signed [WIDE-1:0] cur = (WIDE'(sum) <<< FRAC_BITS) + WIDE'(bias[go]);
@@ -192,29 +210,39 @@ module accumulate_engine #(
 
 
     always @(posedge clk) begin
-        w_rd <= rom[rd_addr[RA-1:0]];  // past the end only when nothing uses it
+        rd_q <= rd_addr[RA-1:0];
+        w_rd <= rom[rd_q];  // past the end only when nothing uses it
         w_q <= w_rd;
-        s0_valid <= busy || (take && nonzero);
-        s0_g <= g;
-        s0_x <= busy ? x_reg : in_x;
-        s0_bank <= busy ? x_bank : in_bank;
+        sa_valid <= busy || (take && nonzero);
+        sa_x <= busy ? x_reg : in_x;
+        sa_bank <= busy ? x_bank : in_bank;
+        sa_first <= busy ? x_first : fresh;
+        s0_valid <= sa_valid;
+        s0_x <= sa_x;
+        s0_bank <= sa_bank;
+        s0_first <= sa_first;
         s1_valid <= s0_valid;
-        s1_g <= s0_g;
         s1_x <= s0_x;
         s1_bank <= s0_bank;
+        s1_first <= s0_first;
         s2_valid <= s1_valid;
-        s2_g <= s1_g;
-        s2_bank <= s1_bank;
+        s2_first <= s1_first;
 
         if (take) begin
             if (in_last) begin
                 if (in_bank) bank_done[1] <= 1'b1;
                 else bank_done[0] <= 1'b1;
+                if (in_bank) bank_empty[1] <= fresh && !nonzero;
+                else bank_empty[0] <= fresh && !nonzero;
                 in_bank <= !in_bank;
+                fresh <= 1'b1;
+            end else if (nonzero) begin
+                fresh <= 1'b0;
             end
             if (nonzero) begin
                 x_reg <= in_x;
                 x_bank <= in_bank;
+                x_first <= fresh;
             end
             if (nonzero && G > 1) begin
                 busy <= 1'b1;          // groups 1 .. G-1 follow
@@ -232,17 +260,21 @@ module accumulate_engine #(
             end
         end
 
-        if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
-        // the output bank's sums are final: currents out, the bank cleared for a position
-        out_go <= out_ready && !out_go;
-        if (out_go) begin
-            sums <= bank_sums;
+        // the finished position into the shadow (its sums, or zeros when it had no non-zero
+        // element: the accumulators then still hold the position before)
+        copy_go <= copy_next;
+        copy_zero <= copy_next && (out_bank_done ? out_bank_empty : fresh);
+        if (copy_go) begin
             if (out_bank) bank_done[1] <= 1'b0;
             else bank_done[0] <= 1'b0;
             out_bank <= !out_bank;
         end
-        sums_valid <= out_go;
-        if (sums_valid) begin       // the output register is empty: out_ready waited for it
+        if (copy_zero) shadow <= {(LANES*ACC_W){1'b0}};
+        else if (copy_go) shadow <= acc;
+        shadow_valid <= copy_go || (shadow_valid && !load_out);
+
+        if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
+        if (load_out) begin
             m_axis_tdata <= currents;
             m_axis_tvalid <= 1'b1;
         end
@@ -252,33 +284,47 @@ module accumulate_engine #(
             g <= {GW{1'b0}};
             base <= {AW{1'b0}};
             bank_done <= 2'b00;
+            bank_empty <= 2'b00;
             in_bank <= 1'b0;
+            fresh <= 1'b1;
             out_bank <= 1'b0;
             x_bank <= 1'b0;
+            x_first <= 1'b0;
+            sa_valid <= 1'b0;
             s0_valid <= 1'b0;
             s1_valid <= 1'b0;
             s2_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
-            out_go <= 1'b0;
-            sums_valid <= 1'b0;
+            copy_go <= 1'b0;
+            copy_zero <= 1'b0;
+            shadow_valid <= 1'b0;
         end
     end
 
-    // the two banks: a lane takes its dot product three cycles after its group's weights are
-    // read; the output bank is cleared as its currents go out
-    genvar gb;
+    // The accumulators: a lane's sum (its ring's head, or zero for a position's first element,
+    // plus its dot product) is taken four cycles after its group is addressed, into the
+    // ring's tail as the ring turns.
+    genvar gg;
     generate
-        for (gb = 0; gb < 2; gb = gb + 1) begin : g_bank
-            wire clear = rst || (out_go && out_bank == gb[0]);
-            for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_step
-                for (go = 0; go < N_OUT; go = go + 1) begin : g_lane
+        for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_acc_step
+            for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+                // this lane's G accumulators, group g at [g*ACC_W]
+                wire [G*ACC_W-1:0] ring;
+                wire signed [ACC_W-1:0] head = s2_first ? {ACC_W{1'b0}} : ring[0 +: ACC_W];
+                wire signed [ACC_W-1:0] total = head + ACC_W'($signed(dot_q[(gt*PE + gp)*DOT_W +: DOT_W]));
+                for (gg = 0; gg < G; gg = gg + 1) begin : g_group
                     reg signed [ACC_W-1:0] acc_reg;
-                    wire signed [DOT_W-1:0] lane_dot = dot_q[(gt*PE + go % PE)*DOT_W +: DOT_W];
+                    // the tail takes the sum, the others their successor's value
+                    wire [ACC_W-1:0] next;
+                    if (gg == G - 1) begin : g_tail
+                        assign next = total;
+                    end else begin : g_shift
+                        assign next = ring[(gg + 1)*ACC_W +: ACC_W];
+                    end
                     always @(posedge clk)
-                        if (clear) acc_reg <= {ACC_W{1'b0}};
-                        else if (s2_valid && s2_bank == gb[0] && 32'(s2_g) == go / PE)
-                            acc_reg <= acc_reg + ACC_W'(lane_dot);
-                    assign acc[(gb*LANES + gt*N_OUT + go)*ACC_W +: ACC_W] = acc_reg;
+                        if (s2_valid) acc_reg <= next;
+                    assign ring[gg*ACC_W +: ACC_W] = acc_reg;
+                    assign acc[(gt*N_OUT + gg*PE + gp)*ACC_W +: ACC_W] = acc_reg;
                 end
             end
         end

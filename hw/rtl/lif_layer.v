@@ -159,12 +159,15 @@ module lif_layer #(
     // stage C: the updates, the spikes into their bits of the beat
     generate
         for (p = 0; p < LANES; p = p + 1) begin : g_lane
+            // a signed wire, not $signed() at the port: with one lane the slice is all of u, and
+            // Yosys 0.23 then fails an assertion on the port's signedness (genrtlil.cc:1965)
+            wire signed [U_BITS-1:0] u_lane = u[p*U_BITS +: U_BITS];
             wire signed [U_BITS-1:0] u_next;
             wire spike;
             lif_unit #(
                 .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
             ) u_lif (
-                .u($signed(u[p*U_BITS +: U_BITS])),
+                .u(u_lane),
                 .x(b_x[p*X_BITS +: X_BITS]),
                 .xd(b_xd[p*(U_BITS+1) +: U_BITS+1]),
                 .u_next(u_next),

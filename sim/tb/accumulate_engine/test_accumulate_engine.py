@@ -28,6 +28,7 @@ async def random_positions(dut):
     x[rng.random(x.shape) > cfg["density"]] = 0
     simd = p.get("SIMD", 1)
     x[:, :, :simd] = 0  # whole elements of zeros: the one-cycle skip
+    x[3:5] = 0          # positions of zeros only, two in a row: their currents are the biases
     s = (1 << p["W_BITS"]) - 1        # the ReScaW offset
     expected = accumulate(x, codes, s) * (1 << p["FRAC_BITS"]) + bias  # (positions, steps, N_OUT)
     tb = StreamTB(dut, cfg["idle"], cfg["backpressure"], cfg["seed"])
