@@ -87,14 +87,14 @@ bench-seeds: setup
 	  $(if $(wildcard $(BENCH_OUT)/report.json),--flow $(BENCH_OUT))
 
 # Event mode on 200 hold-out images, then placed and routed on a Lattice ECP5 (nextpnr) with
-# each placement seed of SEEDS: Fmax (the best seed; every seed's is reported) and microseconds
+# each placement seed of PNR_SEEDS: Fmax (the best seed; every seed's is reported) and microseconds
 # per image at it (BENCHMARKS.md), about 10 minutes per seed
 # (LANES=lif0=4,lif1=4 sets those LIF layers' neurons per cycle: the result is tagged fmax_lanes)
 LANES ?=
-SEEDS ?= 1,2,3
+PNR_SEEDS ?= 1,2,3
 fmax: setup
 	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
-	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr --seeds $(SEEDS) \
+	$(BIN)/python benchmarks/rtl_check.py --flow $(BENCH_OUT) --images 200 --modes event --pnr --seeds $(PNR_SEEDS) \
 	  $(if $(LANES),--lanes $(LANES) --tag fmax_lanes,--tag fmax)
 
 # The Pareto front of the shipped network's hardware (BENCHMARKS.md): `qpsnn sweep --pnr` over
