@@ -106,8 +106,9 @@ def element_serializer_ff(n: int, elem_bits: int, index_bits: int) -> int:
 
 
 def serializer_terms(p: dict) -> tuple[dict, dict]:
-    bits = p["N"] * p["ELEM_BITS"]
-    lut = {"element_pick": bits, "control": 1}
+    """vector_serializer: its element_serializer chooses one of N elements (an N:1 multiplexer
+    of ELEM_BITS bits, none for one element) and finds the next lane to send (per lane)."""
+    lut = {"element_pick": (p["N"] - 1) * p["ELEM_BITS"], "lane_search": p["N"], "control": 1}
     index_bits = max(1, clog2(p["N"] * p["BEATS"]))
     ff = clog2(p["BEATS"] + 1) + index_bits + element_serializer_ff(p["N"], p["ELEM_BITS"], index_bits)
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
