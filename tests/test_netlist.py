@@ -67,7 +67,7 @@ def test_netlist_equals_the_golden_model(small_dir):
     assert "| netlist | 50 | 0 |" in (out / "report.md").read_text()
 
 
-def invert_a_current_lut(netlist: str, engine: str) -> tuple[str, str]:
+def invert_an_accumulator_lut(netlist: str, engine: str) -> tuple[str, str]:
     """The netlist with one LUT4 inverted (INIT ^ 0xFFFF): one that drives a bit of an
     accumulator's head into `engine`'s adder (the head, or zero for a position's first
     element), so that bit of every sum of that lane is wrong. Returns (text, the LUT's name)."""
@@ -93,7 +93,7 @@ def test_a_changed_netlist_is_caught(small_dir):
     broken = tmp / "broken"
     shutil.copytree(out / "netlist", broken, ignore=shutil.ignore_patterns("sim"))
     # an accumulator of the last layer, whose currents the readout passes on
-    text, lut = invert_a_current_lut((broken / "netlist.v").read_text(), "u_dense0_engine")
+    text, lut = invert_an_accumulator_lut((broken / "netlist.v").read_text(), "u_dense0_engine")
     (broken / "netlist.v").write_text(text)
     deploy = Deploy.load(str(out / "deploy"))
     rtl = design(deploy, mode="event")    # the spec's knobs are the defaults

@@ -21,9 +21,10 @@
 // The assembled beat goes to the output register when that is empty, so the consumer's ready
 // reaches only the output valid. A beat starts (slot 0) when the beat before it is in the
 // output register or will be before slot 0 writes a spike (C of slot 0 is two cycles away);
-// fed by an accumulate engine, whose next beat comes three cycles after the take at the
-// earliest, a beat starts the cycle it is presented: its take F - 1 cycles later and its
-// spikes out 4 cycles after the take (codegen/estimate.py).
+// fed by an accumulate engine, whose next beat comes two cycles after the take at the
+// earliest, a beat starts the cycle it is presented, or a cycle later when a one-slot walk
+// (F = 1) finds the beat before that still in the output register: its take F - 1 cycles
+// after the start and its spikes out 4 cycles after the take (codegen/estimate.py, LifWalk).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
