@@ -5,18 +5,28 @@ its throughput is set by the slowest).
 Every weight layer is a producer (conv_window or vector_serializer) feeding an accumulate
 engine with the element stream of codegen/element_stream.py. The producer spends one cycle
 per element it sends; a serializer spends one on an input beat with nothing to send, a
-window nothing on a silent tap (its walker hands on live taps only); the engine takes an element when it is free and is busy G = N_OUT/PE cycles for a
-non-zero element (one for a zero one); a finished position waits for the output register
-in a shadow of its sums, so the next position accumulates while the last one's currents go out. Which elements
-are zero is data: the model takes the golden model's spikes for the images and replays the
-handshakes of every element, so it predicts the cycles of exactly those images.
+window nothing on a silent tap (its walker hands on live taps only); the engine takes an
+element when it is free and is busy G = N_OUT/PE cycles for a non-zero element (one for a
+zero one); a finished position waits for the output register in a shadow of its sums, so the
+next position accumulates while the last one's currents go out. Which elements are zero is
+data: the model takes the golden model's spikes for the images and replays the handshakes of
+every element, so it predicts the cycles of exactly those images.
 
-Overlap: a conv_window starts a window as soon as the rows it reads have arrived (it takes
-its input map as it streams in); a dense layer's serializer takes each input beat as it
-arrives; a max-pool stage hands a beat on in one cycle. A LIF layer walks the engine's beat
-in F = ceil(N / LANES) * T update slots while it stays in the engine's output register,
-starting the cycle it is presented: it takes the beat F - 1 cycles later (the engine loads
-its next beat from the cycle after) and hands the spikes on LIF_CYCLES after the take.
+The stages are replayed together, as the RTL runs them: each stage has `push(t)`, a beat
+presented at cycle t, which returns the cycle the stage takes it, and pushes what the beat
+completes on to the next stage. So a stage that cannot take a beat holds the one before
+(back-pressure), and images streamed back to back overlap as far as the stages let them.
+  - conv_window takes the pixels of a map while it has room (the next map once the walker
+    has handed on the last window's last tap) and starts a window as soon as the rows it
+    reads are in (it takes its input map as it streams in);
+  - a dense layer's serializer takes an input beat when done with the one before;
+  - a LIF layer walks the engine's beat in F = ceil(N / LANES) * T update slots while it
+    stays in the engine's output register, starting the cycle it is presented: it takes the
+    beat F - 1 cycles later and presents the spikes LIF_CYCLES after the take, or later if
+    its consumer has not taken the spikes before;
+  - a max-pool stage presents a pooled pixel the cycle after its block's last pixel and takes
+    a pixel while its output is empty or being taken;
+  - the readout takes a beat when idle.
 """
 
 from __future__ import annotations
@@ -59,37 +69,77 @@ def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict
     return out
 
 
-class LifWalk:
-    """The handshakes of a LIF layer fed by an engine: a beat presented at `out` is walked in
-    `slots` update slots from the first cycle slot 0 may start, and taken in the last.
-    Slot 0 waits while the beat before is in stage C and the output register still holds the
-    one before that, which only a single-slot walk (F = 1) meets: two cycles after that take."""
+class Lif:
+    """A LIF layer fed by an accumulate engine: a beat presented at `out` is walked in `slots`
+    update slots from the cycle slot 0 starts, and taken in the last; its spikes are presented
+    LIF_CYCLES after the take, or two cycles after the consumer took the spikes before if that
+    is later, and stay until the consumer takes them. Slot 0 starts the cycle the beat is
+    presented, two cycles after the take before at the earliest, and not while the beat
+    before waits for the output register and that still holds the one before: then the cycle
+    after the consumer takes that one."""
 
     def __init__(self, n: int, slots: int):
         self.slots = slots
-        self.takes: list[np.ndarray] = []
-        self.last = [np.full(n, -np.inf)] * 2      # the last two takes
+        self.downstream = None
+        self.last_take = np.full(n, -np.inf)
+        self.spikes_taken = [np.full(n, -np.inf)] * 2     # the consumer took the last two beats' spikes
 
-    def walk(self, out: np.ndarray) -> np.ndarray:
-        before, last = self.last
-        # the spikes of a beat taken at c are presented at c + LIF_CYCLES for one cycle
-        blocked = (out == last + 2) & (last + 2 == before + LIF_CYCLES)
-        take = out + blocked + self.slots - 1
-        self.last = [last, take]
-        self.takes.append(take)
+    def push(self, out):
+        before, last = self.spikes_taken
+        start = np.maximum(out, self.last_take + 2)
+        start = np.where(start <= before, before + 1, start)
+        take = start + self.slots - 1
+        spikes = np.maximum(take + LIF_CYCLES, last + 2)
+        self.spikes_taken = [last, self.downstream.push(spikes)]
+        self.last_take = take
+        return take
+
+
+class Pool:
+    """maxpool2: takes a pixel when its output register is empty or being taken; a pooled
+    pixel is presented the cycle after the last pixel of its 2x2 block is taken."""
+
+    def __init__(self, n: int, shape: tuple):
+        self.h, self.w = shape
+        self.pixel = 0
+        self.downstream = None
+        self.out_taken = np.full(n, -np.inf)
+
+    def push(self, t):
+        take = np.maximum(t, self.out_taken)
+        y, x = divmod(self.pixel, self.w)
+        self.pixel = (self.pixel + 1) % (self.h * self.w)
+        if x % 2 and y % 2:
+            self.out_taken = self.downstream.push(take + STAGE_CYCLES)
+        return take
+
+
+class Readout:
+    """readout: takes a beat when idle (the T steps summed, the K classes scanned, the class
+    out and taken), its class received READOUT_CYCLES + T + K cycles after the take."""
+
+    def __init__(self, n: int, steps: int, classes: int):
+        self.steps, self.classes = steps, classes
+        self.free = np.full(n, -np.inf)
+        self.done: list[np.ndarray] = []
+
+    def push(self, t):
+        take = np.maximum(t, self.free)
+        self.free = take + self.steps + self.classes + READOUT_CYCLES - 1
+        self.done.append(take + READOUT_CYCLES + self.steps + self.classes)
         return take
 
 
 class EngineReplay:
-    """The handshakes of one accumulate engine and its producer, for N images at once."""
+    """The handshakes of one accumulate engine, for N independent streams at once (lanes)."""
 
-    def __init__(self, n: int, groups: int, mode: str, consumer: LifWalk | None = None):
-        """`consumer`: the LIF layer that walks each beat in the output register (None: the
-        consumer takes a beat the cycle it is presented)."""
-        self.groups, self.dense, self.consumer = groups, mode == "dense", consumer
+    def __init__(self, n: int, groups: int, mode: str):
+        self.groups, self.dense = groups, mode == "dense"
+        self.consumer = None                    # the next stage: push(presented) -> taken
         self.taken = np.full(n, -np.inf)        # the last beat left the output register
         self.ready = np.zeros(n)      # first cycle the engine can take an element
         self.first_take = np.full(n, np.nan)
+        self.last_out = np.full(n, np.nan)
         self.outs = [np.full(n, -np.inf)] * 2   # the last two positions' output cycles
         self.work_done = np.full(n, -np.inf)    # the position's last accumulate is done
         self.register_free = np.full(n, -np.inf)  # the producer's output register can take an element
@@ -104,7 +154,7 @@ class EngineReplay:
         pick = np.maximum(accept + 1.0, self.register_free)
         last_pick = accept + 1.0
         last_take = np.zeros(len(accept))
-        for k in range(mask.shape[1]):
+        for k in np.flatnonzero(mask.any(axis=0)):      # an element no stream sends changes nothing
             m = mask[:, k]
             take = np.maximum(pick + 1, self.ready)
             worked = self.dense | (values[:, k] != 0)
@@ -119,7 +169,7 @@ class EngineReplay:
         return last_pick, last_take
 
     def finish_position(self, last_take):
-        """After the position's last element: the cycle its currents are handed on. The
+        """After the position's last element: its currents are presented to the consumer. The
         finished position is copied into the shadow (the cycle after its last accumulate) once
         the position before has left it, and goes on into the output register once the
         consumer has taken the beat before: its currents are presented two cycles after the
@@ -128,152 +178,201 @@ class EngineReplay:
         finished = np.maximum(last_take + 1, self.work_done)     # its elements are all in and summed
         self.work_done = np.full(len(last_take), -np.inf)
         out = np.maximum(finished, self.taken) + 2      # copied into the shadow, then the currents
-        self.taken = self.consumer.walk(out) if self.consumer else out
+        self.taken = self.consumer.push(out)
         self.outs = [self.outs[-1], out]
+        self.last_out = out
         self.ready = np.maximum(self.ready, self.outs[0] - 1)   # p has left the shadow: p+1 will go in
         return out
 
 
-def window_ready(layer: dict, in_shape: tuple, arrivals: np.ndarray) -> np.ndarray:
-    """The first cycle each window of a conv layer can be taken (N, positions): once the last
-    input pixel of its bottom row (clipped to the map) is in and the walker has seen it. `arrivals` (N, H*W) is the
-    cycle each input pixel is taken."""
-    h, w = in_shape
-    oh, ow = layer["out_shape"][:2]
-    k, stride = layer["kernel"], layer["stride"]
-    pad_t = layer["padding"][0]
-    rows = np.minimum(np.arange(oh) * stride + k - pad_t, h)        # rows each window row reads
-    # the walker's registered check sees a complete row (or map) a cycle after it is written,
-    # and takes the window with its registered flags a cycle after that
-    ready = arrivals[:, rows * w - 1] + 3                            # (N, OH)
-    return np.repeat(ready, ow, axis=1)
+class ConvStage:
+    """conv_window + engine. The window takes the pixels of a map while it has room (the whole
+    map: the next map's first pixel once the walker has handed on the last window's last
+    tap). A window may be taken once the last pixel of its bottom row (clipped to the map) is
+    in and the walker has seen it (three cycles on: its registered check, then its registered
+    flags). The walker takes a window in the cycle it hands on the previous window's last tap,
+    two cycles after the window before at the earliest; from the next cycle it hands one live
+    tap per cycle into the vector register (the map's read) when that is empty or moving on;
+    the vector moves into the serializer's two-entry input buffer when that holds at most one
+    (the cycle after the serializer took the vector two before), and the serializer takes it
+    when it is done with the vector before and sends its elements as the engine takes them."""
 
+    def __init__(self, replay: EngineReplay, layer: dict, in_shape: tuple, elems: np.ndarray, channels: int):
+        self.replay, self.elems, self.channels = replay, elems, channels
+        self.mask = sent(elems, not replay.dense)
+        n = elems.shape[0]
+        self.taps = elems.shape[-1] // channels
+        h, w = in_shape
+        oh, ow = layer["out_shape"][:2]
+        k, stride, pad_t = layer["kernel"], layer["stride"], layer["padding"][0]
+        rows = np.minimum(np.arange(oh) * stride + k - pad_t, h)     # the rows each window row reads
+        self.need = np.repeat(rows * w - 1, ow)           # the pixel each window waits for
+        self.pixels = h * w
+        self.arrivals = np.zeros((n, h * w))
+        self.pixel = self.position = self.image = 0
+        self.map_free = np.full(n, -np.inf)    # the map takes the next map's first pixel
+        inf = np.full(n, -np.inf)
+        self.handed_last = inf   # the walker handed on the previous window's last tap
+        # the vector register can take the next live tap: the cycle after the last one went
+        # in, and not before that one moved on into the serializer's input buffer
+        self.can_hand = inf
+        self.take = inf          # the serializer took the last live tap
+        self.take_before = inf   # ... and the live tap before that
+        self.serializer_free = inf   # the serializer takes its next vector
+        self.taken = inf         # the walker took the last window
 
-def conv_layer(replay: EngineReplay, ready, elems, channels: int):
-    """conv_window + engine: window p may start at cycle ready[:, p], elems (N, positions, K*K*C).
-    The walker takes a window in the cycle it hands on the previous window's last tap, once
-    its rows are in (window_ready), two cycles after the window before at the earliest; from the next
-    cycle it hands one live tap per cycle into the vector register (the map's read) when that
-    is empty or moving on; the vector moves into the serializer's two-entry input buffer when
-    that holds at most one (the cycle after the serializer took the vector two before), and
-    the serializer takes it when it is done with the vector before and sends its elements as
-    the engine takes them."""
-    n, positions, n_in = elems.shape
-    mask = sent(elems, not replay.dense)
-    taps = n_in // channels
-    handed_last = np.full(n, -np.inf)   # the walker handed on the previous window's last tap
-    # the vector register can take the next live tap: the cycle after the last one went in,
-    # and not before that one moved on into the serializer's input buffer
-    can_hand = np.full(n, -np.inf)
-    take = np.full(n, -np.inf)          # the serializer took the last live tap
-    take_before = np.full(n, -np.inf)   # ... and the live tap before that
-    serializer_free = np.full(n, -np.inf)  # the serializer takes its next vector
-    out = np.zeros((n, positions))
-    taken = np.full(n, -np.inf)
-    for p in range(positions):
-        # the walker takes window p (its flags registered: two cycles after the window before)
-        taken = np.maximum.reduce([handed_last, ready[:, p], taken + 2])
-        can_hand = np.maximum(taken + 1, can_hand)       # its first live tap, after the take
-        for tap in range(taps):
-            cols = slice(tap * channels, (tap + 1) * channels)
+    def push(self, t):
+        j = self.pixel
+        take = np.maximum(t, self.map_free) if j == 0 else t
+        self.arrivals[:, j] = take
+        while self.position < len(self.need) and self.need[self.position] <= j:
+            self.window(self.position)
+            self.position += 1
+        if self.position == len(self.need) and j == self.pixels - 1:
+            self.map_free = self.handed_last + 1
+            self.position, self.image = 0, self.image + 1
+        self.pixel = (j + 1) % self.pixels
+        return take
+
+    def window(self, p):
+        s, c = self.image, self.channels
+        ready = self.arrivals[:, self.need[p]] + 3
+        self.taken = np.maximum.reduce([self.handed_last, ready, self.taken + 2])
+        self.can_hand = np.maximum(self.taken + 1, self.can_hand)      # its first live tap, after the take
+        for tap in range(self.taps):
+            cols = slice(tap * c, (tap + 1) * c)
+            mask, values = self.mask[:, s, p, cols], self.elems[:, s, p, cols]
             # a live tap has an element to send; the last always (it carries last)
-            live = mask[:, p, cols].any(axis=1) | (tap == taps - 1)
-            hand_here = can_hand                               # into the vector register
-            move_here = np.maximum(hand_here + 1, take_before + 1)   # the buffer holds at most one
-            take_here = np.maximum(move_here + 1, serializer_free)
-            next_take, last_take = replay.vector(take_here, mask[:, p, cols] & live[:, None], elems[:, p, cols])
-            if tap == taps - 1:
-                handed_last = hand_here
-            take_before, take = np.where(live, take, take_before), np.where(live, take_here, take)
-            serializer_free = np.where(live, next_take, serializer_free)
-            can_hand = np.where(live, np.maximum(hand_here + 1, move_here), can_hand)
-        out[:, p] = replay.finish_position(last_take)
-    return out
+            live = mask.any(axis=1) | (tap == self.taps - 1)
+            if not live.any():          # no stream hands this tap on: nothing changes
+                continue
+            hand_here = self.can_hand                                   # into the vector register
+            move_here = np.maximum(hand_here + 1, self.take_before + 1)  # the buffer holds at most one
+            take_here = np.maximum(move_here + 1, self.serializer_free)
+            next_take, last_take = self.replay.vector(take_here, mask & live[:, None], values)
+            if tap == self.taps - 1:
+                self.handed_last = hand_here
+            self.take_before = np.where(live, self.take, self.take_before)
+            self.take = np.where(live, take_here, self.take)
+            self.serializer_free = np.where(live, next_take, self.serializer_free)
+            self.can_hand = np.where(live, np.maximum(hand_here + 1, move_here), self.can_hand)
+        self.replay.finish_position(last_take)
 
 
-def dense_layer(replay: EngineReplay, arrivals, elems, lanes: int):
-    """vector_serializer + engine: input beat b arrives at `arrivals[:, b]`, elems (N, 1, n_in)."""
-    elems = elems[:, 0]
-    mask = sent(elems, not replay.dense)
-    free = np.full(len(elems), -np.inf)     # the serializer can take its next beat from here
-    for b in range(arrivals.shape[1]):
-        take = np.maximum(arrivals[:, b], free)
-        cols = slice(b * lanes, (b + 1) * lanes)
-        free, last_take = replay.vector(take, mask[:, cols], elems[:, cols])
-    return replay.finish_position(last_take)[:, None]
+class DenseStage:
+    """vector_serializer + engine: takes an input beat when done with the one before; the
+    beats of a map make one position."""
+
+    def __init__(self, replay: EngineReplay, elems: np.ndarray, beats: int, lanes: int):
+        self.replay, self.elems, self.beats, self.lanes = replay, elems, beats, lanes
+        self.mask = sent(elems, not replay.dense)
+        self.free = np.full(elems.shape[0], -np.inf)   # the serializer can take its next beat from here
+        self.beat = self.image = 0
+
+    def push(self, t):
+        take = np.maximum(t, self.free)
+        b, s = self.beat, self.image
+        cols = slice(b * self.lanes, (b + 1) * self.lanes)
+        self.free, last_take = self.replay.vector(take, self.mask[:, s, 0, cols], self.elems[:, s, 0, cols])
+        self.beat += 1
+        if self.beat == self.beats:
+            self.replay.finish_position(last_take)
+            self.beat, self.image = 0, self.image + 1
+        return take
 
 
 def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
-    """(N, positions, n_in) non-negative inputs -> (N, positions, n_in/simd) elements of SIMD
-    inputs in a row: non-zero where any of its inputs is."""
-    n, positions, n_in = elems.shape
-    return elems.reshape(n, positions, n_in // simd, simd).max(axis=-1)
+    """(..., n_in) non-negative inputs -> (..., n_in/simd) elements of SIMD inputs in a row:
+    non-zero where any of its inputs is."""
+    return elems.reshape(*elems.shape[:-1], -1, simd).max(axis=-1)
 
 
-def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
-                mode: str = "event", layer_simd: dict | None = None, layer_lanes: dict | None = None) -> dict:
-    """Predicted cycles per image: each weight layer's own cycles and the network latency
-    (mean over the images), and the bottleneck layer. `layer_pe` / `layer_simd`: the design's
-    outputs per cycle and inputs per element of each weight layer (SIMD default 1);
-    `layer_lanes`: neurons updated per cycle of each LIF layer (default: its engine's PE, as
-    the generator)."""
-    layer_simd, layer_lanes = layer_simd or {}, layer_lanes or {}
+def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, layer_simd: dict,
+           layer_lanes: dict) -> tuple[np.ndarray, dict]:
+    """Every handshake of the accelerator for `lanes` independent input streams of S images
+    each (`inputs`: weight layer -> its elements (lanes, S, positions, elements)), each
+    stream's pixels offered one per cycle from cycle 0, the next the cycle after one is taken.
+    Returns (the cycle each image's class is received (lanes, S), the engines)."""
     T = deploy.time_steps
-    # each LIF layer's update slots per beat, and the engine feeding it
-    slots, fed_by, engine = {}, {}, None
+    h, w, c = deploy.meta["input"]["shape"]
+    shape, beat_elems, stages, engines, engine = (h, w), c, [], {}, None
+    for layer in deploy.layers:
+        kind = layer["type"]
+        if kind in ("conv", "dense"):
+            n_out = deploy.array(layer["weights"]).shape[-1]
+            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // layer_pe[layer["name"]], mode)
+            simd = layer_simd.get(layer["name"], 1)
+            elems = grouped(inputs[layer["name"]], simd)
+            if kind == "conv":
+                stages.append(ConvStage(engine, layer, shape, elems, beat_elems // simd))
+                shape = tuple(layer["out_shape"][:2])
+            else:
+                stages.append(DenseStage(engine, elems, shape[0] * shape[1], beat_elems // simd))
+                shape = (1, 1)
+            beat_elems = n_out
+        elif kind == "lif":
+            neurons = layer_lanes.get(layer["name"], layer_pe[engine_name(deploy, layer)])
+            stages.append(Lif(lanes, -(-layer["out_shape"][-1] // neurons) * T))
+        elif kind == "maxpool":
+            stages.append(Pool(lanes, shape))
+            shape = (shape[0] // 2, shape[1] // 2)
+    readout = Readout(lanes, T, beat_elems)
+    for stage, after in zip(stages, stages[1:] + [readout]):
+        if isinstance(stage, (ConvStage, DenseStage)):
+            stage.replay.consumer = after
+        else:
+            stage.downstream = after
+    first = stages[0]
+    offer = np.zeros(lanes)
+    images = next(iter(inputs.values())).shape[1]
+    for _ in range(images * h * w):
+        offer = first.push(offer) + 1
+    return np.stack(readout.done, axis=1), engines
+
+
+def engine_name(deploy: Deploy, lif: dict) -> str:
+    """The weight layer feeding a LIF layer."""
+    engine = None
     for layer in deploy.layers:
         if layer["type"] in ("conv", "dense"):
             engine = layer["name"]
-        elif layer["type"] == "lif":
-            lanes = layer_lanes.get(layer["name"], layer_pe[engine])
-            slots[layer["name"]] = -(-layer["out_shape"][-1] // lanes) * T
-            fed_by[engine] = layer["name"]
+        elif layer is lif:
+            return engine
+    raise ValueError(f"{lif['name']} has no weight layer before it")
+
+
+def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
+                mode: str = "event", layer_simd: dict | None = None, layer_lanes: dict | None = None,
+                back_to_back: bool = True) -> dict:
+    """Predicted cycles per image: each image alone (its first pixel in at cycle 0, the
+    pipeline idle: the latency), each weight layer's own cycles and the bottleneck layer; and
+    with `back_to_back` the images streamed back to back in order (each image's first pixel
+    offered the cycle after the image before's last was taken), the cycle each image's class
+    is received and their mean interval (the throughput). `layer_pe` / `layer_simd`: the
+    design's outputs per cycle and inputs per element of each weight layer (SIMD default 1);
+    `layer_lanes`: neurons updated per cycle of each LIF layer (default: its engine's PE, as
+    the generator)."""
+    layer_simd, layer_lanes = layer_simd or {}, layer_lanes or {}
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
-    h, w, c = deploy.meta["input"]["shape"]
-    # the stream feeding the next layer: the cycle each beat is presented (the input: one
-    # pixel per cycle from cycle 0), its map shape and its elements per beat
-    times, shape, lanes = np.tile(np.arange(h * w, dtype=float), (n, 1)), (h, w), c
-    per_layer, walks = {}, {}
-    for layer in deploy.layers:
-        kind = layer["type"]
-        if kind == "lif":     # its spikes out LIF_CYCLES after it took the beat
-            times = np.stack(walks[layer["name"]].takes, axis=1) + LIF_CYCLES
-            continue
-        if kind == "maxpool":    # a pooled pixel leaves when the last pixel of its 2x2 block is in
-            grid = times.reshape(n, shape[0], shape[1])
-            shape = (shape[0] // 2, shape[1] // 2)
-            times = grid[:, 1::2, 1::2][:, :shape[0], :shape[1]].reshape(n, -1) + STAGE_CYCLES
-            continue
-        if kind not in ("conv", "dense"):
-            continue
-        n_out = deploy.array(layer["weights"]).shape[-1]
-        lif = fed_by.get(layer["name"])
-        if lif:
-            walks[lif] = LifWalk(n, slots[lif])
-        replay = EngineReplay(n, n_out // layer_pe[layer["name"]], mode, walks.get(lif))
-        simd = layer_simd.get(layer["name"], 1)
-        elems = grouped(inputs[layer["name"]], simd)
-        if kind == "conv":
-            ready = window_ready(layer, shape, times)
-            times = conv_layer(replay, ready, elems, lanes // simd)
-            shape = tuple(layer["out_shape"][:2])
-        else:
-            times = dense_layer(replay, times, elems, lanes // simd)
-            shape = (1, 1)
-        per_layer[layer["name"]] = float((times[:, -1] + 1 - replay.first_take).mean())
-        lanes = n_out
-    n_classes = lanes
-    latency = times[:, -1] + READOUT_CYCLES + deploy.time_steps + n_classes
-    # back to back, an image enters when the slowest layer (or the input stream) is free
-    interval = max(max(per_layer.values()), h * w)
-    return {"cycles_per_layer": per_layer, "cycles_per_image": float(latency.mean()),
-            "cycles_per_image_each": latency, "bottleneck": max(per_layer, key=per_layer.get),
-            "clock_mhz": NOMINAL_CLOCK_MHZ,
-            "estimated_latency_ns": float(latency.mean()) * 1e3 / NOMINAL_CLOCK_MHZ,
-            "estimated_throughput_fps": NOMINAL_CLOCK_MHZ * 1e6 / interval}
+    alone, engines = replay(deploy, layer_pe, {k: v[:, None] for k, v in inputs.items()}, n, mode,
+                            layer_simd, layer_lanes)
+    latency = alone[:, 0]
+    per_layer = {name: float((e.last_out + 1 - e.first_take).mean()) for name, e in engines.items()}
+    out = {"cycles_per_layer": per_layer, "cycles_per_image": float(latency.mean()),
+           "cycles_per_image_each": latency, "bottleneck": max(per_layer, key=per_layer.get),
+           "clock_mhz": NOMINAL_CLOCK_MHZ,
+           "estimated_latency_ns": float(latency.mean()) * 1e3 / NOMINAL_CLOCK_MHZ}
+    if back_to_back:
+        stream, _ = replay(deploy, layer_pe, {k: v[None] for k, v in inputs.items()}, 1, mode, layer_simd,
+                           layer_lanes)
+        interval = float(stream[0, -1]) / n
+        out.update({"stream_cycles_each": stream[0], "stream_cycles_per_image": interval,
+                    "estimated_throughput_fps": NOMINAL_CLOCK_MHZ * 1e6 / interval})
+    return out
 
 
-def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict:
+def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace, back_to_back: bool = True) -> dict:
     """cycle_model of a generated design (codegen.rtl.RtlDesign): its mode and knobs."""
-    return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_lanes)
+    return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_lanes,
+                       back_to_back)

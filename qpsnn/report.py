@@ -28,9 +28,21 @@ def _at_fmax(lat: dict) -> str:
     at = lat.get("latency_us", {}).get("at_fmax")
     if not at:
         return ""
-    rate = (f", {at['images_per_s_predicted']:,.0f} images/s back to back (cycle model)"
-            if "images_per_s_predicted" in at else "")
+    if "images_per_s_measured" in at:
+        rate = f", {at['images_per_s_measured']:,.0f} images/s back to back (simulated)"
+    elif "images_per_s_predicted" in at:
+        rate = f", {at['images_per_s_predicted']:,.0f} images/s back to back (cycle model)"
+    else:
+        rate = ""
     return f", {at['us_per_image']:.1f} us at the {at['clock_mhz']:.1f} MHz Fmax placed and routed" + rate
+
+
+def _back_to_back(lat: dict) -> str:
+    b2b = lat.get("back_to_back")
+    if not b2b:
+        return ""
+    return (f" Back to back (the images streamed in order): {b2b['cycles_per_image_measured']:,.1f} cycles "
+            f"per image measured, {b2b['cycles_per_image_analytic']:,.1f} analytic.")
 
 
 def markdown(report: dict) -> str:
@@ -66,7 +78,7 @@ def markdown(report: dict) -> str:
                   f"{lat['cycles_per_image_max']:,} max; analytic {lat['cycles_per_image_analytic']:,.0f} "
                   f"(measured / analytic {lat['measured_over_analytic']:.3f}); "
                   f"{lat['cycles_per_image_measured'] / clock:.1f} us at a nominal {clock:.0f} MHz"
-                  + _at_fmax(lat) + f". Bottleneck: {lat['bottleneck']}.", ""]
+                  + _at_fmax(lat) + f". Bottleneck: {lat['bottleneck']}." + _back_to_back(lat), ""]
         lines += _table(["layer", "cycles (analytic, mean)"],
                         [[k, f"{v:,.0f}"] for k, v in lat["cycles_per_layer_analytic"].items()])
         lines.append("")

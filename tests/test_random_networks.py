@@ -1,7 +1,8 @@
 """Property-style: seeded random networks (random shapes and layer mixes, bit widths 2..8,
 T 1..8, thresholds, resets, parallelism, event or dense mode) through the whole flow on
 random images: the RTL is lint-clean and bit-exact with the golden model on every step of
-every image, and the analytic cycle model predicts the simulated cycles of every image exactly.
+every image, and the analytic cycle model predicts the simulated cycles of every image exactly,
+each image alone and the images back to back.
 
 More seeds: QPSNN_RANDOM_SEEDS="1-40" make test-random (or any comma list / ranges)."""
 
@@ -34,8 +35,9 @@ def test_random_network_bit_exact(tmp_path, seed):
     report = run_flow(parse_spec(raw, str(tmp_path / "spec.yaml")), str(tmp_path / "out"), hls=False, synth=False)
     rtl = report["bit_exact"]["rtl"]
     assert rtl["mismatches"] == 0 and rtl["images"] == raw["verify"]["rtl_images"] and rtl["lint"] == "clean"
-    # the cycle model replays every handshake: each image's cycles exactly
+    # the cycle model replays every handshake: each image's cycles exactly, alone and back to back
     assert report["latency"]["images_cycles_differ"] == 0, report["latency"]
+    assert report["latency"]["back_to_back"]["images_cycles_differ"] == 0, report["latency"]
     # the check means something only if neurons fire: some, not all, spikes somewhere
     rates = np.array(list(report["firing_rate"].values()))
     assert len(rates) == 0 or (rates.max() > 0 and rates.min() < 1)

@@ -3,9 +3,13 @@ readout current out, compared with the golden model; cycles per image recorded.
 
 Configured by QPSNN_TB_CONFIG (a JSON file written by qpsnn.sim.network):
   vectors:  npz with images (N, H, W, C) uint8, golden logits (N, T, K) and classes (N,)
-  results:  npz path the testbench writes: rtl logits (N, T, K), classes (N,), cycles (N,)
+  results:  npz path the testbench writes: rtl logits (N, T, K), classes (N,), cycles (N,):
+            each image's cycles alone (latency mode), else the cycle its class was received
+            back to back, counted from the stream's first pixel; with mode both, stream_logits,
+            stream_classes and stream_cycles from the back-to-back pass
   lane:     bits per readout lane (one output beat per image: lane t*K + k = class k at step t)
-  mode:     "latency" (one image at a time) | "stream" (back to back)
+  mode:     "latency" (one image at a time) | "stream" (back to back) | "both" (latency, then
+            the same images back to back)
   idle, backpressure: probability of an idle input cycle / a stalled output cycle
   probes:   optional [{layer, signal}]: record every beat of these internal LIF streams
             (stN_data at each valid & ready) into results as probe_<layer>
@@ -61,20 +65,28 @@ async def run_network(dut):
     out = np.zeros_like(golden)
     classes = np.zeros_like(golden_class)
     cycles = np.zeros(n, dtype=np.int64)
-    if cfg.get("mode", "latency") == "latency":
+    mode = cfg.get("mode", "latency")
+    if mode in ("latency", "both"):
         for i in range(n):
             start = tb.cycle
             await tb.send_image(images[i])
             out[i], classes[i] = await tb.recv_steps(golden.shape[1])
             cycles[i] = tb.cycle - start
-    else:
+    stream_out, stream_classes = np.zeros_like(golden), np.zeros_like(golden_class)
+    stream_cycles = np.zeros(n, dtype=np.int64)
+    if mode in ("stream", "both"):      # after the latency pass, the pipeline idle again
         start = tb.cycle
         for i in range(n):
-            await tb.send_image(images[i])
+            await tb.send_image(images[i])      # queued: the source sends them back to back
         for i in range(n):
-            out[i], classes[i] = await tb.recv_steps(golden.shape[1])
-        cycles[:] = (tb.cycle - start) // max(n, 1)
+            stream_out[i], stream_classes[i] = await tb.recv_steps(golden.shape[1])
+            stream_cycles[i] = tb.cycle - start
+        if mode == "stream":
+            out, classes = stream_out, stream_classes
     probes = {f"probe_{k}": np.array([str(v) for v in beats]) for k, beats in tb.probed.items()}
-    np.savez(cfg["results"], logits=out, classes=classes, cycles=cycles, **probes)
+    np.savez(cfg["results"], logits=out, classes=classes, cycles=cycles, stream_logits=stream_out,
+             stream_classes=stream_classes, stream_cycles=stream_cycles, **probes)
     mismatches = int((np.any(out != golden, axis=(1, 2)) | (classes != golden_class)).sum())
+    if mode == "both":
+        mismatches += int((np.any(stream_out != golden, axis=(1, 2)) | (stream_classes != golden_class)).sum())
     assert mismatches == 0, f"{mismatches} of {n} images differ from the golden model"
