@@ -18,6 +18,13 @@ def index_bits(n_in: int) -> int:
     return max(1, (n_in - 1).bit_length())
 
 
+def line_buffer_rows(kernel: int, stride: int, height: int) -> int:
+    """The rows a conv_window's line buffer holds: the K a window reads and the STRIDE rows the
+    next row of windows adds, so those come in while a row of windows is walked (the whole map
+    when it has fewer rows)."""
+    return min(kernel + stride, height)
+
+
 def sent(elements: np.ndarray, skip_zeros: bool) -> np.ndarray:
     """Which elements are sent: (..., N_IN) bool, from the element values (..., N_IN) (an
     element is non-zero when any of its T values is: pass values already reduced over T)."""

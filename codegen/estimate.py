@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qpsnn.codegen.element_stream import sent
+from qpsnn.codegen.element_stream import line_buffer_rows, sent
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
@@ -186,31 +186,39 @@ class EngineReplay:
 
 
 class ConvStage:
-    """conv_window + engine. The window takes the pixels of a map while it has room (the whole
-    map: the next map's first pixel once the walker has handed on the last window's last
-    tap). A window may be taken once the last pixel of its bottom row (clipped to the map) is
-    in and the walker has seen it (three cycles on: its registered check, then its registered
-    flags). The walker takes a window in the cycle it hands on the previous window's last tap,
-    two cycles after the window before at the earliest; from the next cycle it hands one live
-    tap per cycle into the vector register (the map's read) when that is empty or moving on;
-    the vector moves into the serializer's two-entry input buffer when that holds at most one
-    (the cycle after the serializer took the vector two before), and the serializer takes it
-    when it is done with the vector before and sends its elements as the engine takes them."""
+    """conv_window + engine. The window takes a row of pixels into its line buffer of ROWS
+    rows once the row ROWS before is free: the cycle after the walker handed on the last tap
+    of the last window reading it (the rows before a window's successor's top are free after
+    the window). A window may be taken once the last pixel of its bottom row (clipped to the
+    map) is in and the walker has seen it (three cycles on: its registered check, then its
+    registered flags). The walker takes a window in the cycle it hands on the previous
+    window's last tap, two cycles after the window before at the earliest; from the next
+    cycle it hands one live tap per cycle into the vector register (the map's read) when that
+    is empty or moving on; the vector moves into the serializer's two-entry input buffer when
+    that holds at most one (the cycle after the serializer took the vector two before), and
+    the serializer takes it when it is done with the vector before and sends its elements as
+    the engine takes them."""
 
-    def __init__(self, replay: EngineReplay, layer: dict, in_shape: tuple, elems: np.ndarray, channels: int):
-        self.replay, self.elems, self.channels = replay, elems, channels
+    def __init__(self, replay: EngineReplay, layer: dict, in_shape: tuple, elems: np.ndarray, channels: int,
+                 rows: int):
+        self.replay, self.elems, self.channels, self.rows = replay, elems, channels, rows
         self.mask = sent(elems, not replay.dense)
         n = elems.shape[0]
         self.taps = elems.shape[-1] // channels
         h, w = in_shape
         oh, ow = layer["out_shape"][:2]
         k, stride, pad_t = layer["kernel"], layer["stride"], layer["padding"][0]
-        rows = np.minimum(np.arange(oh) * stride + k - pad_t, h)     # the rows each window row reads
-        self.need = np.repeat(rows * w - 1, ow)           # the pixel each window waits for
-        self.pixels = h * w
+        bottoms = np.minimum(np.arange(oh) * stride + k - pad_t, h)     # the rows each window row reads
+        tops = np.maximum(np.arange(oh) * stride - pad_t, 0)
+        self.need = np.repeat(bottoms * w - 1, ow)           # the pixel each window waits for
+        # each window frees the rows from its top to its successor's (the next map's first window's
+        # after the last): rows a row of windows no longer reads, once its last window is through
+        self.tops = np.repeat(tops, ow)
+        self.frees = np.append(self.tops[1:], h + tops[0])
+        self.h, self.w, self.pixels = h, w, h * w
         self.arrivals = np.zeros((n, h * w))
         self.pixel = self.position = self.image = 0
-        self.map_free = np.full(n, -np.inf)    # the map takes the next map's first pixel
+        self.free: dict[int, np.ndarray] = {}     # stream row -> the cycle its slot is free
         inf = np.full(n, -np.inf)
         self.handed_last = inf   # the walker handed on the previous window's last tap
         # the vector register can take the next live tap: the cycle after the last one went
@@ -223,15 +231,18 @@ class ConvStage:
 
     def push(self, t):
         j = self.pixel
-        take = np.maximum(t, self.map_free) if j == 0 else t
+        take = t
+        if j % self.w == 0:      # a row's first pixel waits for its slot
+            row = self.image * self.h + j // self.w
+            if row >= self.rows:
+                take = np.maximum(t, self.free.pop(row - self.rows))
         self.arrivals[:, j] = take
         while self.position < len(self.need) and self.need[self.position] <= j:
             self.window(self.position)
             self.position += 1
-        if self.position == len(self.need) and j == self.pixels - 1:
-            self.map_free = self.handed_last + 1
-            self.position, self.image = 0, self.image + 1
         self.pixel = (j + 1) % self.pixels
+        if self.pixel == 0:
+            self.position, self.image = 0, self.image + 1
         return take
 
     def window(self, p):
@@ -252,6 +263,9 @@ class ConvStage:
             next_take, last_take = self.replay.vector(take_here, mask & live[:, None], values)
             if tap == self.taps - 1:
                 self.handed_last = hand_here
+                base = self.image * self.h
+                for row in range(base + self.tops[p], base + self.frees[p]):
+                    self.free[row] = hand_here + 1
             self.take_before = np.where(live, self.take, self.take_before)
             self.take = np.where(live, take_here, self.take)
             self.serializer_free = np.where(live, next_take, self.serializer_free)
@@ -288,7 +302,7 @@ def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
 
 
 def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, layer_simd: dict,
-           layer_lanes: dict) -> tuple[np.ndarray, dict]:
+           layer_lanes: dict, layer_rows: dict) -> tuple[np.ndarray, dict]:
     """Every handshake of the accelerator for `lanes` independent input streams of S images
     each (`inputs`: weight layer -> its elements (lanes, S, positions, elements)), each
     stream's pixels offered one per cycle from cycle 0, the next the cycle after one is taken.
@@ -304,7 +318,8 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
             simd = layer_simd.get(layer["name"], 1)
             elems = grouped(inputs[layer["name"]], simd)
             if kind == "conv":
-                stages.append(ConvStage(engine, layer, shape, elems, beat_elems // simd))
+                rows = layer_rows.get(layer["name"], line_buffer_rows(layer["kernel"], layer["stride"], shape[0]))
+                stages.append(ConvStage(engine, layer, shape, elems, beat_elems // simd, rows))
                 shape = tuple(layer["out_shape"][:2])
             else:
                 stages.append(DenseStage(engine, elems, shape[0] * shape[1], beat_elems // simd))
@@ -343,7 +358,7 @@ def engine_name(deploy: Deploy, lif: dict) -> str:
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
                 mode: str = "event", layer_simd: dict | None = None, layer_lanes: dict | None = None,
-                back_to_back: bool = True) -> dict:
+                back_to_back: bool = True, layer_rows: dict | None = None) -> dict:
     """Predicted cycles per image: each image alone (its first pixel in at cycle 0, the
     pipeline idle: the latency), each weight layer's own cycles and the bottleneck layer; and
     with `back_to_back` the images streamed back to back in order (each image's first pixel
@@ -351,12 +366,13 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     is received and their mean interval (the throughput). `layer_pe` / `layer_simd`: the
     design's outputs per cycle and inputs per element of each weight layer (SIMD default 1);
     `layer_lanes`: neurons updated per cycle of each LIF layer (default: its engine's PE, as
-    the generator)."""
-    layer_simd, layer_lanes = layer_simd or {}, layer_lanes or {}
+    the generator); `layer_rows`: the rows of each conv layer's line buffer (default
+    line_buffer_rows, as the generator)."""
+    layer_simd, layer_lanes, layer_rows = layer_simd or {}, layer_lanes or {}, layer_rows or {}
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
     alone, engines = replay(deploy, layer_pe, {k: v[:, None] for k, v in inputs.items()}, n, mode,
-                            layer_simd, layer_lanes)
+                            layer_simd, layer_lanes, layer_rows)
     latency = alone[:, 0]
     per_layer = {name: float((e.last_out + 1 - e.first_take).mean()) for name, e in engines.items()}
     out = {"cycles_per_layer": per_layer, "cycles_per_image": float(latency.mean()),
@@ -365,7 +381,7 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
            "estimated_latency_ns": float(latency.mean()) * 1e3 / NOMINAL_CLOCK_MHZ}
     if back_to_back:
         stream, _ = replay(deploy, layer_pe, {k: v[None] for k, v in inputs.items()}, 1, mode, layer_simd,
-                           layer_lanes)
+                           layer_lanes, layer_rows)
         interval = float(stream[0, -1]) / n
         out.update({"stream_cycles_each": stream[0], "stream_cycles_per_image": interval,
                     "estimated_throughput_fps": NOMINAL_CLOCK_MHZ * 1e6 / interval})
@@ -375,4 +391,4 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
 def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace, back_to_back: bool = True) -> dict:
     """cycle_model of a generated design (codegen.rtl.RtlDesign): its mode and knobs."""
     return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_lanes,
-                       back_to_back)
+                       back_to_back, design.layer_rows)

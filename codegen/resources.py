@@ -77,11 +77,11 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
 
 
 def window_terms(p: dict) -> tuple[dict, dict]:
-    """conv_window: the map in distributed RAM (RAM64M: 64 words x 3 bits in 4 LUTs), per-tap
-    flag copies in event mode, the address arithmetic of the K*K taps; the walker's registers
-    (the next window's and the walked window's tap addresses), its two vector registers and its
-    element_serializer."""
-    pixels, bits, taps = p["H"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
+    """conv_window: the line buffer (ROWS x W pixels) in distributed RAM (RAM64M: 64 words x 3
+    bits in 4 LUTs), per-tap flag copies in event mode, the address arithmetic of the K*K taps;
+    the walker's registers (the next window's and the walked window's tap addresses, each tap
+    row's slot), the stream row counters, its two vector registers and its element_serializer."""
+    pixels, bits, taps = p["ROWS"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
     aw = clog2(pixels)
     skip = p["SKIP_ZEROS"] != 0
     lut = {"map_lutram": 4 * math.ceil(pixels / 64) * math.ceil(bits / 3),
@@ -91,8 +91,10 @@ def window_terms(p: dict) -> tuple[dict, dict]:
            "element_pick": p["C"] * p["ELEM_BITS"],
            "control": 1}
     yw, xw = clog2(p["H"] + p["K"] + p["STRIDE"] + 1) + 1, clog2(p["W"] + p["K"] + p["STRIDE"] + 1) + 1
+    bw = clog2(p["H"] + p["ROWS"] + p["K"] + p["STRIDE"] + 1) + 2       # stream rows
     vector = 1 + p["INDEX_BITS"] + bits
-    ff = (aw + yw + xw + (aw + 2) + (yw - 1) + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
+    ff = (aw + 5 * bw + yw + xw + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
+          + p["K"] * aw                                        # each tap row's slot
           + 2 * taps * (aw + 1) + yw + taps + 7                # the next and the walked window
           + 2 * (vector + 1)                                   # the map's read, the serializer's input
           + element_serializer_ff(p["C"], p["ELEM_BITS"], p["INDEX_BITS"]))

@@ -22,7 +22,7 @@ import jinja2
 import numpy as np
 
 import qpsnn
-from qpsnn.codegen.element_stream import index_bits
+from qpsnn.codegen.element_stream import index_bits, line_buffer_rows
 from qpsnn.errors import InputError
 from qpsnn.model.deploy import Deploy, signed_width
 
@@ -74,6 +74,7 @@ class RtlDesign:
     class_bits: int
     probes: list = field(default_factory=list)  # LIF outputs: layer, stage signal, neurons, steps, positions
     mode: str = "event"
+    layer_rows: dict = field(default_factory=dict)   # conv layer name -> its window's line buffer rows
 
     def knobs(self) -> dict:
         """The hardware knobs as built: pe and simd of each weight layer, lanes of each LIF."""
@@ -146,6 +147,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     layer_pe: dict[str, int] = {}
     layer_simd: dict[str, int] = {}
     layer_lanes: dict[str, int] = {}
+    layer_rows: dict[str, int] = {}
     probes: list[dict] = []
     engine_pe = 1
     h, w, c = deploy.meta["input"]["shape"]
@@ -180,6 +182,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             if kind == "conv":
                 (ih, iw), (oh, ow) = stream.shape, tuple(layer["out_shape"][:2])
                 pt, _, pl, _ = layer["padding"]
+                layer_rows[name] = line_buffer_rows(layer["kernel"], layer["stride"], ih)
                 stages.append(Stage("conv_window", f"u_{name}_window",
                                     f"{name}: {layer['kernel']}x{layer['kernel']} windows, stride {layer['stride']}, "
                                     + ("non-zero elements only" if skip else "every element"),
@@ -187,7 +190,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                     [("H", ih), ("W", iw), ("C", groups), ("ELEM_BITS", elem_bits),
                                      ("K", layer["kernel"]), ("STRIDE", layer["stride"]), ("PAD_T", pt),
                                      ("PAD_L", pl), ("OH", oh), ("OW", ow), ("SKIP_ZEROS", skip),
-                                     ("INDEX_BITS", idx_bits)]))
+                                     ("ROWS", layer_rows[name]), ("INDEX_BITS", idx_bits)]))
                 positions = (oh, ow)
             else:
                 vectors = int(np.prod(stream.shape)) if stream.shape else 1
@@ -272,7 +275,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
     return RtlDesign(top, files, library, stages, layer_pe, layer_simd, layer_lanes, value_bits, lane, n_classes,
-                     class_bits, probes, mode)
+                     class_bits, probes, mode, layer_rows)
 
 
 KNOBS = ("pe", "simd", "lanes")

@@ -22,6 +22,8 @@ import tempfile
 
 import numpy as np
 
+from qpsnn.codegen.element_stream import line_buffer_rows
+
 PYVERILOG_INSTALL = "pip install pyverilog (in requirements.txt) and sudo apt-get install iverilog"
 
 
@@ -97,7 +99,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
                 out.append((f"u_{name}_window", "conv_window",
                             {"H": h, "W": w, "C": layer["in_shape"][-1] // simd, "K": layer["kernel"],
                              "STRIDE": layer["stride"], "PAD_T": layer["padding"][0], "PAD_L": layer["padding"][2],
-                             "OH": oh, "OW": ow}, None))
+                             "OH": oh, "OW": ow,
+                             "ROWS": line_buffer_rows(layer["kernel"], layer["stride"], h)}, None))
             else:
                 channels = beat_shape[-1]         # a dense layer takes its input a pixel (or a vector) a beat
                 beats = fan_in // channels

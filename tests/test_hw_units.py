@@ -60,14 +60,18 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
     assert failures == 0
 
 
-@pytest.mark.parametrize("h,w,c,elem,k,stride,padding,skip", [
-    (5, 4, 2, 3, 3, 1, "same", 1), (6, 6, 1, 8, 5, 2, "same", 1), (5, 5, 3, 1, 3, 2, "valid", 1),
-    (3, 4, 2, 4, 1, 1, "valid", 1), (4, 5, 4, 2, 3, 1, "same", 0), (6, 4, 5, 1, 3, 2, "same", 1),
+# ROWS: the line buffer's rows, from the fewest a window needs (K) to the whole map; the
+# 6x6 valid case leaves its last row unread
+@pytest.mark.parametrize("h,w,c,elem,k,stride,padding,skip,rows", [
+    (5, 4, 2, 3, 3, 1, "same", 1, 4), (6, 6, 1, 8, 5, 2, "same", 1, 5), (5, 5, 3, 1, 3, 2, "valid", 1, 5),
+    (3, 4, 2, 4, 1, 1, "valid", 1, 1), (4, 5, 4, 2, 3, 1, "same", 0, 3), (6, 4, 5, 1, 3, 2, "same", 1, 5),
+    (6, 6, 2, 2, 3, 2, "valid", 1, 3),
 ])
-def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip):
+def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip, rows):
     (oh, ow), pads = conv_geometry((h, w, c), k, stride, padding)
     params = {"H": h, "W": w, "C": c, "ELEM_BITS": elem, "K": k, "STRIDE": stride, "PAD_T": pads[0],
-              "PAD_L": pads[2], "OH": oh, "OW": ow, "SKIP_ZEROS": skip, "INDEX_BITS": index_bits(k * k * c)}
+              "PAD_L": pads[2], "OH": oh, "OW": ow, "SKIP_ZEROS": skip, "ROWS": rows,
+              "INDEX_BITS": index_bits(k * k * c)}
     assert run_unit("conv_window", params, str(tmp_path),
                     {"seed": 11, "maps": 3, "pads": list(pads), "zeros": 0.6, **STRESS}) == 0
 

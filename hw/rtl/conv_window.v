@@ -1,6 +1,7 @@
 // Convolution windows from a feature map, as an element stream for an accumulate engine.
-// Stores one H x W map (one pixel of C elements per input beat, raster order), then walks
-// every output position (oy, ox) in raster order and its K*K taps in (ky, kx) order; of each
+// Takes H x W maps back to back (one pixel of C elements per input beat, raster order) into a
+// line buffer of ROWS rows (a ring: row a of the stream in slot a mod ROWS), and walks every
+// output position (oy, ox) of each map in raster order and its K*K taps in (ky, kx) order; of each
 // tap's pixel it sends elements {last, index, element}, index = (ky*K + kx)*C + c being the
 // element's row in the engine's weight ROM and last marking the final element of the window.
 // SKIP_ZEROS = 1 (event mode): only the non-zero elements of a tap (and the window's final
@@ -19,8 +20,10 @@
 //    read, then the serializer's input): silent taps cost nothing. It takes the next window
 //    in the cycle it hands on the current one's last tap.
 //  - The serializer sends the vector's elements, one per cycle (element_serializer).
-// The next map is accepted once the current one is complete and the walker has read its last
-// window's last tap.
+// The line buffer takes a row once the row ROWS before it is no longer needed: the walker has
+// handed on the last tap of the last window reading it (ROWS >= K; ROWS >= K + STRIDE lets
+// the next rows come in while a row of windows is walked). So the next map's rows come in
+// while the last windows of the map before are walked.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -37,6 +40,7 @@ module conv_window #(
     parameter integer OH = 8,
     parameter integer OW = 8,
     parameter integer SKIP_ZEROS = 1,
+    parameter integer ROWS = H,          // rows held: at least K (clipped to H)
     parameter integer INDEX_BITS = ($clog2(K * K * C) > 0) ? $clog2(K * K * C) : 1
 ) (
     input  wire                      clk,
@@ -48,64 +52,80 @@ module conv_window #(
     output wire                      m_axis_tvalid,
     input  wire                      m_axis_tready
 );
-    localparam integer PIXELS = H * W;
+    localparam integer SLOTS = ROWS * W;      // pixels held
     localparam integer TAPS = K * K;
-    localparam integer AW = (PIXELS > 1) ? $clog2(PIXELS) : 1;
+    localparam integer AW = (SLOTS > 1) ? $clog2(SLOTS) : 1;
     localparam integer OHW = $clog2(OH + 1);
     localparam integer OWW = $clog2(OW + 1);
     localparam integer VW = 1 + INDEX_BITS + C * ELEM_BITS;   // a vector for the serializer
 
-    // The map, and past its pixels a word that stays zero, which a tap in the padding reads
-    // (so the read needs no mask after the RAM). No read-during-write logic: a pixel is read
-    // two or more cycles after it was written (a window is taken a cycle after its rows are
-    // in, its taps handed on after that), and the next map is written only after the last
-    // window's last tap was read.
-    localparam integer RW = $clog2(PIXELS + 1);
-    localparam [RW-1:0] ZERO_WORD = RW'(PIXELS);
+    // The line buffer, and past its pixels a word that stays zero, which a tap in the padding
+    // reads (so the read needs no mask after the RAM). No read-during-write logic: a pixel is
+    // read two or more cycles after it was written (a window is taken a cycle after its rows
+    // are in, its taps handed on after that), and a slot is written again only from the cycle
+    // after the last tap reading its row was handed on.
+    localparam integer RW = $clog2(SLOTS + 1);
+    localparam [RW-1:0] ZERO_WORD = RW'(SLOTS);
     (* no_rw_check *)
-    reg [C*ELEM_BITS-1:0] map [0:PIXELS];
-    initial map[PIXELS] = {(C*ELEM_BITS){1'b0}};
-    reg [AW-1:0]  wr_addr;      // pixels of the current map written so far
-    reg           map_full;     // the current map is complete
-    reg           windows_done; // the walker has read the current map's last window
+    reg [C*ELEM_BITS-1:0] map [0:SLOTS];
+    initial map[SLOTS] = {(C*ELEM_BITS){1'b0}};
+    reg [AW-1:0]  wr_addr;      // the slot being written: row wr_row's slot, column wr_col
 
-    assign s_axis_tready = !map_full;
+    // Rows are counted over the stream of maps (BW bits, modulo: only differences of at most
+    // H + ROWS + K rows are compared): the row being written (the rows complete before it),
+    // the first row still needed (the top row of the window after the last one handed on)
+    localparam integer BW = $clog2(H + ROWS + K + STRIDE + 1) + 2;
+    reg  [BW-1:0] wr_row;
+    reg  [BW-1:0] walk_top;
+    // the rows the writer is ahead of the first row needed: fewer than ROWS, or negative when
+    // the walker has moved on past rows no window reads (a valid conv's last rows) not yet in
+    wire [BW-1:0] rows_ahead = wr_row - walk_top;
+    assign s_axis_tready = rows_ahead[BW-1] || rows_ahead < BW'(ROWS);
 
     // Two windows ahead of the walker, both in registers, so that taking a window is a
-    // register-to-register step: the window after the next one by its position and top-left
-    // corner in map coordinates (negative in the padding; YW/XW-bit signed, enough for the
-    // padding either side), and the next window by its taps' pixel addresses, which of them
-    // are on the map, the rows it needs and whether it is the map's last
+    // register-to-register step: the window after the next one by its position, its
+    // top-left corner in map coordinates (negative in the padding; YW/XW-bit signed, enough for
+    // the padding either side) and its rows' slots, and the next window by its taps' pixel
+    // addresses, which of them are on the map, its top row and the rows it needs
     localparam integer YW = $clog2(H + K + STRIDE + 1) + 1;
     localparam integer XW = $clog2(W + K + STRIDE + 1) + 1;
-    localparam integer PW = AW + 2;          // signed pixel addresses of a window's taps
-    // the first window's corner and row base, in the padding: the cast of the negative number,
-    // not a minus before the cast of PAD_T, which Yosys 0.23 reads as +PAD_T (it drops a unary
-    // minus before a size cast; the gate-level check found it: the synthesized windows began at
+    // the first window's corner, in the padding: the cast of the negative number, not a minus
+    // before the cast of PAD_T, which Yosys 0.23 reads as +PAD_T (it drops a unary minus
+    // before a size cast; the gate-level check found it: the synthesized windows began at
     // (+1, +1) while the RTL's began at (-1, -1))
     localparam signed [YW-1:0] Y_START = YW'(-PAD_T);
     localparam signed [XW-1:0] X_START = XW'(-PAD_L);
     localparam signed [YW-1:0] ROWS_AFTER_START = YW'(K - PAD_T);
-    localparam signed [PW-1:0] ROW_START = PW'(-(PAD_T * W));
-    localparam signed [PW-1:0] CORNER_START = PW'(-(PAD_T * W + PAD_L));
+    // the rows from one window row's top to the next (STRIDE), and from a map's last window
+    // row to the next map's first (H - (OH-1)*STRIDE), as slot steps modulo ROWS
+    localparam integer ROW_STEP = STRIDE % ROWS;
+    localparam integer MAP_STEP = (H - (OH - 1) * STRIDE) % ROWS;
     reg [OHW-1:0]       oy;
     reg [OWW-1:0]       ox;
     reg signed [YW-1:0] y0;
     reg signed [XW-1:0] x0;
-    reg signed [PW-1:0] row_base;      // y0 * W, kept by additions (no multiplier)
-    reg signed [PW-1:0] corner;        // row_base + x0: the top-left tap's pixel address
+    reg [BW-1:0]        map_row0;      // the stream row of the map's row 0
     reg                 primed;        // the next window's registers hold it
     reg [TAPS-1:0]      next_on_map;
     reg [RW-1:0]        next_addr [0:TAPS-1];
-    reg signed [YW-1:0] next_rows_needed;
-    reg                 next_last;
-    reg                 all_taken;     // every window of the current map has been taken
-    reg [YW-2:0]        rows_written;  // complete rows of the current map
+    reg [BW-1:0]        next_top;      // the stream row of its top row (clipped to the map)
+    reg [BW-1:0]        next_rows_needed;   // the stream rows complete before it can be taken
     reg [XW-1-1:0]      wr_col;
 
+    // the slot address of row y0 + ky of the window after the next (ky = 0 .. K-1), each
+    // kept by additions modulo SLOTS (no multiplier, no modulo)
+    reg [AW-1:0] row_base [0:K-1];
+    function automatic [AW-1:0] slot_step(input [AW-1:0] base, input integer rows);
+        reg [AW:0] sum;
+        begin
+            sum = {1'b0, base} + (AW+1)'(rows * W);
+            slot_step = (sum >= (AW+1)'(SLOTS)) ? AW'(sum - (AW+1)'(SLOTS)) : AW'(sum);
+        end
+    endfunction
+
     // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
-    // padding (the corner compared with constants, no adder), its pixel address (the corner
-    // plus a constant; off the map the walked window reads the zero word instead)
+    // padding (the corner compared with constants, no adder), its pixel address (its row's
+    // slot plus the column; off the map the walked window reads the zero word instead)
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
@@ -116,7 +136,7 @@ module conv_window #(
             localparam signed [XW-1:0] X_MIN = XW'(-(gj % K));
             assign on_map[gj] = (y0 >= Y_MIN) && (y0 < YW'(H - gj / K)) && (x0 >= X_MIN) && (x0 < XW'(W - gj % K));
             /* verilator lint_off UNUSEDSIGNAL */
-            wire signed [PW-1:0] addr = corner + PW'((gj / K) * W + gj % K);
+            wire signed [AW+1:0] addr = $signed({2'b00, row_base[gj / K]}) + (AW+2)'(x0) + (AW+2)'(gj % K);
             /* verilator lint_on UNUSEDSIGNAL */
             assign tap_addr[gj] = addr[AW-1:0];
         end
@@ -127,8 +147,8 @@ module conv_window #(
         if (SKIP_ZEROS != 0) begin : g_flags
             for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_live
                 (* no_rw_check *)     // as the map: read two or more cycles after the write
-                reg nonzero_pixel [0:PIXELS];
-                initial nonzero_pixel[PIXELS] = 1'b0;
+                reg nonzero_pixel [0:SLOTS];
+                initial nonzero_pixel[SLOTS] = 1'b0;
                 always @(posedge clk)
                     if (s_axis_tvalid && s_axis_tready)
                         nonzero_pixel[RW'(wr_addr)] <= |s_axis_tdata;
@@ -139,15 +159,19 @@ module conv_window #(
         end
     endgenerate
 
-    // the next window's rows are in: its bottom row (clipped to the map) has been written.
-    // Registered (the comparisons are carry chains, which taking a window must not wait for):
-    // rows_in_q holds it for the window that is next in this cycle, from the rows written a
-    // cycle before (rows are only added while a map comes in, so that is never too early),
-    // computed for both candidates, the next window and the one after it, and chosen by
-    // whether the walker advances; rows_in_q2 is it a cycle later, to go with live_q
+    // the next window's rows are in: the stream row after its bottom row (clipped to the map)
+    // has begun. Registered (the comparisons are carry chains, which taking a window must not
+    // wait for): rows_in_q holds it for the window that is next in this cycle, from the rows
+    // written a cycle before (rows only come in, so that is never too early), computed for both
+    // candidates, the next window and the one after it, and chosen by whether the walker
+    // advances; rows_in_q2 is it a cycle later, to go with live_q
     reg  signed [YW-1:0] rows_after;     // y0 + K: the rows the window after the next one needs
-    wire rows_in_next = next_rows_needed < YW'(H) && next_rows_needed <= $signed({1'b0, rows_written});
-    wire rows_in_after = rows_after < YW'(H) && rows_after <= $signed({1'b0, rows_written});
+    wire [BW-1:0] after_top = map_row0 + ((y0 < 0) ? {BW{1'b0}} : BW'(y0));
+    wire [BW-1:0] after_rows_needed = map_row0 + ((rows_after > YW'(H)) ? BW'(H) : BW'(rows_after));
+    wire [BW-1:0] next_short = next_rows_needed - wr_row;    // rows still to come (none: 0 or negative)
+    wire [BW-1:0] after_short = after_rows_needed - wr_row;
+    wire rows_in_next = next_short == {BW{1'b0}} || next_short[BW-1];
+    wire rows_in_after = after_short == {BW{1'b0}} || after_short[BW-1];
     reg  rows_in_q, rows_in_q2;
     wire last_ox = (ox == OWW'(OW - 1));
     wire last_oy = (oy == OHW'(OH - 1));
@@ -155,7 +179,6 @@ module conv_window #(
     // the window being walked: its live taps not yet handed on, their addresses
     reg [TAPS-1:0] pending;
     reg [RW-1:0]   pending_addr [0:TAPS-1];
-    reg            walking_last;       // it is the map's last window
     reg  [TAPS-1:0] first;             // the lowest pending tap alone, found a tap ahead
     // a prefix OR, which synthesis balances into a few LUT levels (m & (-m) would be a carry
     // chain, and the flags reach it from a block RAM's output)
@@ -193,8 +216,7 @@ module conv_window #(
     // are in at the earliest, and two cycles after the window before.
     reg  [TAPS-1:0] live_q;
     reg             live_fresh;
-    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && primed && !all_taken && rows_in_q2
-                       && live_fresh;
+    wire take_window = ((pending == {TAPS{1'b0}}) || last_tap_out) && primed && rows_in_q2 && live_fresh;
     wire advance = take_window || !primed;     // the two windows ahead move up
 
     // the lowest pending tap's vector: {last tap, its first element's index, its pixel}
@@ -213,26 +235,19 @@ module conv_window #(
     wire [C*ELEM_BITS-1:0] tap_pixel = map[tap_addr_q];
 
     wire write = s_axis_tvalid && s_axis_tready;
-    wire last_pixel = write && wr_addr == AW'(PIXELS - 1);
-    wire full_next = map_full || last_pixel;
-    wire done_next = windows_done || (last_tap_out && walking_last);
+    wire row_end = wr_col == (XW-1)'(W - 1);
 
     always @(posedge clk) begin
         if (write) begin
             map[RW'(wr_addr)] <= s_axis_tdata;
-            wr_addr <= last_pixel ? {AW{1'b0}} : wr_addr + 1'b1;
-            wr_col <= (wr_col == (XW-1)'(W - 1)) ? {(XW-1){1'b0}} : wr_col + 1'b1;
-            if (last_pixel) rows_written <= {(YW-1){1'b0}};
-            else if (wr_col == (XW-1)'(W - 1)) rows_written <= rows_written + 1'b1;
+            wr_addr <= (wr_addr == AW'(SLOTS - 1)) ? {AW{1'b0}} : wr_addr + 1'b1;
+            wr_col <= row_end ? {(XW-1){1'b0}} : wr_col + 1'b1;
+            if (row_end) wr_row <= wr_row + 1'b1;
         end
-        // both the map and its windows are through: the next map may come in
-        map_full <= full_next && !done_next;
-        windows_done <= done_next && !full_next;
-        if (full_next && done_next) all_taken <= 1'b0;
-        // (neither at a map's switch: rows_written and rows_in_q still count the map before)
-        rows_in_q <= !(full_next && done_next)
-                     && ((map_full && !done_next) || (advance ? rows_in_after : rows_in_next));
-        rows_in_q2 <= rows_in_q && !(full_next && done_next);
+        // the rows before the next window's top are free once the current one is through
+        if (last_tap_out) walk_top <= next_top;
+        rows_in_q <= advance ? rows_in_after : rows_in_next;
+        rows_in_q2 <= rows_in_q;
         live_q <= live;
         live_fresh <= !advance;
 
@@ -256,38 +271,34 @@ module conv_window #(
             pending <= live_q;
             first <= lowest_tap(live_q);
             for (i = 0; i < TAPS; i = i + 1) pending_addr[i] <= next_on_map[i] ? next_addr[i] : ZERO_WORD;
-            walking_last <= next_last;
-            if (next_last) all_taken <= 1'b1;
         end
         if (advance) begin
             primed <= 1'b1;
             next_on_map <= on_map;
             for (i = 0; i < TAPS; i = i + 1) next_addr[i] <= RW'(tap_addr[i]);
-            next_rows_needed <= rows_after;
-            next_last <= last_ox && last_oy;
+            next_top <= after_top;
+            next_rows_needed <= after_rows_needed;
             ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
             x0 <= last_ox ? X_START : x0 + XW'(STRIDE);
-            corner <= last_ox ? (last_oy ? CORNER_START : row_base + PW'(STRIDE * W - PAD_L))
-                              : corner + PW'(STRIDE);
             if (last_ox) begin
                 oy <= last_oy ? {OHW{1'b0}} : oy + 1'b1;
                 y0 <= last_oy ? Y_START : y0 + YW'(STRIDE);
                 rows_after <= last_oy ? ROWS_AFTER_START : rows_after + YW'(STRIDE);
-                row_base <= last_oy ? ROW_START : row_base + PW'(STRIDE * W);
+                if (last_oy) map_row0 <= map_row0 + BW'(H);
+                for (i = 0; i < K; i = i + 1)
+                    row_base[i] <= slot_step(row_base[i], last_oy ? MAP_STEP : ROW_STEP);
             end
         end
         if (rst) begin
             wr_addr <= {AW{1'b0}};
-            map_full <= 1'b0;
-            windows_done <= 1'b0;
-            all_taken <= 1'b0;
+            wr_row <= {BW{1'b0}};
+            walk_top <= {BW{1'b0}};
+            map_row0 <= {BW{1'b0}};
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
             y0 <= Y_START;
             rows_after <= ROWS_AFTER_START;
-            row_base <= ROW_START;
-            corner <= CORNER_START;
-            rows_written <= {(YW-1){1'b0}};
+            for (i = 0; i < K; i = i + 1) row_base[i] <= AW'((((ROWS - PAD_T % ROWS) + i) % ROWS) * W);
             wr_col <= {(XW-1){1'b0}};
             x0 <= X_START;
             pending <= {TAPS{1'b0}};
@@ -296,7 +307,6 @@ module conv_window #(
             rows_in_q2 <= 1'b0;
             live_fresh <= 1'b0;
             primed <= 1'b0;
-            walking_last <= 1'b0;
             vec_valid <= 1'b0;
             vec_q_valid <= 1'b0;
             vec_skid_valid <= 1'b0;

@@ -82,7 +82,7 @@ async def run_network(dut):
             stream_out[i], stream_classes[i] = await tb.recv_steps(golden.shape[1])
             stream_cycles[i] = tb.cycle - start
         if mode == "stream":
-            out, classes = stream_out, stream_classes
+            out, classes, cycles = stream_out, stream_classes, stream_cycles
     probes = {f"probe_{k}": np.array([str(v) for v in beats]) for k, beats in tb.probed.items()}
     np.savez(cfg["results"], logits=out, classes=classes, cycles=cycles, stream_logits=stream_out,
              stream_classes=stream_classes, stream_cycles=stream_cycles, **probes)
