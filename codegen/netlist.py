@@ -28,6 +28,11 @@ PROJECT_MODELS = Path(__file__).resolve().parent.parent / "hw" / "ecp5"
 # primitives whose model is the project's (hw/ecp5/<name>.v), and why
 OWN_MODELS = {"MULT18X18D": "no model in Yosys 0.23 (ecp5/cells_bb.v: black box)",
               "DP16KD": "Yosys 0.23's ecp5/cells_sim.v declares it without behaviour"}
+# MULT18X18D's register clocks: every one "NONE" (what Yosys maps a product onto), or A, B and
+# the output on CLK0 (hw/rtl/registered_product.v)
+REG_CLKS = ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_INPUTC_CLK", "REG_PIPELINE_CLK", "REG_OUTPUT_CLK")
+REGISTERED_PRODUCT = {"REG_INPUTA_CLK": "CLK0", "REG_INPUTB_CLK": "CLK0", "REG_INPUTC_CLK": "NONE",
+                      "REG_PIPELINE_CLK": "NONE", "REG_OUTPUT_CLK": "CLK0"}
 NETLIST = "netlist.v"       # the synthesized top as Verilog
 NETLIST_JSON = "ecp5.json"  # the same netlist as Yosys JSON: what cells it holds
 CELLS = "cells_sim.v"       # the models of those cells
@@ -100,11 +105,14 @@ def check_modelled(cells: dict) -> None:
     for name, cell in cells.items():
         kind, conn = cell["type"], cell["connections"]
         if kind == "MULT18X18D":
-            regs = [p for p in cell["parameters"] if p.endswith("_CLK") and _param(cell, p, "NONE") != "NONE"]
+            regs = {p: _param(cell, p, "NONE") for p in REG_CLKS}
             shifted = [p for p in ("SOURCEA", "SOURCEB") if conn.get(p, ["0"]) != ["0"]]
-            if regs or shifted or _param(cell, "MULT_BYPASS", "DISABLED") != "DISABLED":
-                raise DesignError(f"netlist: MULT18X18D {name} uses registers or shift inputs ({regs + shifted}); "
-                                  "the model (hw/ecp5/MULT18X18D.v) covers the combinational multiplier only")
+            if set(regs.values()) != {"NONE"} and regs != REGISTERED_PRODUCT or shifted \
+                    or _param(cell, "MULT_BYPASS", "DISABLED") != "DISABLED":
+                used = [p for p, v in regs.items() if v != "NONE"]
+                raise DesignError(f"netlist: MULT18X18D {name} uses registers or shift inputs ({used + shifted}); "
+                                  "the model (hw/ecp5/MULT18X18D.v) covers the combinational multiplier and "
+                                  "A, B and the output registered on CLK0 only")
         elif kind == "DP16KD":
             widths = {_param(cell, f"DATA_WIDTH_{p}", "18") for p in "AB"}
             regmode = {_param(cell, f"REGMODE_{p}", "NOREG") for p in "AB"}

@@ -84,14 +84,16 @@ def window_terms(p: dict) -> tuple[dict, dict]:
     pixels, bits, taps = p["ROWS"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
     aw = clog2(pixels)
     skip = p["SKIP_ZEROS"] != 0
+    yw, xw = clog2(p["H"] + p["K"] + p["STRIDE"] + 1) + 1, clog2(p["W"] + p["K"] + p["STRIDE"] + 1) + 1
+    bw = clog2(p["H"] + p["ROWS"] + p["K"] + p["STRIDE"] + 1) + 2       # stream rows
     lut = {"map_lutram": 4 * math.ceil(pixels / 64) * math.ceil(bits / 3),
            "map_read_mux": (math.ceil(pixels / 64) - 1) * bits,
            "flag_lutram": 4 * math.ceil(pixels / 64) * taps if skip else 0,
            "tap_address_bits": taps * (aw + 2),
            "element_pick": p["C"] * p["ELEM_BITS"],
+           "stream_row_bits": bw,        # the row counters, their differences and comparisons
+           "row_slot_bits": p["K"] * aw,     # each tap row's slot: an addition and its wrap
            "control": 1}
-    yw, xw = clog2(p["H"] + p["K"] + p["STRIDE"] + 1) + 1, clog2(p["W"] + p["K"] + p["STRIDE"] + 1) + 1
-    bw = clog2(p["H"] + p["ROWS"] + p["K"] + p["STRIDE"] + 1) + 2       # stream rows
     vector = 1 + p["INDEX_BITS"] + bits
     ff = (aw + 5 * bw + yw + xw + (xw - 1) + clog2(p["OH"] + 1) + clog2(p["OW"] + 1)
           + p["K"] * aw                                        # each tap row's slot

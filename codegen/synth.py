@@ -73,8 +73,10 @@ def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: s
     too: the gate-level simulation's source). Returns (script, seconds); a failure raises
     DesignError with the end of Yosys' log."""
     files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
-    # -defer: elaborate modules only with the parameters the top gives them
-    script = f"read_verilog -defer -sv {files}; {synth} -top {top}; write_json {netlist}"
+    # -defer: elaborate modules only with the parameters the top gives them; QPSNN_ECP5: the
+    # RTL's ECP5 primitives where Yosys would not use a block's own registers (registered_product)
+    define = " -DQPSNN_ECP5" if synth == "synth_ecp5" else ""
+    script = f"read_verilog -defer -sv{define} {files}; {synth} -top {top}; write_json {netlist}"
     if verilog:
         script += f"; write_verilog -noattr {verilog}"
     start = time.perf_counter()

@@ -76,6 +76,14 @@ def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip, rows):
                     {"seed": 11, "maps": 3, "pads": list(pads), "zeros": 0.6, **STRESS}) == 0
 
 
+# the first layer's pixel products (9 x 9 bits, a 4-bit code's V at 5), a product wider than
+# P_BITS keeps its low bits
+@pytest.mark.parametrize("a_bits,b_bits,p_bits", [(9, 9, 18), (9, 5, 14), (18, 18, 36), (6, 7, 8)])
+def test_registered_product(tmp_path, a_bits, b_bits, p_bits):
+    assert run_unit("registered_product", {"A_BITS": a_bits, "B_BITS": b_bits, "P_BITS": p_bits}, str(tmp_path),
+                    {"seed": 17, "pairs": 300}) == 0
+
+
 @pytest.mark.parametrize("h,w,bits", [(4, 6, 5), (2, 2, 1)])
 def test_maxpool2(tmp_path, h, w, bits):
     assert run_unit("maxpool2", {"H": h, "W": w, "BITS": bits}, str(tmp_path),

@@ -111,15 +111,20 @@ module accumulate_engine #(
     // pipeline stage 0: the ROM address registered (rd_q), the element with it (sa_*); stage 1:
     // ROM data arrives one cycle after its address (w_rd), and is registered again (w_q)
     reg [RA-1:0]             rd_q;
-    reg [SIMD*PE*W_BITS-1:0] w_rd, w_q;
+    reg [SIMD*PE*W_BITS-1:0] w_rd;
+    // (unused, and removed by synthesis, where registered_products take the products)
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [SIMD*PE*W_BITS-1:0] w_q;
+    reg [X_BITS-1:0]       s1_x;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg                    sa_valid, s0_valid, s1_valid;
-    reg [X_BITS-1:0]       sa_x, s0_x, s1_x;
+    reg [X_BITS-1:0]       sa_x, s0_x;
     reg                    sa_bank, s0_bank, s1_bank;
     reg                    sa_first, s0_first, s1_first;
     // pipeline stage 2: the element's products summed per lane
     reg                    s2_valid;
     reg                    s2_first;
-    reg [T_IN*PE*DOT_W-1:0] dot_q;
+    wire [T_IN*PE*DOT_W-1:0] dot_q;
 
     wire [X_BITS-1:0]       in_x = s_axis_tdata[X_BITS-1:0];
     wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[X_BITS +: INDEX_BITS];
@@ -182,28 +187,38 @@ module accumulate_engine #(
     endgenerate
 
     // per step and output lane the dot product of the element's SIMD inputs with their
-    // weights (an adder tree), registered in dot_q
-    wire [DOT_W-1:0] dot [0:T_IN*PE-1];
+    // weights (an adder tree), registered in dot_q. One pixel input per element: its product
+    // in a registered_product from the registers' inputs (the ROM's read and the element of
+    // stage 0), so the multiplier's own registers (a DSP's) stand for w_q, s1_x and dot_q.
     genvar gj, gp;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_dot_step
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-                wire signed [DOT_W-1:0] terms [0:SIMD];
-                assign terms[0] = {DOT_W{1'b0}};
-                for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
-                    wire [IN_BITS-1:0]     x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
-                    wire [W_BITS-1:0]      code = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
-                    wire signed [VW-1:0]   w = $signed({code ^ TOP_BIT, 1'b1});    // 2 code - S
-                    wire signed [DOT_W-1:0] product;
-                    if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
-                        assign product = x[0] ? DOT_W'(w) : {DOT_W{1'b0}};
-                    end else begin : g_pixel
-                        assign product = $signed({1'b0, x}) * w;
+                if (IN_BITS > 1 && SIMD == 1) begin : g_dsp
+                    wire [IN_BITS:0]      x = {1'b0, s0_x[gt*IN_BITS +: IN_BITS]};
+                    wire [W_BITS-1:0]     code = w_rd[gp*W_BITS +: W_BITS];
+                    wire [VW-1:0]         w = {code ^ TOP_BIT, 1'b1};    // 2 code - S
+                    registered_product #(.A_BITS(IN_BITS + 1), .B_BITS(VW), .P_BITS(DOT_W)) u_product (
+                        .clk(clk), .a(x), .b(w), .p(dot_q[(gt*PE + gp)*DOT_W +: DOT_W]));
+                end else begin : g_sum
+                    wire signed [DOT_W-1:0] terms [0:SIMD];
+                    assign terms[0] = {DOT_W{1'b0}};
+                    for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
+                        wire [IN_BITS-1:0]     x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
+                        wire [W_BITS-1:0]      code = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
+                        wire signed [VW-1:0]   w = $signed({code ^ TOP_BIT, 1'b1});    // 2 code - S
+                        wire signed [DOT_W-1:0] product;
+                        if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
+                            assign product = x[0] ? DOT_W'(w) : {DOT_W{1'b0}};
+                        end else begin : g_pixel
+                            assign product = $signed({1'b0, x}) * w;
+                        end
+                        assign terms[gj + 1] = terms[gj] + product;
                     end
-                    assign terms[gj + 1] = terms[gj] + product;
+                    reg [DOT_W-1:0] dot_r;
+                    always @(posedge clk) dot_r <= terms[SIMD];
+                    assign dot_q[(gt*PE + gp)*DOT_W +: DOT_W] = dot_r;
                 end
-                assign dot[gt*PE + gp] = terms[SIMD];
-                always @(posedge clk) dot_q[(gt*PE + gp)*DOT_W +: DOT_W] <= dot[gt*PE + gp];
             end
         end
     endgenerate

@@ -1,4 +1,5 @@
-// Test bench top of the project's ECP5 cell models (hw/ecp5): one MULT18X18D, one DP16KD as a
+// Test bench top of the project's ECP5 cell models (hw/ecp5): one MULT18X18D combinational and
+// one with its A, B and output registers on CLK0 (as registered_product uses it), one DP16KD as a
 // 36-bit pseudo dual-port ROM/RAM (how Yosys maps the weight ROMs) and one as a true dual port
 // with an 18-bit port A and a 9-bit port B. INIT0, INIT1, INIT63 are their INITVAL_00, _01 and
 // _3F; every other INITVAL is zero.
@@ -19,6 +20,10 @@ module ecp5_cells_tb #(
     input  wire        mul_signed_a,
     input  wire        mul_signed_b,
     output wire [35:0] mul_p,
+    // MULT18X18D registered (A, B and P on CLK0, CE0, RST0), the same operands
+    input  wire        mul_ce,
+    input  wire        mul_rst,
+    output wire [35:0] mul_reg_p,
     // DP16KD, 36-bit pseudo dual port: write port A, read port B
     input  wire        pdp_we,
     input  wire [3:0]  pdp_be,
@@ -45,6 +50,15 @@ module ecp5_cells_tb #(
         .B0(mul_b[0]), .B1(mul_b[1]), .B2(mul_b[2]), .B3(mul_b[3]), .B4(mul_b[4]), .B5(mul_b[5]), .B6(mul_b[6]), .B7(mul_b[7]), .B8(mul_b[8]), .B9(mul_b[9]), .B10(mul_b[10]), .B11(mul_b[11]), .B12(mul_b[12]), .B13(mul_b[13]), .B14(mul_b[14]), .B15(mul_b[15]), .B16(mul_b[16]), .B17(mul_b[17]),
         .SIGNEDA(mul_signed_a), .SIGNEDB(mul_signed_b), .SOURCEA(1'b0), .SOURCEB(1'b0),
         .P0(mul_p[0]), .P1(mul_p[1]), .P2(mul_p[2]), .P3(mul_p[3]), .P4(mul_p[4]), .P5(mul_p[5]), .P6(mul_p[6]), .P7(mul_p[7]), .P8(mul_p[8]), .P9(mul_p[9]), .P10(mul_p[10]), .P11(mul_p[11]), .P12(mul_p[12]), .P13(mul_p[13]), .P14(mul_p[14]), .P15(mul_p[15]), .P16(mul_p[16]), .P17(mul_p[17]), .P18(mul_p[18]), .P19(mul_p[19]), .P20(mul_p[20]), .P21(mul_p[21]), .P22(mul_p[22]), .P23(mul_p[23]), .P24(mul_p[24]), .P25(mul_p[25]), .P26(mul_p[26]), .P27(mul_p[27]), .P28(mul_p[28]), .P29(mul_p[29]), .P30(mul_p[30]), .P31(mul_p[31]), .P32(mul_p[32]), .P33(mul_p[33]), .P34(mul_p[34]), .P35(mul_p[35])
+    );
+
+    MULT18X18D #(.REG_INPUTA_CLK("CLK0"), .REG_INPUTB_CLK("CLK0"), .REG_OUTPUT_CLK("CLK0")) u_mul_reg (
+        .A0(mul_a[0]), .A1(mul_a[1]), .A2(mul_a[2]), .A3(mul_a[3]), .A4(mul_a[4]), .A5(mul_a[5]), .A6(mul_a[6]), .A7(mul_a[7]), .A8(mul_a[8]), .A9(mul_a[9]), .A10(mul_a[10]), .A11(mul_a[11]), .A12(mul_a[12]), .A13(mul_a[13]), .A14(mul_a[14]), .A15(mul_a[15]), .A16(mul_a[16]), .A17(mul_a[17]),
+        .B0(mul_b[0]), .B1(mul_b[1]), .B2(mul_b[2]), .B3(mul_b[3]), .B4(mul_b[4]), .B5(mul_b[5]), .B6(mul_b[6]), .B7(mul_b[7]), .B8(mul_b[8]), .B9(mul_b[9]), .B10(mul_b[10]), .B11(mul_b[11]), .B12(mul_b[12]), .B13(mul_b[13]), .B14(mul_b[14]), .B15(mul_b[15]), .B16(mul_b[16]), .B17(mul_b[17]),
+        .SIGNEDA(mul_signed_a), .SIGNEDB(mul_signed_b), .SOURCEA(1'b0), .SOURCEB(1'b0),
+        .CLK0(clk), .CLK1(1'b0), .CLK2(1'b0), .CLK3(1'b0), .CE0(mul_ce), .CE1(1'b0), .CE2(1'b0), .CE3(1'b0),
+        .RST0(mul_rst), .RST1(1'b0), .RST2(1'b0), .RST3(1'b0),
+        .P0(mul_reg_p[0]), .P1(mul_reg_p[1]), .P2(mul_reg_p[2]), .P3(mul_reg_p[3]), .P4(mul_reg_p[4]), .P5(mul_reg_p[5]), .P6(mul_reg_p[6]), .P7(mul_reg_p[7]), .P8(mul_reg_p[8]), .P9(mul_reg_p[9]), .P10(mul_reg_p[10]), .P11(mul_reg_p[11]), .P12(mul_reg_p[12]), .P13(mul_reg_p[13]), .P14(mul_reg_p[14]), .P15(mul_reg_p[15]), .P16(mul_reg_p[16]), .P17(mul_reg_p[17]), .P18(mul_reg_p[18]), .P19(mul_reg_p[19]), .P20(mul_reg_p[20]), .P21(mul_reg_p[21]), .P22(mul_reg_p[22]), .P23(mul_reg_p[23]), .P24(mul_reg_p[24]), .P25(mul_reg_p[25]), .P26(mul_reg_p[26]), .P27(mul_reg_p[27]), .P28(mul_reg_p[28]), .P29(mul_reg_p[29]), .P30(mul_reg_p[30]), .P31(mul_reg_p[31]), .P32(mul_reg_p[32]), .P33(mul_reg_p[33]), .P34(mul_reg_p[34]), .P35(mul_reg_p[35])
     );
 
     wire [13:0] pdp_ada = {pdp_waddr, 1'b0, pdp_be};

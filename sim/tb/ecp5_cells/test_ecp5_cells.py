@@ -1,5 +1,6 @@
 """The project's ECP5 cell models (hw/ecp5) against Python arithmetic: MULT18X18D's product
-for every signedness, DP16KD's INITVAL layout, read timing, byte enables and write modes at
+for every signedness, combinational and with its input and output registers (clock enable,
+synchronous reset), DP16KD's INITVAL layout, read timing, byte enables and write modes at
 36 bits (pseudo dual port), 18 and 9 bits (true dual port, one array seen at two widths).
 
 Configured by QPSNN_TB_CONFIG: {"seed", "init": {"INIT0": int, "INIT1": int, "INIT63": int}}."""
@@ -60,6 +61,30 @@ async def cell_models(dut):
         want = ((signed(a, 18) if sa else a) * (signed(b, 18) if sb else b)) & MASK36
         got = int(dut.mul_p.value)
         assert got == want, f"MULT18X18D {a:#x} x {b:#x} (signed {sa}, {sb}): {got:#x}, expected {want:#x}"
+
+    # MULT18X18D registered: A and B taken at an edge with CE0 high, their product at the next
+    # such edge; RST0 clears all three
+    dut.mul_rst.value, dut.mul_ce.value = 1, 1
+    await FallingEdge(dut.clk)
+    a_q = b_q = p_q = 0
+    sa_q = sb_q = 0
+    for step in range(300):
+        a, b, sa, sb = rng.getrandbits(18), rng.getrandbits(18), rng.getrandbits(1), rng.getrandbits(1)
+        ce, rst = int(rng.random() < 0.8), int(rng.random() < 0.05)
+        dut.mul_a.value, dut.mul_b.value, dut.mul_ce.value, dut.mul_rst.value = a, b, ce, rst
+        # the signedness pins are not registered: hold them for the product's edge
+        dut.mul_signed_a.value, dut.mul_signed_b.value = sa_q, sb_q
+        await FallingEdge(dut.clk)
+        if rst:
+            a_q = b_q = p_q = 0
+        elif ce:
+            p_q = ((signed(a_q, 18) if sa_q else a_q) * (signed(b_q, 18) if sb_q else b_q)) & MASK36
+            a_q, b_q = a, b
+        got = int(dut.mul_reg_p.value)
+        assert got == p_q, f"MULT18X18D registered, step {step}: {got:#x}, expected {p_q:#x}"
+        if step % 7 == 0:
+            sa_q, sb_q = sa, sb
+    dut.mul_rst.value, dut.mul_ce.value = 0, 0
 
     rows = initial_rows(cfg["init"])
     # DP16KD, 36 bits: word w is rows 2w (bits 17:0) and 2w+1 (bits 35:18), read a clock after
