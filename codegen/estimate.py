@@ -358,7 +358,7 @@ def engine_name(deploy: Deploy, lif: dict) -> str:
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
                 mode: str = "event", layer_simd: dict | None = None, layer_lanes: dict | None = None,
-                back_to_back: bool = True, layer_rows: dict | None = None) -> dict:
+                back_to_back: bool = True, layer_rows: dict | None = None, stream_images: int | None = None) -> dict:
     """Predicted cycles per image: each image alone (its first pixel in at cycle 0, the
     pipeline idle: the latency), each weight layer's own cycles and the bottleneck layer; and
     with `back_to_back` the images streamed back to back in order (each image's first pixel
@@ -367,7 +367,8 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     design's outputs per cycle and inputs per element of each weight layer (SIMD default 1);
     `layer_lanes`: neurons updated per cycle of each LIF layer (default: its engine's PE, as
     the generator); `layer_rows`: the rows of each conv layer's line buffer (default
-    line_buffer_rows, as the generator)."""
+    line_buffer_rows, as the generator); `stream_images`: stream only the first this many
+    images back to back (the replay of a stream is sequential, image after image)."""
     layer_simd, layer_lanes, layer_rows = layer_simd or {}, layer_lanes or {}, layer_rows or {}
     inputs = layer_inputs(deploy, images, trace)
     n = len(images)
@@ -380,15 +381,17 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
            "clock_mhz": NOMINAL_CLOCK_MHZ,
            "estimated_latency_ns": float(latency.mean()) * 1e3 / NOMINAL_CLOCK_MHZ}
     if back_to_back:
-        stream, _ = replay(deploy, layer_pe, {k: v[None] for k, v in inputs.items()}, 1, mode, layer_simd,
-                           layer_lanes, layer_rows)
-        interval = float(stream[0, -1]) / n
+        k = n if stream_images is None else min(n, stream_images)
+        stream, _ = replay(deploy, layer_pe, {name: v[None, :k] for name, v in inputs.items()}, 1, mode,
+                           layer_simd, layer_lanes, layer_rows)
+        interval = float(stream[0, -1]) / k
         out.update({"stream_cycles_each": stream[0], "stream_cycles_per_image": interval,
                     "estimated_throughput_fps": NOMINAL_CLOCK_MHZ * 1e6 / interval})
     return out
 
 
-def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace, back_to_back: bool = True) -> dict:
+def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace, back_to_back: bool = True,
+                  stream_images: int | None = None) -> dict:
     """cycle_model of a generated design (codegen.rtl.RtlDesign): its mode and knobs."""
     return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_lanes,
-                       back_to_back, design.layer_rows)
+                       back_to_back, design.layer_rows, stream_images)

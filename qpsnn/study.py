@@ -127,7 +127,7 @@ def accelerator_cycles(deploy, spec: Spec, images: np.ndarray) -> float:
     from qpsnn.model.golden import run_golden
 
     rtl = design(deploy, mode=spec.rtl["mode"])
-    return design_cycles(rtl, deploy, images, run_golden(deploy, images))["cycles_per_image"]
+    return design_cycles(rtl, deploy, images, run_golden(deploy, images), back_to_back=False)["cycles_per_image"]
 
 
 def run_seed(spec: Spec, data, cfg: StudyConfig, seed: int, targets: list[str], log) -> dict:

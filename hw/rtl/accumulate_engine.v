@@ -111,14 +111,9 @@ module accumulate_engine #(
     // pipeline stage 0: the ROM address registered (rd_q), the element with it (sa_*); stage 1:
     // ROM data arrives one cycle after its address (w_rd), and is registered again (w_q)
     reg [RA-1:0]             rd_q;
-    reg [SIMD*PE*W_BITS-1:0] w_rd;
-    // (unused, and removed by synthesis, where registered_products take the products)
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [SIMD*PE*W_BITS-1:0] w_q;
-    reg [X_BITS-1:0]       s1_x;
-    /* verilator lint_on UNUSEDSIGNAL */
+    reg [SIMD*PE*W_BITS-1:0] w_rd, w_q;
     reg                    sa_valid, s0_valid, s1_valid;
-    reg [X_BITS-1:0]       sa_x, s0_x;
+    reg [X_BITS-1:0]       sa_x, s0_x, s1_x;
     reg                    sa_bank, s0_bank, s1_bank;
     reg                    sa_first, s0_first, s1_first;
     // pipeline stage 2: the element's products summed per lane
@@ -187,14 +182,22 @@ module accumulate_engine #(
     endgenerate
 
     // per step and output lane the dot product of the element's SIMD inputs with their
-    // weights (an adder tree), registered in dot_q. One pixel input per element: its product
-    // in a registered_product from the registers' inputs (the ROM's read and the element of
-    // stage 0), so the multiplier's own registers (a DSP's) stand for w_q, s1_x and dot_q.
+    // weights (an adder tree), registered in dot_q. Synthesized for the ECP5 (QPSNN_ECP5), one
+    // pixel input per element: its product in a registered_product from the registers' inputs
+    // (the ROM's read and the element of stage 0), so the MULT18X18D's own registers stand for
+    // w_q, s1_x and dot_q (synth_ecp5 then removes those), cycle for cycle the same. Elsewhere
+    // the registers stay in the engine, where synth_xilinx takes dot_q and the accumulator into
+    // the DSP48 (a registered_product's boundary would keep the accumulator out of it).
+`ifdef QPSNN_ECP5
+    localparam integer ECP5 = 1;
+`else
+    localparam integer ECP5 = 0;
+`endif
     genvar gj, gp;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_dot_step
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-                if (IN_BITS > 1 && SIMD == 1) begin : g_dsp
+                if (ECP5 != 0 && IN_BITS > 1 && SIMD == 1) begin : g_dsp
                     wire [IN_BITS:0]      x = {1'b0, s0_x[gt*IN_BITS +: IN_BITS]};
                     wire [W_BITS-1:0]     code = w_rd[gp*W_BITS +: W_BITS];
                     wire [VW-1:0]         w = {code ^ TOP_BIT, 1'b1};    // 2 code - S

@@ -166,8 +166,15 @@ module conv_window #(
     // candidates, the next window and the one after it, and chosen by whether the walker
     // advances; rows_in_q2 is it a cycle later, to go with live_q
     reg  signed [YW-1:0] rows_after;     // y0 + K: the rows the window after the next one needs
-    wire [BW-1:0] after_top = map_row0 + ((y0 < 0) ? {BW{1'b0}} : BW'(y0));
-    wire [BW-1:0] after_rows_needed = map_row0 + ((rows_after > YW'(H)) ? BW'(H) : BW'(rows_after));
+    // ... as stream rows, clipped to the map (map_row0 + min(y0 + K, H)), and its top row
+    // clipped to the map (max(y0, 0)): registers kept by additions as the window moves, so
+    // that no chain of adders lies between the window's position and the checks
+    reg  [BW-1:0]        after_rows_needed;
+    reg  [YW-2:0]        top_clipped;
+    wire [BW-1:0] after_top = map_row0 + BW'(top_clipped);
+    localparam integer ROWS_START = (K - PAD_T < H) ? K - PAD_T : H;
+    localparam signed [YW-1:0] ROWS_CLIP = YW'(H - STRIDE);    // rows_after above: clipped next
+    localparam signed [YW-1:0] Y_TOP_MIN = YW'(-STRIDE);       // y0 at least: y0 + STRIDE >= 0
     wire [BW-1:0] next_short = next_rows_needed - wr_row;    // rows still to come (none: 0 or negative)
     wire [BW-1:0] after_short = after_rows_needed - wr_row;
     wire rows_in_next = next_short == {BW{1'b0}} || next_short[BW-1];
@@ -285,6 +292,11 @@ module conv_window #(
                 y0 <= last_oy ? Y_START : y0 + YW'(STRIDE);
                 rows_after <= last_oy ? ROWS_AFTER_START : rows_after + YW'(STRIDE);
                 if (last_oy) map_row0 <= map_row0 + BW'(H);
+                if (last_oy) after_rows_needed <= map_row0 + BW'(H + ROWS_START);
+                else if (rows_after > ROWS_CLIP) after_rows_needed <= map_row0 + BW'(H);
+                else after_rows_needed <= after_rows_needed + BW'(STRIDE);
+                if (last_oy || y0 < Y_TOP_MIN) top_clipped <= {(YW-1){1'b0}};
+                else top_clipped <= (YW-1)'(y0 + YW'(STRIDE));
                 for (i = 0; i < K; i = i + 1)
                     row_base[i] <= slot_step(row_base[i], last_oy ? MAP_STEP : ROW_STEP);
             end
@@ -294,6 +306,8 @@ module conv_window #(
             wr_row <= {BW{1'b0}};
             walk_top <= {BW{1'b0}};
             map_row0 <= {BW{1'b0}};
+            after_rows_needed <= BW'(ROWS_START);
+            top_clipped <= {(YW-1){1'b0}};
             oy <= {OHW{1'b0}};
             ox <= {OWW{1'b0}};
             y0 <= Y_START;

@@ -3,8 +3,10 @@
 // it is a MULT18X18D that uses its own input and output registers; Yosys 0.23's synth_ecp5 packs
 // no register into the block, so a multiplication it maps runs from a fabric register through
 // the block's combinational multiplier into another (the accelerator's critical path, 9.4 ns).
-// Elsewhere (simulation, synth_xilinx) it is the same registers around a multiplication, cycle
-// for cycle. A_BITS, B_BITS <= 18; P_BITS <= 36 (the low bits of the product).
+// Elsewhere it is the same registers around a multiplication, cycle for cycle (what its unit
+// test checks; accumulate_engine uses the module in its ECP5 synthesis only, and the gate-level
+// check simulates that MULT18X18D with the project's cell model). A_BITS, B_BITS <= 18;
+// P_BITS <= 36 (the low bits of the product).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
