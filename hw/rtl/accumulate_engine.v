@@ -185,19 +185,23 @@ module accumulate_engine #(
     // weights (an adder tree), registered in dot_q. Synthesized for the ECP5 (QPSNN_ECP5), one
     // pixel input per element: its product in a registered_product from the registers' inputs
     // (the ROM's read and the element of stage 0), so the MULT18X18D's own registers stand for
-    // w_q, s1_x and dot_q (synth_ecp5 then removes those), cycle for cycle the same. Elsewhere
-    // the registers stay in the engine, where synth_xilinx takes dot_q and the accumulator into
-    // the DSP48 (a registered_product's boundary would keep the accumulator out of it).
+    // w_q, s1_x and dot_q (synth_ecp5 then removes those), cycle for cycle the same. Not for a
+    // ROM deeper than one block RAM (DP16KD: 512 words at its widest): its read passes the
+    // multiplexer among the blocks' outputs, which must end in a fabric register (w_q) rather
+    // than run on to the multiplier's input (the MLP skeleton's first layer, 3,136 words: 12.2 ns
+    // into the block's input register, 10.6 ns into w_q). Elsewhere the registers stay in the
+    // engine, where synth_xilinx takes dot_q and the accumulator into the DSP48 (a
+    // registered_product's boundary would keep the accumulator out of it).
 `ifdef QPSNN_ECP5
-    localparam integer ECP5 = 1;
+    localparam integer DSP_REGISTERS = (DEPTH <= 512) ? 1 : 0;
 `else
-    localparam integer ECP5 = 0;
+    localparam integer DSP_REGISTERS = 0;
 `endif
     genvar gj, gp;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_dot_step
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-                if (ECP5 != 0 && IN_BITS > 1 && SIMD == 1) begin : g_dsp
+                if (DSP_REGISTERS != 0 && IN_BITS > 1 && SIMD == 1) begin : g_dsp
                     wire [IN_BITS:0]      x = {1'b0, s0_x[gt*IN_BITS +: IN_BITS]};
                     wire [W_BITS-1:0]     code = w_rd[gp*W_BITS +: W_BITS];
                     wire [VW-1:0]         w = {code ^ TOP_BIT, 1'b1};    // 2 code - S
