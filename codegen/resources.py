@@ -77,18 +77,17 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
 
 
 def window_terms(p: dict) -> tuple[dict, dict]:
-    """conv_window: the line buffer (ROWS x W pixels) in distributed RAM (RAM64M: 64 words x 3
-    bits in 4 LUTs), per-tap flag copies in event mode, the address arithmetic of the K*K taps;
-    the walker's registers (the next window's and the walked window's tap addresses, each tap
-    row's slot), the stream row counters, its two vector registers and its element_serializer."""
+    """conv_window: the line buffer (ROWS x W pixels and the zero word) in block RAM, per-tap
+    flag copies in event mode in distributed RAM (RAM64M: 64 words x 3 bits in 4 LUTs), the
+    address arithmetic of the K*K taps; the walker's registers (the next window's and the walked
+    window's tap addresses, each tap row's slot), the stream row counters, its two vector
+    registers and its element_serializer."""
     pixels, bits, taps = p["ROWS"] * p["W"], p["C"] * p["ELEM_BITS"], p["K"] * p["K"]
     aw = clog2(pixels)
     skip = p["SKIP_ZEROS"] != 0
     yw, xw = clog2(p["H"] + p["K"] + p["STRIDE"] + 1) + 1, clog2(p["W"] + p["K"] + p["STRIDE"] + 1) + 1
     bw = clog2(p["H"] + p["ROWS"] + p["K"] + p["STRIDE"] + 1) + 2       # stream rows
-    lut = {"map_lutram": 4 * math.ceil(pixels / 64) * math.ceil(bits / 3),
-           "map_read_mux": (math.ceil(pixels / 64) - 1) * bits,
-           "flag_lutram": 4 * math.ceil(pixels / 64) * taps if skip else 0,
+    lut = {"flag_lutram": 4 * math.ceil(pixels / 64) * taps if skip else 0,
            "tap_address_bits": taps * (aw + 2),
            "element_pick": p["C"] * p["ELEM_BITS"],
            "stream_row_bits": bw,        # the row counters, their differences and comparisons
@@ -100,7 +99,7 @@ def window_terms(p: dict) -> tuple[dict, dict]:
           + 2 * taps * (aw + 1) + yw + taps + 7                # the next and the walked window
           + 2 * (vector + 1)                                   # the map's read, the serializer's input
           + element_serializer_ff(p["C"], p["ELEM_BITS"], p["INDEX_BITS"]))
-    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+    return lut, {"FF": ff, "BRAM18": bram18(pixels + 1, bits), "DSP": 0}
 
 
 def element_serializer_ff(n: int, elem_bits: int, index_bits: int) -> int:

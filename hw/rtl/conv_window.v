@@ -63,24 +63,31 @@ module conv_window #(
     // reads (so the read needs no mask after the RAM). No read-during-write logic: a pixel is
     // read two or more cycles after it was written (a window is taken a cycle after its rows
     // are in, its taps handed on after that), and a slot is written again only from the cycle
-    // after the last tap reading its row was handed on.
+    // after the last tap reading its row was handed on. In block RAM whatever its size: the
+    // read's address then ends in the RAM's own register (a small ring in distributed RAM is
+    // read asynchronously, so the tap's address multiplexer, the RAM and the multiplexer among
+    // its parts made one path into vec_data: 11.0 ns, conv0's window alone at 90.6 MHz).
     localparam integer RW = $clog2(SLOTS + 1);
     localparam [RW-1:0] ZERO_WORD = RW'(SLOTS);
-    (* no_rw_check *)
+    (* no_rw_check, ram_style = "block" *)
     reg [C*ELEM_BITS-1:0] map [0:SLOTS];
     initial map[SLOTS] = {(C*ELEM_BITS){1'b0}};
     reg [AW-1:0]  wr_addr;      // the slot being written: row wr_row's slot, column wr_col
 
     // Rows are counted over the stream of maps (BW bits, modulo: only differences of at most
-    // H + ROWS + K rows are compared): the row being written (the rows complete before it),
-    // the first row still needed (the top row of the window after the last one handed on)
+    // H + ROWS + K rows are compared): the row being written (the rows complete before it)
     localparam integer BW = $clog2(H + ROWS + K + STRIDE + 1) + 2;
     reg  [BW-1:0] wr_row;
-    reg  [BW-1:0] walk_top;
-    // the rows the writer is ahead of the first row needed: fewer than ROWS, or negative when
-    // the walker has moved on past rows no window reads (a valid conv's last rows) not yet in
-    wire [BW-1:0] rows_ahead = wr_row - walk_top;
-    assign s_axis_tready = rows_ahead[BW-1] || rows_ahead < BW'(ROWS);
+    // the rows the writer is ahead of the first row still needed (the top row of the window
+    // after the last one handed on): fewer than ROWS, or negative when the walker has moved on
+    // past rows no window reads (a valid conv's last rows) not yet in. Kept by additions, as
+    // is next_ahead (the same to the next window's top row: what ahead becomes when the window
+    // being walked is through), so the ready is a comparison with a constant (a subtraction
+    // before it was the longest path of conv0's window alone once its map was in block RAM:
+    // 9.3 ns, through the write enables)
+    reg  [BW-1:0] ahead;
+    reg  [BW-1:0] next_ahead;
+    assign s_axis_tready = ahead[BW-1] || ahead < BW'(ROWS);
 
     // Two windows ahead of the walker, both in registers, so that taking a window is a
     // register-to-register step: the window after the next one by its position, its
@@ -108,7 +115,6 @@ module conv_window #(
     reg                 primed;        // the next window's registers hold it
     reg [TAPS-1:0]      next_on_map;
     reg [RW-1:0]        next_addr [0:TAPS-1];
-    reg [BW-1:0]        next_top;      // the stream row of its top row (clipped to the map)
     reg [BW-1:0]        next_rows_needed;   // the stream rows complete before it can be taken
     reg [XW-1-1:0]      wr_col;
 
@@ -126,15 +132,30 @@ module conv_window #(
     // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
     // padding (the corner compared with constants, no adder), its pixel address (its row's
     // slot plus the column; off the map the walked window reads the zero word instead)
+    // Whether row y0 + d (column x0 + d) is on the map, for every value of the corner: a
+    // constant table the corner indexes (a few LUTs; comparisons with constants became carry
+    // chains in synth_ecp5, the longest path of conv1's window alone: 8.9 ns)
+    localparam integer CW = (YW > XW) ? YW : XW;
+    function automatic [(1 << CW)-1:0] on_map_table(input integer d, input integer size, input integer bits);
+        integer v, signed_v;
+        begin
+            on_map_table = {(1 << CW){1'b0}};
+            for (v = 0; v < (1 << bits); v = v + 1) begin
+                signed_v = (v >= (1 << (bits - 1))) ? v - (1 << bits) : v;
+                on_map_table[v] = (signed_v + d >= 0) && (signed_v + d < size);
+            end
+        end
+    endfunction
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
     generate
         for (gj = 0; gj < TAPS; gj = gj + 1) begin : g_tap
-            // casts of negative numbers, not a minus before a cast (Yosys 0.23 drops that minus)
-            localparam signed [YW-1:0] Y_MIN = YW'(-(gj / K));
-            localparam signed [XW-1:0] X_MIN = XW'(-(gj % K));
-            assign on_map[gj] = (y0 >= Y_MIN) && (y0 < YW'(H - gj / K)) && (x0 >= X_MIN) && (x0 < XW'(W - gj % K));
+            localparam [(1 << CW)-1:0] ROW_ON = on_map_table(gj / K, H, YW);
+            localparam [(1 << CW)-1:0] COL_ON = on_map_table(gj % K, W, XW);
+            wire [(1 << YW)-1:0] row_on = ROW_ON[(1 << YW)-1:0];
+            wire [(1 << XW)-1:0] col_on = COL_ON[(1 << XW)-1:0];
+            assign on_map[gj] = row_on[$unsigned(y0)] && col_on[$unsigned(x0)];
             /* verilator lint_off UNUSEDSIGNAL */
             wire signed [AW+1:0] addr = $signed({2'b00, row_base[gj / K]}) + (AW+2)'(x0) + (AW+2)'(gj % K);
             /* verilator lint_on UNUSEDSIGNAL */
@@ -243,6 +264,12 @@ module conv_window #(
 
     wire write = s_axis_tvalid && s_axis_tready;
     wire row_end = wr_col == (XW-1)'(W - 1);
+    wire row_in = write && row_end;     // a row complete in this cycle
+    // the sums from registers alone, chosen by the late selects (a walker's step, a row in)
+    wire [BW-1:0] after_ahead = wr_row - after_top;
+    wire [BW-1:0] after_ahead_1 = after_ahead + 1'b1;
+    wire [BW-1:0] next_ahead_1 = next_ahead + 1'b1;
+    wire [BW-1:0] ahead_1 = ahead + 1'b1;
 
     always @(posedge clk) begin
         if (write) begin
@@ -252,7 +279,12 @@ module conv_window #(
             if (row_end) wr_row <= wr_row + 1'b1;
         end
         // the rows before the next window's top are free once the current one is through
-        if (last_tap_out) walk_top <= next_top;
+        // (the walker's step and a row's completion choose among sums made without them: both
+        // come late in the cycle, and into an addition they ran through its chain)
+        if (last_tap_out) ahead <= row_in ? next_ahead_1 : next_ahead;
+        else ahead <= row_in ? ahead_1 : ahead;
+        if (advance) next_ahead <= row_in ? after_ahead_1 : after_ahead;
+        else next_ahead <= row_in ? next_ahead_1 : next_ahead;
         rows_in_q <= advance ? rows_in_after : rows_in_next;
         rows_in_q2 <= rows_in_q;
         live_q <= live;
@@ -283,7 +315,6 @@ module conv_window #(
             primed <= 1'b1;
             next_on_map <= on_map;
             for (i = 0; i < TAPS; i = i + 1) next_addr[i] <= RW'(tap_addr[i]);
-            next_top <= after_top;
             next_rows_needed <= after_rows_needed;
             ox <= last_ox ? {OWW{1'b0}} : ox + 1'b1;
             x0 <= last_ox ? X_START : x0 + XW'(STRIDE);
@@ -304,7 +335,8 @@ module conv_window #(
         if (rst) begin
             wr_addr <= {AW{1'b0}};
             wr_row <= {BW{1'b0}};
-            walk_top <= {BW{1'b0}};
+            ahead <= {BW{1'b0}};
+            next_ahead <= {BW{1'b0}};
             map_row0 <= {BW{1'b0}};
             after_rows_needed <= BW'(ROWS_START);
             top_clipped <= {(YW-1){1'b0}};
