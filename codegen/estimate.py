@@ -39,7 +39,7 @@ from qpsnn.model.golden import GoldenTrace, im2col, maxpool
 
 STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
 LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
-READOUT_CYCLES = 4      # readout: take the beat, the scan's two stages, hand over the output (plus one per step and per class)
+READOUT_CYCLES = 4      # readout: take the beat, the scan's stages, hand over the output (plus one per step, two per class)
 ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address registered, its read, its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
@@ -116,7 +116,8 @@ class Pool:
 
 class Readout:
     """readout: takes a beat when idle (the T steps summed, the K classes scanned, the class
-    out and taken), its class received READOUT_CYCLES + T + K cycles after the take."""
+    out and taken), its class received READOUT_CYCLES + T + 2K cycles after the take (a class
+    scanned every two cycles)."""
 
     def __init__(self, n: int, steps: int, classes: int):
         self.steps, self.classes = steps, classes
@@ -125,8 +126,8 @@ class Readout:
 
     def push(self, t):
         take = np.maximum(t, self.free)
-        self.free = take + self.steps + self.classes + READOUT_CYCLES - 1
-        self.done.append(take + READOUT_CYCLES + self.steps + self.classes)
+        self.free = take + self.steps + 2 * self.classes + READOUT_CYCLES - 1
+        self.done.append(take + READOUT_CYCLES + self.steps + 2 * self.classes)
         return take
 
 

@@ -152,12 +152,12 @@ def maxpool_terms(p: dict) -> tuple[dict, dict]:
 def readout_terms(p: dict) -> tuple[dict, dict]:
     """readout: lanes hold BITS varying bits (the sign extension is one bit copied; a spike is
     one bit); the sums are accumulated one step per cycle (an adder and a T-way choice per
-    class), the scan reads a class and compares it in two register stages."""
+    class), the scan reads a class, compares it and updates the best in three register stages."""
     k, t, spikes = p["K"], p["T"], p.get("SPIKES", 0)
     sum_w = p["BITS"] + clog2(t + 1)
     lut = {"sum_bits": k * sum_w * (2 if t > 1 else 1), "argmax_bits": 2 * sum_w + k, "control": 1}
     ff = (t * k * (1 if spikes else p["BITS"]) + k * sum_w + 2 * sum_w + p["CLASS_BITS"]
-          + 2 * max(1, clog2(k)) + max(1, clog2(t)) + 5)
+          + 2 * max(1, clog2(k)) + max(1, clog2(t)) + 8)
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
