@@ -181,4 +181,5 @@ def test_placed_table_has_the_figures_at_fmax_and_says_what_they_are():
     table = markdown([row], placed=True)
     assert "| 4-bit, the spec's pruning, pe conv1=16 | 98.60 | 15,884 | 15,607 | 14 | 16 | 96.1 | 11,478 | " \
            "119.4 | 8,583 | yes |" in table
-    assert "the cycle model's interval (its slowest layer) at Fmax" in table
+    from qpsnn.sweep import STREAM_IMAGES
+    assert f"the cycle model's replay of the first {STREAM_IMAGES} images streamed, at Fmax" in table
