@@ -126,8 +126,9 @@ class Readout:
 
     def push(self, t):
         take = np.maximum(t, self.free)
-        self.free = take + self.steps + 2 * self.classes + READOUT_CYCLES - 1
-        self.done.append(take + READOUT_CYCLES + self.steps + 2 * self.classes)
+        done = take + READOUT_CYCLES + self.steps + 2 * self.classes
+        self.free = done - 1
+        self.done.append(done)
         return take
 
 

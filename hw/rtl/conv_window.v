@@ -129,9 +129,6 @@ module conv_window #(
         end
     endfunction
 
-    // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
-    // padding (the corner compared with constants, no adder), its pixel address (its row's
-    // slot plus the column; off the map the walked window reads the zero word instead)
     // Whether row y0 + d (column x0 + d) is on the map, for every value of the corner: a
     // constant table the corner indexes (a few LUTs; comparisons with constants became carry
     // chains in synth_ecp5, the longest path of conv1's window alone: 8.9 ns)
@@ -146,6 +143,9 @@ module conv_window #(
             end
         end
     endfunction
+    // per tap j = ky*K + kx (constants) of the window after the next: on the map or in the
+    // padding (its row's and column's tables, no adder), its pixel address (its row's slot
+    // plus the column; off the map the walked window reads the zero word instead)
     wire [TAPS-1:0] on_map, live;
     wire [AW-1:0]   tap_addr [0:TAPS-1];
     genvar gj;
