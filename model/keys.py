@@ -23,8 +23,14 @@ def layers_without_knobs(spec_dict: dict) -> list:
 
 
 def data_part(spec_dict: dict) -> dict:
-    """The data section of a spec and which images its data set name stands for here."""
-    return {"data": spec_dict["data"], "images": data_identity(spec_dict["data"]["dataset"])}
+    """The data section of a spec, which images its data set name stands for here, and the
+    content of the weights the training starts from (train.init), when given: a front end that
+    writes new weights or images to the same path makes a new model."""
+    from qpsnn.model.weights import file_digest
+
+    init = spec_dict["train"].get("init")
+    return {"data": spec_dict["data"], "images": data_identity(spec_dict["data"]["dataset"]),
+            "init": file_digest(init) if init else None}
 
 
 def training_key(spec: Spec) -> str:

@@ -165,9 +165,13 @@ PHASES = ("train", "finetune")
 
 def train_model(spec: Spec, data: DataSet, verbose: int | None = None, quantized: bool = True,
                 checkpoints: Checkpoints | None = None):
-    """A freshly initialised model of `spec` trained for train.epochs (seeded: deterministic)."""
+    """A model of `spec`, freshly initialised (seeded: deterministic) or given the weights of
+    train.init, trained for train.epochs (0: the initial weights as they are)."""
     set_seed(spec.train["seed"])
     model = build_model(spec, data.input_shape, quantized=quantized)
+    if spec.train["init"]:
+        from qpsnn.model.weights import read_weights, set_model_weights
+        set_model_weights(model, spec, read_weights(spec.train["init"], spec, data.input_shape))
     return fit(model, spec, data, spec.train["epochs"], verbose, checkpoints, "train")
 
 

@@ -208,7 +208,6 @@ def main(argv: list[str] | None = None) -> int:
             check_with_data(spec)
             print(json.dumps(spec.to_dict(), indent=1))
             return 0
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         if args.command == "sweep":
             from qpsnn.sweep import SweepConfig, run_sweep
 

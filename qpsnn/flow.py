@@ -43,6 +43,14 @@ def atomic_dir(out: str):
     replace_dir(tmp, out)
 
 
+def keep_source(out: str, work: str) -> None:
+    """DIR/source (what a front end wrote: the spec, its weights and data, which the spec names)
+    goes on into the new DIR: a flow replaces what the steps make, never its input."""
+    from qpsnn.api import SOURCE
+    if os.path.isdir(os.path.join(out, SOURCE)):
+        shutil.copytree(os.path.join(out, SOURCE), os.path.join(work, SOURCE))
+
+
 SPEC_FILE = "spec.json"     # the spec of the last run in DIR: `qpsnn report` reads it
 TABLE_FILE = "table.json"   # the compression table given with --table, for every later rendering
 
@@ -101,6 +109,7 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
     check_tools_of(Workspace(spec, out, out, options), steps)
     problems = []
     with atomic_dir(out) as work:
+        keep_source(out, work)
         ws = Workspace(spec, work, out, options, previous=out if os.path.isdir(out) else None)
         ws.data()       # the data set loaded (and its values checked) before the first slow step
         for name in steps:
@@ -115,15 +124,23 @@ def run_flow(spec: Spec, out: str, hls: bool = True, rtl: bool = True, resume: b
 def run_single_step(spec: Spec, out: str, name: str, options, table: dict | None = None) -> dict:
     """One step in DIR, from what the steps before it left there; DIR/<step> is replaced in one
     rename and the report assembled again."""
+    return run_steps(spec, out, [name], options, table)
+
+
+def run_steps(spec: Spec, out: str, names: list[str], options, table: dict | None = None) -> dict:
+    """Steps in DIR one after the other (each needing what the ones before it left there), each
+    replacing its own DIR/<step> in one rename; the report assembled again."""
     check_with_data(spec)
     out = check_out_dir(out)
     from qpsnn.steps import Workspace, check_tools_of, clear_checkpoints, run_step
 
     ws = Workspace(spec, out, out, options)
-    check_tools_of(ws, [name])
-    _, problems = run_step(ws, name)
-    if name in ("train", "prune"):
-        clear_checkpoints(out)
+    check_tools_of(ws, names)
+    problems = []
+    for name in names:
+        problems += run_step(ws, name)[1]
+        if name in ("train", "prune"):
+            clear_checkpoints(out)
     report = write_outputs(ws, table)
     if problems:
         raise design_failed(problems, out)

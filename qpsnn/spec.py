@@ -14,7 +14,7 @@ import yaml
 
 from qpsnn.codegen.resources import PARTS
 from qpsnn.errors import InputError
-from qpsnn.model.data import BUILT_IN_SHAPES, check_split, dataset_layout
+from qpsnn.model.data import BUILT_IN_SHAPES, check_split, dataset_layout, npz_is_split
 
 READOUT_MODES = ("membrane", "spikes")   # class = argmax of the summed membrane / spike count
 LAYER_TYPES = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
@@ -30,9 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
     # the recipe: batch norm before every LIF (folded into the integer bias and threshold at
     # export), Adam (AdamW with weight_decay > 0) on a constant or cosine learning rate, and
-    # seeded augmentation: random shifts up to `shift` pixels, rotations up to `rotate` degrees
+    # seeded augmentation: random shifts up to `shift` pixels, rotations up to `rotate` degrees;
+    # init: a weights file (qpsnn.model.weights) the training starts from instead of a seeded
+    # initialisation: a front end's model (Keras, NIR); with epochs 0 it is quantized as it is
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0, "batch_norm": True,
-              "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0},
+              "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0, "init": None},
     "verify": {"hls_images": 50, "rtl_images": 50, "netlist_images": 50, "board_images": 20},
     "rtl": {"mode": "event", "part": None, "clock_mhz": None},
     # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
@@ -210,6 +212,14 @@ def check_clock(value: Any, where: str) -> float:
     return _number(value, where, 1.0, 1000.0, "a clock in MHz, a number in 1..1000")
 
 
+def resolve_path(path: str, source: str) -> str | None:
+    """A path given in a spec: from the working directory, else from the spec file's directory;
+    None when neither holds the file."""
+    beside_spec = os.path.join(os.path.dirname(source), path)
+    found = path if os.path.isfile(path) else beside_spec if os.path.isfile(beside_spec) else None
+    return None if found is None else os.path.abspath(found)
+
+
 def _check_recipe(train: dict) -> None:
     _number(train["lr"], "train.lr", 1e-7, 1.0, "a learning rate in (0, 1]")
     if not isinstance(train["batch_norm"], bool):
@@ -256,12 +266,9 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     if not isinstance(ds, str) or (ds not in DATASETS and not ds.endswith(".npz")):
         raise InputError(f"data.dataset: accepted {list(DATASETS)} or a path to a .npz file, got {ds!r}")
     if ds.endswith(".npz"):
-        # relative paths: from the working directory, else from the spec file's directory
-        beside_spec = os.path.join(os.path.dirname(source), ds)
-        found = ds if os.path.isfile(ds) else beside_spec if os.path.isfile(beside_spec) else None
-        if found is None:
+        data["dataset"] = resolve_path(ds, source)
+        if data["dataset"] is None:
             raise InputError(f"data.dataset: file not found: {ds}")
-        data["dataset"] = os.path.abspath(found)
     tf_ = data["test_fraction"]
     if not isinstance(tf_, (int, float)) or not 0 < tf_ < 1:
         raise InputError(f"data.test_fraction: expected a number in (0, 1), got {tf_!r}")
@@ -281,6 +288,14 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     _pos_int(train["epochs"], "train.epochs", lo=0)
     _pos_int(train["batch_size"], "train.batch_size")
     _check_recipe(train)
+    if train["init"] is not None:
+        init = train["init"]
+        if not isinstance(init, str) or not init.endswith(".npz"):
+            raise InputError(f"train.init: expected the path of a weights .npz (qpsnn.model.weights) or none, "
+                             f"got {init!r}")
+        train["init"] = resolve_path(init, source)
+        if train["init"] is None:
+            raise InputError(f"train.init: file not found: {init}")
     verify = _merge(DEFAULTS["verify"], raw.get("verify"), "verify")
     rtl = _merge(DEFAULTS["rtl"], raw.get("rtl"), "rtl")
     if rtl["mode"] not in ("event", "dense"):
@@ -455,7 +470,8 @@ def check_with_data(spec: Spec) -> None:
     check, and one it refuses is refused by the flow with the same message."""
     dataset = spec.data["dataset"]
     shape, counts = dataset_layout(dataset)
-    check_split(dataset, counts, spec.data["test_fraction"])
+    if not (dataset.endswith(".npz") and npz_is_split(dataset)):     # a file's own hold-out is not split
+        check_split(dataset, counts, spec.data["test_fraction"])
     last = [layer for layer in spec.layers if layer["type"] == "dense"][-1]
     if last["units"] < len(counts):
         raise InputError(f"layer {last['name']!r}: {last['units']} units, but the readout needs one per class "

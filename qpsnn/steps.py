@@ -297,8 +297,12 @@ class Export(Step):
                     "float_model": float((float_pred == data.y_test).mean()),
                     "golden": float((trace.prediction == data.y_test).mean()),
                     "float_golden_agreement": float((float_pred == trace.prediction).mean())}
+        firing = {name: float(s.mean()) for name, s in trace.spikes.items()}
+        warnings = network_warnings(accuracy["golden"], data.n_classes, firing)
+        for warning in warnings:
+            print(f"[qpsnn] warning: {warning}", flush=True)
         return {"accuracy": accuracy, "data": {"source": data.source, "train_images": int(len(data.y_train))},
-                "firing_rate": {name: float(s.mean()) for name, s in trace.spikes.items()},
+                "firing_rate": firing, "warnings": warnings,
                 "model": model_stats(deploy, ws.model_spec, spec_connections(ws.spec, data.input_shape)),
                 "sops": synaptic_ops(deploy, trace), "deploy_digest": deploy.digest()}, []
 
@@ -312,6 +316,28 @@ class Export(Step):
             report["data"] = dict(result["data"])
         for section in ("firing_rate", "model", "sops", "deploy_digest"):
             report[section] = result[section]
+        if result.get("warnings"):
+            report.setdefault("warnings", []).extend(result["warnings"])
+
+
+def network_warnings(accuracy: float, classes: int, firing: dict) -> list[str]:
+    """What a user must hear about a network that passes every bit-exact check: an accuracy no
+    better than guessing, a LIF layer that never fires (nothing after it can learn or infer)
+    or fires at every step of every neuron (it carries no information)."""
+    warnings = []
+    chance = 1.0 / max(classes, 1)
+    if accuracy <= 1.5 * chance:
+        warnings.append(f"the golden model classifies {accuracy:.1%} of the hold-out images, near chance "
+                        f"({chance:.1%} for {classes} classes): the network did not learn (more epochs, another "
+                        "learning rate or threshold), or its weights did not come through (check the import)")
+    for name, rate in firing.items():
+        if rate == 0.0:
+            warnings.append(f"LIF layer {name!r} never fires on the hold-out images: every layer after it sees "
+                            "no spikes (lower its threshold, or check the weights feeding it)")
+        elif rate == 1.0:
+            warnings.append(f"LIF layer {name!r} fires at every step of every neuron: its spikes carry no "
+                            "information (raise its threshold)")
+    return warnings
 
 
 def hold_out(ws: Workspace, count: int, timer: Timer):
@@ -436,6 +462,53 @@ def place_and_route_report(design, rtl_dir: str) -> dict:
     return place_and_route(rtl_dir, design.sources(rtl_dir), design.top)
 
 
+def verify_rtl(ws: Workspace, images, labels, golden, out_dir: str, timer: Timer) -> tuple[dict, list]:
+    """The RTL in DIR/rtl simulated on `images` (each alone, then back to back), every readout
+    value against the golden model's trace `golden`, and the cycles against the cycle model:
+    (result, problems). The sim step runs it on the hold-out images; the API on a user's."""
+    from qpsnn.codegen.estimate import design_cycles
+    from qpsnn.model.golden import run_golden
+    from qpsnn.sim.network import locate_mismatch, simulate_network
+    n = len(images)
+    design = rtl_design(ws)
+    rtl_dir = ws.path("rtl")
+    sources = design.sources(rtl_dir)
+    mode = ws.model_spec.rtl["mode"]
+    with timer.stage("sim"):
+        # each image alone, then the same images back to back
+        result = simulate_network(sources, design.top, rtl_dir, out_dir, images, golden.logits, design.lane,
+                                  mode="both")
+    bit_exact = {"images": n, "mismatches": result.mismatches, "first_mismatch": result.first_mismatch}
+    model = design_cycles(design, ws.deploy(), images, golden)
+    latency = {"cycles_per_image_measured": result.cycles_mean,
+               "cycles_per_image_max": int(result.cycles.max()),
+               "cycles_per_image_analytic": model["cycles_per_image"],
+               "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
+               # the model replays every handshake: it should predict each image's cycles exactly
+               "images_cycles_differ": int((result.cycles != model["cycles_per_image_each"]).sum()),
+               "cycles_per_layer_analytic": model["cycles_per_layer"],
+               "bottleneck": model["bottleneck"],
+               "clock_mhz_assumed": model["clock_mhz"],
+               "estimated_latency_ns": model["estimated_latency_ns"],
+               "estimated_throughput_fps": model["estimated_throughput_fps"],
+               # back to back: the cycle each image's class came, from the first pixel in
+               "back_to_back": {
+                   "cycles_per_image_measured": float(result.stream_cycles[-1]) / n,
+                   "cycles_per_image_analytic": model["stream_cycles_per_image"],
+                   "images_cycles_differ": int((result.stream_cycles != model["stream_cycles_each"]).sum())},
+               "parallelism": design.knobs(),
+               "mode": mode}
+    problems = []
+    if result.mismatches:
+        first = int(np.argmax(np.any(result.logits != golden.logits, axis=(1, 2))))
+        where = locate_mismatch(sources, design.top, rtl_dir, os.path.join(out_dir, "locate"), images[first],
+                                run_golden(ws.deploy(), images[first:first + 1]), design.lane, design.probes)
+        bit_exact["first_wrong_spike"] = f"image {first}: {where}"
+        problems.append(f"rtl: {result.mismatches} of {n} images; first wrong spike: image {first}, {where}")
+    return {"rtl": bit_exact, "rtl_class": {"images": n, "accuracy": float((result.classes == labels).mean())},
+            "latency": latency}, problems
+
+
 @register
 class Sim(Step):
     name = "sim"
@@ -449,48 +522,8 @@ class Sim(Step):
         return {"images": ws.spec.verify["rtl_images"]}
 
     def run(self, ws, out_dir, timer):
-        from qpsnn.codegen.estimate import design_cycles
-        from qpsnn.model.golden import run_golden
-        from qpsnn.sim.network import locate_mismatch, simulate_network
         images, labels, golden = hold_out(ws, ws.spec.verify["rtl_images"], timer)
-        n = len(images)
-        design = rtl_design(ws)
-        rtl_dir = ws.path("rtl")
-        sources = design.sources(rtl_dir)
-        mode = ws.model_spec.rtl["mode"]
-        with timer.stage("sim"):
-            # each image alone, then the same images back to back
-            result = simulate_network(sources, design.top, rtl_dir, out_dir, images, golden.logits, design.lane,
-                                      mode="both")
-        bit_exact = {"images": n, "mismatches": result.mismatches, "first_mismatch": result.first_mismatch}
-        model = design_cycles(design, ws.deploy(), images, golden)
-        latency = {"cycles_per_image_measured": result.cycles_mean,
-                   "cycles_per_image_max": int(result.cycles.max()),
-                   "cycles_per_image_analytic": model["cycles_per_image"],
-                   "measured_over_analytic": result.cycles_mean / model["cycles_per_image"],
-                   # the model replays every handshake: it should predict each image's cycles exactly
-                   "images_cycles_differ": int((result.cycles != model["cycles_per_image_each"]).sum()),
-                   "cycles_per_layer_analytic": model["cycles_per_layer"],
-                   "bottleneck": model["bottleneck"],
-                   "clock_mhz_assumed": model["clock_mhz"],
-                   "estimated_latency_ns": model["estimated_latency_ns"],
-                   "estimated_throughput_fps": model["estimated_throughput_fps"],
-                   # back to back: the cycle each image's class came, from the first pixel in
-                   "back_to_back": {
-                       "cycles_per_image_measured": float(result.stream_cycles[-1]) / n,
-                       "cycles_per_image_analytic": model["stream_cycles_per_image"],
-                       "images_cycles_differ": int((result.stream_cycles != model["stream_cycles_each"]).sum())},
-                   "parallelism": design.knobs(),
-                   "mode": mode}
-        problems = []
-        if result.mismatches:
-            first = int(np.argmax(np.any(result.logits != golden.logits, axis=(1, 2))))
-            where = locate_mismatch(sources, design.top, rtl_dir, os.path.join(out_dir, "locate"), images[first],
-                                    run_golden(ws.deploy(), images[first:first + 1]), design.lane, design.probes)
-            bit_exact["first_wrong_spike"] = f"image {first}: {where}"
-            problems.append(f"rtl: {result.mismatches} of {n} images; first wrong spike: image {first}, {where}")
-        return {"rtl": bit_exact, "rtl_class": {"images": n, "accuracy": float((result.classes == labels).mean())},
-                "latency": latency}, problems
+        return verify_rtl(ws, images, labels, golden, out_dir, timer)
 
     def report(self, record, report):
         result = record["result"]
