@@ -69,8 +69,12 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
             b, per_channel = bits[name]
             quant = ReScaW(b, spec.quant["gamma"], per_channel=per_channel) if quantized else None
             if kind == "conv":
+                padding = layer["padding"]
+                if padding not in ("same", "valid"):      # explicit zeros either side
+                    x = keras.layers.ZeroPadding2D(tuple(padding), name=f"{name}_pad")(x)
+                    padding = "valid"
                 x = QConv2D(layer["filters"], layer["kernel"], strides=layer["stride"],
-                            padding=layer["padding"], kernel_quantizer=quant, name=name)(x)
+                            padding=padding, kernel_quantizer=quant, name=name)(x)
             else:
                 x = QDense(layer["units"], kernel_quantizer=quant, name=name)(x)
             if name in normalized:
@@ -82,7 +86,8 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
                 x = RepeatTime(T, name="repeat_time")(x)
                 repeated = True
         elif kind == "lif":
-            x = LIF(T, tau=layer["tau"], threshold=layer["threshold"], reset=layer["reset"], name=name)(x)
+            x = LIF(T, tau=layer["tau"], threshold=layer["threshold"], reset=layer["reset"],
+                    strict=layer.get("strict", False), name=name)(x)
         elif kind == "maxpool":
             x = keras.layers.MaxPooling2D(layer["size"], name=name)(x)
         elif kind == "flatten":

@@ -90,10 +90,10 @@ def conv_geometry(in_shape, kernel, stride, padding):
     if padding == "same":
         oh, pt, pb = same_padding(h, kernel, stride)
         ow, pl, pr = same_padding(w, kernel, stride)
-    else:
-        oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-        pt = pb = pl = pr = 0
-    return (oh, ow), (pt, pb, pl, pr)
+        return (oh, ow), (pt, pb, pl, pr)
+    ph, pw = (0, 0) if padding == "valid" else padding
+    oh, ow = (h + 2 * ph - kernel) // stride + 1, (w + 2 * pw - kernel) // stride + 1
+    return (oh, ow), (ph, ph, pw, pw)
 
 
 # A channel whose gain |k_c| is below this fraction of its layer's median gain is nearly
@@ -183,7 +183,9 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             is_analog, x_max = False, 1
         elif kind == "lif":
             k = check_tau(layer["tau"], name)
-            theta = np.round(layer["threshold"] * 2**F / pending_scale).astype(np.int64)
+            scaled = layer["threshold"] * 2**F / pending_scale
+            # u >= theta_int: at or above the threshold; strict (NIR's v > threshold): the next integer
+            theta = (np.floor(scaled) + 1 if layer.get("strict") else np.round(scaled)).astype(np.int64)
             theta = np.maximum(theta, 1)
             u_bound = int(math.ceil(x_bound * sum(2.0 ** (-k * j) for j in range(T)))) + int(theta.max())
             arrays[f"{name}.threshold"] = theta

@@ -31,6 +31,18 @@ def spike(v):
     return out, grad
 
 
+@tf.custom_gradient
+def spike_above(v):
+    """Heaviside of v = U~ - theta firing only above it (v > 0, NIR's rule), same surrogate."""
+    out = tf.cast(v > 0.0, v.dtype)
+
+    def grad(dy):
+        a = SURROGATE_WIDTH
+        return dy * tf.maximum(a - tf.abs(v), 0.0) / (a * a)
+
+    return out, grad
+
+
 def _split_time(x, time_steps):
     shape = tf.shape(x)
     return tf.reshape(x, tf.concat([[-1, time_steps], shape[1:]], axis=0))
@@ -44,12 +56,13 @@ def _merge_time(x):
 class LIF(keras.layers.Layer):
     """Stateful across the T time steps of one sample; state starts at zero for each sample."""
 
-    def __init__(self, time_steps, tau=0.5, threshold=1.0, reset="hard", **kwargs):
+    def __init__(self, time_steps, tau=0.5, threshold=1.0, reset="hard", strict=False, **kwargs):
         super().__init__(**kwargs)
         self.time_steps = int(time_steps)
         self.tau = float(tau)
         self.threshold = float(threshold)
         self.reset = reset
+        self.strict = bool(strict)      # fire when U~ > theta (NIR's rule) instead of U~ >= theta
 
     def membrane_trace(self, x):
         """Return (spikes, pre-reset membranes), both shaped (batch, T, ...)."""
@@ -58,7 +71,7 @@ class LIF(keras.layers.Layer):
         spikes, pre = [], []
         for t in range(self.time_steps):
             u = self.tau * u + xt[:, t]
-            s = spike(u - self.threshold)
+            s = (spike_above if self.strict else spike)(u - self.threshold)
             pre.append(u)
             spikes.append(s)
             u = u * (1.0 - s) if self.reset == "hard" else u - self.threshold * s
@@ -70,7 +83,8 @@ class LIF(keras.layers.Layer):
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(time_steps=self.time_steps, tau=self.tau, threshold=self.threshold, reset=self.reset)
+        cfg.update(time_steps=self.time_steps, tau=self.tau, threshold=self.threshold, reset=self.reset,
+                   strict=self.strict)
         return cfg
 
 

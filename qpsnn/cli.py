@@ -81,7 +81,9 @@ def print_summary(report: dict) -> None:
     acc = report.get("accuracy", {})
     if "golden" in acc:
         print(f"[qpsnn] accuracy: float {acc['float_model']:.4f}, golden {acc['golden']:.4f}, "
-              f"agreement {acc['float_golden_agreement']:.4f}")
+              f"agreement {acc['float_golden_agreement']:.4f}"
+              + (f"; the imported graph's float reference {acc['reference']:.4f}, its agreement with the golden "
+                 f"{acc['reference_golden_agreement']:.4f}" if "reference" in acc else ""))
     for path, res in report["bit_exact"].items():
         if "mismatches" in res:
             print(f"[qpsnn] bit-exact {path}: {res['mismatches']} mismatches in {res['images']} images")
@@ -182,6 +184,38 @@ def main(argv: list[str] | None = None) -> int:
     p_sw.add_argument("--models-from", metavar="DIR",
                       help="a `qpsnn flow` directory: its trained model (DIR/model) serves the points with its "
                            "model key instead of a training")
+    p_imp = sub.add_parser("import-nir", help="an NIR graph (snnTorch, Norse, Sinabs, ...) -> a spec and its weights, "
+                           "which `qpsnn flow --spec` takes", epilog="example: qpsnn import-nir --nir net.nir --out "
+                           "net.yaml --time-steps 8 --from snntorch --data mnist")
+    p_imp.add_argument("--nir", required=True, help="the graph (.nir, written by nir.write)")
+    p_imp.add_argument("--out", required=True, help="the spec to write (.yaml); its weights go beside it "
+                                                    "(NAME.weights.npz)")
+    p_imp.add_argument("--time-steps", type=int, required=True, help="time steps per sample (NIR stores none)")
+    p_imp.add_argument("--dt", type=float, help="the time step in seconds at which to discretize the neurons' ODEs "
+                                                "(default: the exporter's, --from)")
+    p_imp.add_argument("--from", dest="exporter", default="generic",
+                       help="who wrote the graph: snntorch, norse, sinabs, qpsnn or generic (their dt, scheme, reset "
+                            "and firing rule; generic needs --dt)")
+    p_imp.add_argument("--scheme", choices=["euler", "exact"], help="forward Euler or the exact exponential "
+                                                                    "(default: the exporter's)")
+    p_imp.add_argument("--reset", choices=["subtract", "zero"], help="the neurons' reset (NIR cannot record a "
+                                                                     "subtraction; default: the exporter's)")
+    p_imp.add_argument("--data", help="the data set the graph runs on: mnist, digits or a .npz (default: a built-in "
+                                      "one of the graph's input shape)")
+    p_imp.add_argument("--bits", type=int, help="weight bits of the hidden layers (default 4; first and last 8)")
+    p_imp.add_argument("--epochs", type=int, default=0,
+                       help="quantization-aware fine-tuning epochs from the graph's weights (default 0: post-training "
+                            "quantization)")
+    p_imp.add_argument("--per-layer-mean", action="store_true",
+                       help="take the mean of a per-neuron tau, r or threshold that differs within a layer (with a "
+                            "warning) instead of refusing the graph")
+    p_imp.add_argument("--force", action="store_true", help="replace --out and its weights if they exist")
+    p_exp = sub.add_parser("export-nir", help="a flow directory's network (its deploy form) -> an NIR graph",
+                           epilog="example: qpsnn export-nir --out out/mnist --nir mnist.nir")
+    p_exp.add_argument("--out", required=True, help="a directory `qpsnn flow` (or `qpsnn export`) wrote")
+    p_exp.add_argument("--nir", required=True, help="the graph to write (.nir)")
+    p_exp.add_argument("--dt", type=float, default=1e-4, help="the time step the LIFs' ODEs are written at "
+                                                              "(default 1e-4, snnTorch's)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a malformed flag (2, argparse's message printed)
@@ -192,6 +226,19 @@ def main(argv: list[str] | None = None) -> int:
         from qpsnn.report import load_table
 
         table = load_table(args.table) if getattr(args, "table", None) else None
+        if args.command == "import-nir":
+            from qpsnn.nir_io import import_nir
+            made = import_nir(args.nir, args.out, args.time_steps, dt=args.dt, reset=args.reset, scheme=args.scheme,
+                              data=args.data, exporter=args.exporter, per_layer_mean=args.per_layer_mean,
+                              bits={"bits": args.bits} if args.bits else None, epochs=args.epochs, force=args.force)
+            print(f"[qpsnn] wrote {made['spec']} and {made['weights']} (discretized: {made['discretization']}); "
+                  f"next: qpsnn flow --spec {args.out} --out DIR")
+            return 0
+        if args.command == "export-nir":
+            from qpsnn.nir_io import export_nir
+            made = export_nir(args.out, args.nir, args.dt)
+            print(f"[qpsnn] wrote {made['nir']}: {' -> '.join(made['nodes'])} ({made['metadata']})")
+            return 0
         if args.command == "report":
             if not os.path.isdir(args.out):
                 raise InputError(f"--out: {args.out} is not a directory; give one `qpsnn flow` or a step wrote")

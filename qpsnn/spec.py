@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
               "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0, "init": None},
     "verify": {"hls_images": 50, "rtl_images": 50, "netlist_images": 50, "board_images": 20},
     "rtl": {"mode": "event", "part": None, "clock_mhz": None},
+    # the float graph the network was imported from (qpsnn import-nir): {nir: path, dt, scheme,
+    # reset}; the export step simulates it on the hold-out images next to the golden model
+    "reference": None,
     # channel pruning (METHOD.md section 4): ratios per hidden conv layer; empty = no pruning
     "prune": {"method": "svs", "ratios": {}, "eps": 1.0e-6, "batches": 5, "batch_size": 128,
               "finetune_epochs": 3, "order": "quantize_first", "seed": 0},
@@ -59,11 +62,12 @@ class Spec:
     prune: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     source: str = ""
+    reference: dict | None = None
 
     def to_dict(self) -> dict:
         return {k: copy.deepcopy(getattr(self, k)) for k in
                 ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "rtl", "prune",
-                 "layers")}
+                 "layers", "reference")}
 
 
 def _merge(defaults: dict, given: Any, where: str) -> dict:
@@ -109,9 +113,33 @@ LAYER_KEYS = {
     "maxpool": {"size": 2, "name": None},
     "flatten": {"name": None},
     "dense": {"units": None, "pe": None, "simd": None, "name": None},
-    "lif": {"tau": None, "threshold": None, "reset": None, "lanes": None, "name": None},
+    "lif": {"tau": None, "threshold": None, "reset": None, "strict": False, "lanes": None, "name": None},
     "readout": {"mode": "membrane", "name": None},
 }
+
+
+def check_padding(value: Any, kernel: int, where: str):
+    """'same' (TensorFlow's), 'valid', or explicit zeros either side: p or [p_rows, p_cols], each
+    in 0..(kernel-1)/2 (PyTorch's and NIR's symmetric padding, up to its 'same'); returned as
+    'same', 'valid' or [ph, pw]. (Wider padding, windows with more than half their rows in it,
+    is not accepted: conv_window's line buffer is not built for it.)"""
+    if value in ("same", "valid"):
+        return value
+    pads = [value, value] if isinstance(value, int) else value
+    most = (kernel - 1) // 2
+    if (not isinstance(pads, (list, tuple)) or len(pads) != 2
+            or not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= most for p in pads)):
+        raise InputError(f"{where}: accepted 'same', 'valid', or zeros either side, p or [p_rows, p_cols] with "
+                         f"each in 0..{most} (half the kernel less one), got {value!r}")
+    return [int(p) for p in pads]
+
+
+def conv_output(size: int, kernel: int, stride: int, padding, axis: int) -> int:
+    """A conv's output rows (axis 0) or columns (axis 1)."""
+    if padding == "same":
+        return -(-size // stride)
+    pad = 0 if padding == "valid" else padding[axis]
+    return (size + 2 * pad - kernel) // stride + 1
 
 
 def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
@@ -137,8 +165,7 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
             raise InputError(f"{where} conv.kernel: accepted 1, 3 or 5, got {merged['kernel']!r}")
         if merged["stride"] not in (1, 2):
             raise InputError(f"{where} conv.stride: accepted 1 or 2, got {merged['stride']!r}")
-        if merged["padding"] not in ("same", "valid"):
-            raise InputError(f"{where} conv.padding: accepted 'same' or 'valid', got {merged['padding']!r}")
+        merged["padding"] = check_padding(merged["padding"], merged["kernel"], f"{where} conv.padding")
     elif kind == "maxpool":
         if merged["size"] not in (2,):
             raise InputError(f"{where} maxpool.size: accepted 2, got {merged['size']!r}")
@@ -163,6 +190,9 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
             raise InputError(f"{where} lif.threshold: expected a number > 0, got {merged['threshold']!r}")
         if merged["reset"] not in RESET_MODES:
             raise InputError(f"{where} lif.reset: accepted {list(RESET_MODES)}, got {merged['reset']!r}")
+        if not isinstance(merged["strict"], bool):
+            raise InputError(f"{where} lif.strict: expected true (fire when the membrane is above the threshold, "
+                             f"NIR's rule) or false (at or above it), got {merged['strict']!r}")
     elif kind == "readout":
         if merged["mode"] not in READOUT_MODES:
             raise InputError(f"{where} readout.mode: accepted {list(READOUT_MODES)}, got {merged['mode']!r}")
@@ -329,8 +359,35 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     if len(set(names)) != len(names):
         raise InputError(f"layers: layer names must be unique, got {names}")
     prune = _check_prune(_merge(DEFAULTS["prune"], raw.get("prune"), "prune"), layers)
+    reference = _check_reference(raw.get("reference"), source)
     return Spec(name=name, data=data, time_steps=t_steps, neuron=neuron, quant=quant,
-                train=train, verify=verify, rtl=rtl, prune=prune, layers=layers, source=source)
+                train=train, verify=verify, rtl=rtl, prune=prune, layers=layers, source=source,
+                reference=reference)
+
+
+REFERENCE_KEYS = {"nir": None, "dt": None, "scheme": "euler", "reset": "zero", "strict": True, "if_per_step": False}
+
+
+def _check_reference(raw: Any, source: str) -> dict | None:
+    """reference: the NIR graph the spec was imported from and how it was discretized."""
+    if raw is None:
+        return None
+    ref = _merge(REFERENCE_KEYS, raw, "reference")
+    if not isinstance(ref["nir"], str):
+        raise InputError(f"reference.nir: expected the path of the .nir graph, got {ref['nir']!r}")
+    found = resolve_path(ref["nir"], source)
+    if found is None:
+        raise InputError(f"reference.nir: file not found: {ref['nir']}")
+    ref["nir"] = found
+    _number(ref["dt"], "reference.dt", 1e-12, 1e6, "the time step in seconds, above 0")
+    if ref["scheme"] not in ("euler", "exact"):
+        raise InputError(f"reference.scheme: accepted ['euler', 'exact'], got {ref['scheme']!r}")
+    if ref["reset"] not in ("subtract", "zero"):
+        raise InputError(f"reference.reset: accepted ['subtract', 'zero'], got {ref['reset']!r}")
+    for key in ("strict", "if_per_step"):
+        if not isinstance(ref[key], bool):
+            raise InputError(f"reference.{key}: expected true or false, got {ref[key]!r}")
+    return ref
 
 
 def prunable_layers(layers: list) -> list[str]:
@@ -430,13 +487,10 @@ def infer_shapes(spec: Spec, input_shape) -> list[tuple]:
         if kind == "conv":
             k, st = layer["kernel"], layer["stride"]
             h, w, _ = shape
-            if layer["padding"] == "same":
-                oh, ow = -(-h // st), -(-w // st)
-            else:
-                oh, ow = (h - k) // st + 1, (w - k) // st + 1
+            oh, ow = (conv_output(size, k, st, layer["padding"], axis) for axis, size in enumerate((h, w)))
             if oh < 1 or ow < 1:
-                raise InputError(f"layer {name!r}: a {k}x{k} 'valid' conv does not fit its {h}x{w} input; "
-                                 "use padding 'same' or a smaller kernel")
+                raise InputError(f"layer {name!r}: a {k}x{k} conv with padding {layer['padding']!r} does not fit its "
+                                 f"{h}x{w} input; use padding 'same' or a smaller kernel")
             shape = (oh, ow, layer["filters"])
         elif kind == "maxpool":
             h, w, c = shape

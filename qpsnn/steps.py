@@ -280,6 +280,9 @@ class Export(Step):
     needs = ("prune",)
     help = "the integer deploy form (DIR/deploy) and the golden model's accuracy and firing"
 
+    def config(self, ws):
+        return {"reference": ws.spec.reference}
+
     def run(self, ws, out_dir, timer):
         from qpsnn.model.deploy import Deploy, export_deploy
         from qpsnn.model.golden import run_golden
@@ -297,6 +300,14 @@ class Export(Step):
                     "float_model": float((float_pred == data.y_test).mean()),
                     "golden": float((trace.prediction == data.y_test).mean()),
                     "float_golden_agreement": float((float_pred == trace.prediction).mean())}
+        if ws.spec.reference:         # the float graph it was imported from, at its dt
+            from qpsnn.model.nir_reference import agreement, simulate
+            ref = ws.spec.reference
+            with timer.stage("reference"):
+                ref_pred = simulate(ref["nir"], data.x_test, ws.spec.time_steps, ref["dt"], ref["scheme"], ref["reset"],
+                                    ref["strict"], ref["if_per_step"])
+            accuracy["reference"] = float((ref_pred == data.y_test).mean())
+            accuracy["reference_golden_agreement"] = agreement(ref_pred, trace.prediction)
         firing = {name: float(s.mean()) for name, s in trace.spikes.items()}
         warnings = network_warnings(accuracy["golden"], data.n_classes, firing)
         for warning in warnings:

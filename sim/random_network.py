@@ -21,10 +21,15 @@ def _divisor(rng: np.random.Generator, n: int) -> int:
 
 
 def _conv_block(rng: np.random.Generator) -> list[dict]:
-    conv = {"type": "conv", "filters": int(rng.integers(1, 7)), "kernel": int(rng.choice([1, 3, 5])),
-            "stride": int(rng.choice([1, 2])), "padding": str(rng.choice(["same", "valid"]))}
+    kernel = int(rng.choice([1, 3, 5]))
+    padding = str(rng.choice(["same", "valid", "explicit"]))
+    conv = {"type": "conv", "filters": int(rng.integers(1, 7)), "kernel": kernel,
+            "stride": int(rng.choice([1, 2])),
+            "padding": [int(v) for v in rng.integers(0, (kernel - 1) // 2 + 1, 2)] if padding == "explicit"
+            else padding}
     lif = {"type": "lif", "threshold": float(rng.choice([0.25, 0.5, 1.0])),
-           "tau": float(rng.choice([1.0, 0.5, 0.25])), "reset": str(rng.choice(["hard", "soft"]))}
+           "tau": float(rng.choice([1.0, 0.5, 0.25])), "reset": str(rng.choice(["hard", "soft"])),
+           "strict": bool(rng.random() < 0.3)}
     block = [conv, lif]
     if rng.random() < 0.4:
         block.append({"type": "maxpool", "size": 2})

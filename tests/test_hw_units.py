@@ -65,7 +65,8 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
 @pytest.mark.parametrize("h,w,c,elem,k,stride,padding,skip,rows", [
     (5, 4, 2, 3, 3, 1, "same", 1, 4), (6, 6, 1, 8, 5, 2, "same", 1, 5), (5, 5, 3, 1, 3, 2, "valid", 1, 5),
     (3, 4, 2, 4, 1, 1, "valid", 1, 1), (4, 5, 4, 2, 3, 1, "same", 0, 3), (6, 4, 5, 1, 3, 2, "same", 1, 5),
-    (6, 6, 2, 2, 3, 2, "valid", 1, 3),
+    (6, 6, 2, 2, 3, 2, "valid", 1, 3), (5, 4, 2, 2, 5, 1, [2, 1], 1, 6), (7, 6, 1, 3, 5, 2, [1, 2], 1, 7), (6, 5, 1, 3, 3, 2, [2, 0], 1, 5),
+    (4, 4, 1, 2, 3, 1, [0, 2], 0, 4),
 ])
 def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip, rows):
     (oh, ow), pads = conv_geometry((h, w, c), k, stride, padding)
