@@ -14,6 +14,7 @@ Both the importer (model/nir_frontend.py) and the float reference simulator
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,14 +79,15 @@ def preset_of(graph, exporter: str) -> dict:
 def read_graph(path: str):
     """The graph of a .nir file, or InputError saying what the file is not."""
     import nir
+    if not os.path.isfile(path):
+        raise InputError(f"--nir: file not found: {path}")
     try:
-        return nir.read(path)
-    except FileNotFoundError:
-        raise InputError(f"--nir: file not found: {path}") from None
+        # the structure and the shapes are checked here, node by node, with messages naming the node
+        return nir.read(path, type_check=False)
     except Exception as exc:
-        raise InputError(f"--nir: {path} is not an NIR graph that nir {nir.version if hasattr(nir, 'version') else ''}"
-                         f"reads ({exc.__class__.__name__}: {exc}); expected an HDF5 file written by nir.write "
-                         "(snnTorch, Norse, Sinabs, Lava, Rockpool export_to_nir / to_nir)") from None
+        raise InputError(f"--nir: {path} is not an NIR graph that nir reads ({exc.__class__.__name__}: {exc}); "
+                         "expected an HDF5 file written by nir.write (snnTorch, Norse, Sinabs, Lava, Rockpool "
+                         "export_to_nir / to_nir)") from None
 
 
 def node_type(node) -> str:
