@@ -7,13 +7,13 @@ repeated over T time steps (direct encoding) and the readout's membrane averaged
 
 import sys
 
-import numpy as np
-from qkeras import QConv2D, QDense
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from tensorflow import keras
+import qpsnn  # first: it settles the Keras flavour (tf_keras, QKeras' Keras 2) and quiets TensorFlow's start
 
-import qpsnn
+import numpy as np  # noqa: E402
+from qkeras import QConv2D, QDense  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from tensorflow import keras  # noqa: E402
 
 T = 3
 digits = load_digits()                                        # 1,797 8x8 digits, levels 0..16

@@ -2,9 +2,7 @@ import os
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import qpsnn  # noqa: E402,F401  (fixes the Keras flavour before TensorFlow is touched)
+import qpsnn  # noqa: E402,F401  (fixes the Keras flavour and quiets TensorFlow before it is touched)
 
 
 def shared_dir(tmp_path_factory, name: str):
