@@ -16,11 +16,12 @@ import re
 import numpy as np
 
 from qpsnn.errors import InputError
-from qpsnn.model.lif import LIF, SPIKE_LOGIT_GAIN, RepeatTime, TimeMean
+from qpsnn.model.lif import LIF, RepeatTime, TimeMean
 from qpsnn.model.rescaw import ReScaW
 from qpsnn.model.weights import BATCH_NORM_WEIGHTS
 
-ACCEPTED = ("QConv2D / QDense with kernel_quantizer=qpsnn.ReScaW(bits), BatchNormalization between a hidden "
+ACCEPTED = ("QConv2D / QDense with kernel_quantizer=qpsnn.ReScaW(bits) (a ZeroPadding2D before a 'valid' QConv2D: "
+            "explicit padding), BatchNormalization between a hidden "
             "weight layer and its qpsnn.LIF, qpsnn.RepeatTime(T) once before the first LIF, qpsnn.LIF, "
             "MaxPooling2D(2), Flatten, Dropout, and qpsnn.TimeMean(T) last")
 
@@ -114,6 +115,7 @@ def spec_from_keras(model, time_steps: int | None = None) -> tuple[dict, dict]:
     used: set = set()
     repeated = False
     pending_bn = None            # (keras layer, weight layer name) waiting for its LIF
+    pending_pad = None           # (keras layer, [ph, pw]) of a ZeroPadding2D waiting for its conv
     for i, layer in enumerate(layers):
         kind = type(layer).__name__
         if isinstance(layer, (LIF, RepeatTime, TimeMean)):
@@ -126,6 +128,11 @@ def spec_from_keras(model, time_steps: int | None = None) -> tuple[dict, dict]:
             if pending_bn is not None:
                 raise _refuse(pending_bn[0], "a BatchNormalization not followed by a qpsnn.LIF")
             entry, (kernel, bias), quantizer = _weight_layer(layer)
+            if pending_pad is not None:
+                if entry["type"] != "conv" or entry["padding"] != "valid":
+                    raise _refuse(pending_pad[0], "a ZeroPadding2D not followed by a QConv2D with padding 'valid'")
+                entry["padding"] = pending_pad[1]
+                pending_pad = None
             entry["name"] = spec_name(layer.name, used)
             arrays[f"{entry['name']}/kernel"], arrays[f"{entry['name']}/bias"] = kernel, bias
             quantizers.append((layer, quantizer))
@@ -133,6 +140,11 @@ def spec_from_keras(model, time_steps: int | None = None) -> tuple[dict, dict]:
         elif kind in ("Conv2D", "Dense", "Conv1D", "DepthwiseConv2D", "SeparableConv2D"):
             raise _refuse(layer, f"an unquantized {kind}: use Q{kind} from QKeras with "
                                  "kernel_quantizer=qpsnn.ReScaW(bits)")
+        elif kind == "ZeroPadding2D":
+            (top, bottom), (left, right) = layer.padding
+            if top != bottom or left != right or pending_pad is not None:
+                raise _refuse(layer, f"padding {layer.padding}: accepted the same zeros top and bottom, left and right")
+            pending_pad = (layer, [int(top), int(left)])
         elif kind == "BatchNormalization":
             if not spec_layers or spec_layers[-1]["type"] not in ("conv", "dense") or pending_bn is not None:
                 raise _refuse(layer, "a BatchNormalization not directly after a QConv2D or QDense")
@@ -152,7 +164,7 @@ def spec_from_keras(model, time_steps: int | None = None) -> tuple[dict, dict]:
                 normalized.append(pending_bn[1])
                 pending_bn = None
             spec_layers.append({"type": "lif", "name": spec_name(layer.name, used), "tau": layer.tau,
-                                "threshold": layer.threshold, "reset": layer.reset})
+                                "threshold": layer.threshold, "reset": layer.reset, "strict": layer.strict})
         elif kind == "MaxPooling2D":
             if tuple(layer.pool_size) != (2, 2) or tuple(layer.strides) != (2, 2) or layer.padding != "valid":
                 raise _refuse(layer, f"pool_size {layer.pool_size}, strides {layer.strides}, padding "
@@ -170,6 +182,8 @@ def spec_from_keras(model, time_steps: int | None = None) -> tuple[dict, dict]:
                                 "name": spec_name(layer.name, used)})
         else:
             raise _refuse(layer, "a layer qpsnn does not map to its hardware")
+        if pending_pad is not None and kind not in ("ZeroPadding2D", "RepeatTime"):
+            raise _refuse(pending_pad[0], "a ZeroPadding2D not followed by a QConv2D with padding 'valid'")
         if pending_bn is not None and kind not in ("BatchNormalization", "RepeatTime") and layer is not pending_bn[0]:
             raise _refuse(pending_bn[0], "a BatchNormalization not followed by a qpsnn.LIF")
     if not spec_layers or spec_layers[-1]["type"] != "readout":

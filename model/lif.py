@@ -19,28 +19,23 @@ from tensorflow import keras
 SURROGATE_WIDTH = 1.0
 
 
-@tf.custom_gradient
-def spike(v):
-    """Heaviside of v = U~ - theta, with the triangular surrogate gradient."""
-    out = tf.cast(v >= 0.0, v.dtype)
+def _surrogate_spike(strict: bool):
+    """Heaviside of v = U~ - theta (at or above the threshold; strict: above it, NIR's rule),
+    with the triangular surrogate gradient."""
+    @tf.custom_gradient
+    def fire(v):
+        out = tf.cast(v > 0.0 if strict else v >= 0.0, v.dtype)
 
-    def grad(dy):
-        a = SURROGATE_WIDTH
-        return dy * tf.maximum(a - tf.abs(v), 0.0) / (a * a)
+        def grad(dy):
+            a = SURROGATE_WIDTH
+            return dy * tf.maximum(a - tf.abs(v), 0.0) / (a * a)
 
-    return out, grad
+        return out, grad
+    return fire
 
 
-@tf.custom_gradient
-def spike_above(v):
-    """Heaviside of v = U~ - theta firing only above it (v > 0, NIR's rule), same surrogate."""
-    out = tf.cast(v > 0.0, v.dtype)
-
-    def grad(dy):
-        a = SURROGATE_WIDTH
-        return dy * tf.maximum(a - tf.abs(v), 0.0) / (a * a)
-
-    return out, grad
+spike = _surrogate_spike(strict=False)
+spike_above = _surrogate_spike(strict=True)
 
 
 def _split_time(x, time_steps):

@@ -149,3 +149,34 @@ def test_import_qpsnn_is_light_and_quiet():
                          env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
     assert out.returncode == 0, out.stderr
     assert "Unable to register" not in out.stderr and "cuda" not in out.stderr.lower(), out.stderr
+
+
+def test_keras_front_end_reads_back_the_builders_model():
+    """A model qpsnn builds from a spec (explicit padding, a strict soft LIF, batch norm, max-pool,
+    a spike-count readout) read by the Keras front end gives back the spec's layers, bits and
+    weights: what convert takes is what the flow would have built."""
+    from helpers import make_spec
+    from qpsnn.model.builder import build_model
+    from qpsnn.model.keras_frontend import spec_from_keras
+    from qpsnn.model.weights import model_weights
+    raw = {"name": "back", "data": {"dataset": "digits"}, "time_steps": 3,
+           "quant": {"bits": 3, "first_bits": 7, "last_bits": 6, "gamma": "max"},
+           "layers": [{"type": "conv", "filters": 4, "kernel": 5, "padding": [2, 1], "stride": 2},
+                      {"type": "lif", "strict": True, "reset": "soft", "tau": 0.25, "threshold": 0.75},
+                      {"type": "maxpool"}, {"type": "flatten"}, {"type": "dense", "units": 12}, {"type": "lif"},
+                      {"type": "dense", "units": 10},
+                      {"type": "lif", "tau": 1.0}, {"type": "readout", "mode": "spikes"}]}
+    spec = make_spec(raw)
+    model = build_model(spec, (8, 8, 1))
+    keys, arrays = spec_from_keras(model)
+    assert keys["time_steps"] == 3 and keys["train"] == {"batch_norm": True}
+    assert keys["quant"] == {"bits": 3, "gamma": "max", "first_bits": 7, "last_bits": 6}
+    strip = lambda layer: {k: v for k, v in layer.items() if k not in ("name", "pe", "simd", "lanes")}  # noqa: E731
+    assert [strip(layer) for layer in make_spec(dict(raw, layers=keys["layers"])).layers] == \
+        [strip(layer) for layer in spec.layers]
+    names = {a: b for a, b in zip([layer["name"] for layer in keys["layers"]], [layer["name"] for layer in spec.layers])}
+    built = model_weights(model, spec)
+    for key, value in arrays.items():
+        layer, weight = key.split("/")
+        own = names.get(layer) or names[layer[:-len("_bn")]] + "_bn"
+        assert np.array_equal(value, built[f"{own}/{weight}"]), key
