@@ -29,11 +29,13 @@ class LIFStep(keras.layers.Layer):
     Its Keras call is the first step from rest (spike where x >= theta); the multi-step,
     stateful behaviour lives in the HLS implementation (nnet_lif.h)."""
 
-    def __init__(self, n_chan, time_steps, leak_shift, reset, membrane_bits, threshold_bits, **kwargs):
+    def __init__(self, n_chan, time_steps, leak_shift, reset, membrane_bits, threshold_bits, leak_complement=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.n_chan = int(n_chan)
         self.time_steps = int(time_steps)
         self.leak_shift = int(leak_shift)
+        self.leak_complement = bool(leak_complement)
         self.reset = reset
         self.membrane_bits = int(membrane_bits)
         self.threshold_bits = int(threshold_bits)
@@ -48,7 +50,7 @@ class LIFStep(keras.layers.Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.update(n_chan=self.n_chan, time_steps=self.time_steps, leak_shift=self.leak_shift,
-                   reset=self.reset, membrane_bits=self.membrane_bits, threshold_bits=self.threshold_bits)
+                   leak_complement=self.leak_complement, reset=self.reset, membrane_bits=self.membrane_bits, threshold_bits=self.threshold_bits)
         return cfg
 
 
@@ -68,7 +70,8 @@ def register_lif_extension() -> None:
     class HLIFStep(hls4ml.model.layers.Layer):
         _expected_attributes = [
             Attribute("n_in"), Attribute("n_chan"), Attribute("time_steps"), Attribute("leak_shift"),
-            Attribute("reset_soft", value_type=bool), WeightAttribute("threshold"),
+            Attribute("reset_soft", value_type=bool), Attribute("leak_complement", value_type=bool),
+            WeightAttribute("threshold"),
             TypeAttribute("threshold"), TypeAttribute("membrane"),
         ]
 
@@ -87,6 +90,7 @@ def register_lif_extension() -> None:
     static const unsigned n_chan = {n_chan};
     static const unsigned time_steps = {time_steps};
     static const unsigned leak_shift = {leak_shift};
+    static const bool leak_complement = {leak_complement};
     static const bool reset_soft = {reset_soft};
     typedef {membrane_t.name} membrane_t;
     typedef {threshold_t.name} threshold_t;
@@ -101,6 +105,7 @@ def register_lif_extension() -> None:
         def format(self, node):
             params = self._default_config_params(node)
             params["reset_soft"] = "true" if node.get_attr("reset_soft") else "false"
+            params["leak_complement"] = "true" if node.get_attr("leak_complement") else "false"
             return self.template.format(**params)
 
     class LIFFunctionTemplate(hls4ml.backends.template.FunctionCallTemplate):
@@ -119,6 +124,7 @@ def register_lif_extension() -> None:
         for key in ("n_chan", "time_steps", "leak_shift", "membrane_bits", "threshold_bits"):
             layer[key] = cfg[key]
         layer["reset_soft"] = cfg["reset"] == "soft"
+        layer["leak_complement"] = bool(cfg.get("leak_complement", False))
         layer["threshold_data"] = data_reader.get_weights_data(layer["name"], "threshold")
         return layer, input_shapes[0]
 
@@ -165,6 +171,7 @@ def integer_keras_model(deploy: Deploy) -> tuple[keras.Model, dict]:
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])
             lif_layer = LIFStep(n_chan=len(theta), time_steps=T, leak_shift=layer["leak_shift"],
+                                leak_complement=layer.get("leak_complement", False),
                                 reset=layer["reset"], membrane_bits=layer["membrane_bits"],
                                 threshold_bits=signed_width(int(theta.max())), name=name, dtype="float64")
             x = lif_layer(x)

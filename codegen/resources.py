@@ -127,7 +127,10 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     slots = groups * t
     distinct = groups * (t if p["X_STEPS"] == t else 1)       # currents a lane picks from
     lut = {"pick_bits": lanes * x_bits * (distinct - 1),
-           "neuron_bits": lanes * u_bits * (3 if p["SOFT_RESET"] else 2) + lanes * (u_bits + 1),
+           # the membrane's adder (and the complement leak's subtraction before it), the reset's
+           # multiplexer, the comparison's adder
+           "neuron_bits": lanes * u_bits * (3 if p["SOFT_RESET"] else 2) + lanes * (u_bits + 1)
+                          + lanes * u_bits * p.get("LEAK_COMPLEMENT", 0),
            "control": 1}
     slot_bits = clog2(slots) if slots > 1 else 0              # one slot: the counter is constant
     ff = (2 * slot_bits                                        # the slot walked, and in stage A

@@ -231,10 +231,12 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  f"(its neurons), got {lanes_here}")
             layer_lanes[name] = lanes_here
             stages.append(Stage("lif_layer", f"u_{name}",
-                                f"{name}: {n} LIF neurons x {T} steps, tau = 2^-{layer['leak_shift']}, "
+                                f"{name}: {n} LIF neurons x {T} steps, tau = "
+                                + ("1 - " if layer.get("leak_complement") else "") + f"2^-{layer['leak_shift']}, "
                                 f"{layer['reset']} reset, {lanes_here} updated per cycle", n * T,
                                 [("N", n), ("C", len(theta)), ("T", T), ("X_STEPS", stream.steps),
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
+                                 ("LEAK_COMPLEMENT", int(layer.get("leak_complement", False))),
                                  ("SOFT_RESET", int(layer["reset"] == "soft")), ("LANES", lanes_here),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))],
                                 facts={"THETA_SHARED_BITS": theta_shared_bits(theta, n, lanes_here, out_bits, u_bits)}))

@@ -116,6 +116,7 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
             n = layer["out_shape"][-1]
             out.append((f"u_{name}", "lif_layer",
                         {"N": n, "T": T, "LEAK_SHIFT": layer["leak_shift"],
+                         "LEAK_COMPLEMENT": int(layer.get("leak_complement", False)),
                          "SOFT_RESET": int(layer["reset"] == "soft"),
                          # the generator's default: the PE of the engine feeding it
                          "LANES": (layer_lanes or {}).get(name, engine_pe),

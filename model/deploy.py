@@ -14,7 +14,8 @@ The LIF is linear between resets, so dividing the neuron by |k_c| changes no spi
 bias is B_c = round(b_c 2**F / |k_c|), the next neuron's threshold theta_c = round(theta 2**F /
 |k_c|), and a negative k_c complements the channel's codes (W_int -> s - W_int negates A_c). The
 spiking layers keep adding codes, with no multiplier. F (quant.frac_bits) is the only
-approximation knob: the leak is an arithmetic right shift of the membrane.
+approximation knob: the leak is an arithmetic right shift of the membrane (u >> k), or the
+membrane less it (u - (u >> k), `leak_complement`).
 """
 
 from __future__ import annotations
@@ -182,14 +183,16 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             shape = out_shape
             is_analog, x_max = False, 1
         elif kind == "lif":
-            k = check_tau(layer["tau"], name)
+            k, complement = check_tau(layer["tau"], name)
             scaled = layer["threshold"] * 2**F / pending_scale
             # u >= theta_int: at or above the threshold; strict (NIR's v > threshold): the next integer
             theta = (np.floor(scaled) + 1 if layer.get("strict") else np.round(scaled)).astype(np.int64)
             theta = np.maximum(theta, 1)
-            u_bound = int(math.ceil(x_bound * sum(2.0 ** (-k * j) for j in range(T)))) + int(theta.max())
+            decay = 1.0 - 2.0 ** -k if complement else 2.0 ** -k
+            # the complement's u - floor(u / 2^k) is at most one above decay * u per step
+            u_bound = int(math.ceil(x_bound * sum(decay ** j for j in range(T)))) + T * complement + int(theta.max())
             arrays[f"{name}.threshold"] = theta
-            entry.update(out_shape=list(shape), leak_shift=k, reset=layer["reset"],
+            entry.update(out_shape=list(shape), leak_shift=k, leak_complement=complement, reset=layer["reset"],
                          threshold=f"{name}.threshold", membrane_bits=signed_width(u_bound))
         elif kind == "maxpool":
             p = layer["size"]

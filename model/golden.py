@@ -87,13 +87,15 @@ def weight_layer(layer: dict, deploy: Deploy, x: np.ndarray) -> np.ndarray:
 
 
 def lif(layer: dict, deploy: Deploy, current: np.ndarray) -> np.ndarray:
-    """current: (N, T, ..., C); hard or soft reset; leak = arithmetic shift right (floor)."""
+    """current: (N, T, ..., C); hard or soft reset; leak = arithmetic shift right (floor) by k,
+    or the membrane less that shift (leak_complement: tau = 1 - 2^-k)."""
     theta = deploy.array(layer["threshold"])
     k = layer["leak_shift"]
+    complement = layer.get("leak_complement", False)
     u = np.zeros_like(current[:, 0])
     spikes = np.zeros(current.shape, dtype=np.int64)
     for t in range(current.shape[1]):
-        u = (u >> k) + current[:, t]
+        u = (u - (u >> k) if complement else u >> k) + current[:, t]
         s = (u >= theta).astype(np.int64)
         spikes[:, t] = s
         u = u * (1 - s) if layer["reset"] == "hard" else u - theta * s

@@ -12,8 +12,9 @@ weight layer before it), which the flow takes like any other spec.
 
 Each neuron is discretized at dt (model/nir_graph.py): v <- decay v + gain I, a spike when
 v > threshold (strict: `lif.strict`), reset by subtraction (soft) or to 0 (hard). The gain goes
-into the weights and bias before the neuron; the decay becomes the hardware's shift, 2^-k: exact
-for 1 (IF), 1/2, 1/4, ...; otherwise the nearest power of two, and the deviation is reported.
+into the weights and bias before the neuron; the decay becomes the hardware's leak, exact for
+2^-k (1: IF, 1/2, 1/4, ...) and 1 - 2^-k (3/4, 7/8, ...: snnTorch's usual betas); otherwise the
+nearest of them, and the deviation is reported.
 The input is taken to be the image scaled to [0, 1] (pixel codes / 255), fed at every step.
 """
 
@@ -26,14 +27,13 @@ import numpy as np
 from qpsnn.errors import InputError
 from qpsnn.model import nir_graph as ng
 
-MAX_SHIFT = 8        # the spec's leak: tau = 2^-k, k in 0..8
 
-
-def leak_shift(decay: float) -> tuple[int, float]:
-    """The hardware leak 2^-k nearest to a decay in [0, 1] (in log2; 0 -> the largest shift)
-    and its deviation 2^-k - decay."""
-    k = MAX_SHIFT if decay <= 0 else min(max(int(round(-math.log2(decay))), 0), MAX_SHIFT)
-    return k, 2.0 ** -k - decay
+def nearest_leak(decay: float) -> tuple[float, float]:
+    """The hardware leak (spec tau: 2^-k or 1 - 2^-k) nearest to a decay in [0, 1], and its
+    deviation tau - decay."""
+    from qpsnn.spec import leak_forms
+    tau = min(leak_forms(), key=lambda t: (abs(t - decay), t))
+    return tau, tau - decay
 
 
 def default_dataset(shape_chw: tuple) -> str | None:
@@ -183,7 +183,7 @@ def spec_from_nir(path: str, time_steps: int, dt: float | None = None, scheme: s
             scale = step.gain * (1.0 if step.threshold is None else step.threshold.max() / step.threshold)
             pending["kernel"] = pending["kernel"] * scale
             pending["bias"] = pending["bias"] * scale
-            k, deviation = leak_shift(step.decay)
+            tau, deviation = nearest_leak(step.decay)
             if kind == "LI":
                 if nodes[nodes.index((node_name, node)) + 1][1].__class__.__name__ != "Output":
                     raise InputError(f"node {node_name!r} (LI): accepted only as the readout, right before the Output")
@@ -193,10 +193,10 @@ def spec_from_nir(path: str, time_steps: int, dt: float | None = None, scheme: s
                                  "membrane equals it when decay = 1)")
             else:
                 if abs(deviation) > 1e-9:
-                    notes.append(f"{node_name}: leak {step.decay:.6g} per step (tau {getattr(node, 'tau', None)}) "
-                                 f"taken as 2^-{k} = {2.0 ** -k:g}, {deviation:+.4g} off: the hardware's leak is a "
-                                 "shift; the reference simulation keeps the exact leak")
-                layers.append({"type": "lif", "name": name_of("lif"), "tau": 2.0 ** -k,
+                    notes.append(f"{node_name}: leak {step.decay:.6g} per step taken as {tau:g}, {deviation:+.4g} "
+                                 "off: the hardware's leaks are 2^-k and 1 - 2^-k (a shift); the reference "
+                                 "simulation keeps the exact leak")
+                layers.append({"type": "lif", "name": name_of("lif"), "tau": tau,
                                "threshold": float(step.threshold.max()), "reset": "soft" if reset == "subtract" else "hard",
                                "strict": preset["strict"]})
             _close(pending, arrays)

@@ -123,8 +123,8 @@ def export_nir(output_dir: str, nir_path: str, dt: float = 1e-4) -> dict:
     """The network of a flow directory (its deploy form: what the hardware computes) as an NIR
     graph: each weight layer in integer units of its current (2^F (2 W_int - s), times 255 for
     the first layer, whose NIR input is the image scaled to [0, 1]; the integer bias), each LIF as
-    NIR's LIF at dt with forward Euler giving back its 2^-k leak (tau = dt / (1 - 2^-k),
-    r = tau / dt; no leak: IF with r = 1 / dt) and its per-channel integer threshold. The graph's
+    NIR's LIF at dt with forward Euler giving back its leak (tau = dt / (1 - decay), r = tau / dt;
+    no leak: IF with r = 1 / dt) and its per-channel integer threshold. The graph's
     metadata names what NIR cannot hold: qpsnn's reset (subtract or zero), that a spike fires at
     or above the threshold, dt and the scheme (`--from qpsnn` reads them back). Refused, naming
     the layer: max-pool (no NIR primitive) and TensorFlow's asymmetric 'same' padding."""
@@ -173,12 +173,13 @@ def export_nir(output_dir: str, nir_path: str, dt: float = 1e-4) -> dict:
                 shape = (layer["out_shape"][0],)
         elif kind == "lif":
             k = layer["leak_shift"]
+            decay = 1.0 - 2.0 ** -k if layer.get("leak_complement") else 2.0 ** -k
             theta = deploy.array(layer["threshold"]).astype(np.float64)
             full = np.broadcast_to(theta.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
-            if k == 0:
+            if decay == 1.0:
                 nodes[name] = nir.IF(r=np.full(shape, 1.0 / dt), v_threshold=full, v_reset=np.zeros(shape))
             else:
-                tau = dt / (1.0 - 2.0 ** -k)
+                tau = dt / (1.0 - decay)
                 nodes[name] = nir.LIF(tau=np.full(shape, tau), r=np.full(shape, tau / dt), v_leak=np.zeros(shape),
                                       v_threshold=full, v_reset=np.zeros(shape))
             resets[name] = "subtract" if layer["reset"] == "soft" else "zero"

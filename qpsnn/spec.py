@@ -89,17 +89,27 @@ def check_bits(value: Any, where: str) -> int:
     return value
 
 
-def check_tau(value: Any, where: str) -> int:
-    """Return the leak shift k for tau = 2**-k; tau must be a power of two in (0, 1]."""
+def leak_forms() -> dict[float, tuple[int, bool]]:
+    """Every leak the hardware has, tau -> (k, complement): a shift, u >> k (tau = 2^-k, k in
+    0..8; 1: integrate-and-fire), or its complement, u - (u >> k) (tau = 1 - 2^-k, k in 2..8:
+    the slow leaks of snnTorch's usual beta, 0.75 .. 0.996)."""
+    forms = {2.0 ** -k: (k, False) for k in range(0, 9)}
+    forms.update({1.0 - 2.0 ** -k: (k, True) for k in range(2, 9)})
+    return forms
+
+
+def check_tau(value: Any, where: str) -> tuple[int, bool]:
+    """The leak (k, complement) of tau: 2^-k (the membrane shifted right by k) or 1 - 2^-k (less
+    its shift by k), exactly; InputError otherwise."""
     try:
         tau = float(value)
     except (TypeError, ValueError):
         tau = float("nan")
-    k = -math.log2(tau) if tau > 0 else float("nan")
-    if not (tau > 0 and k == int(k) and 0 <= k <= 8):
-        raise InputError(f"{where}: leak tau must be a power of two in [1/256, 1] "
-                         f"(1, 0.5, 0.25, ...), got {value!r}")
-    return int(k)
+    form = leak_forms().get(tau)
+    if form is None:
+        raise InputError(f"{where}: leak tau must be 2^-k (1, 0.5, 0.25, ..., 1/256) or 1 - 2^-k (0.75, 0.875, "
+                         f"..., 255/256), got {value!r}")
+    return form
 
 
 def _pos_int(value: Any, where: str, lo: int = 1) -> int:

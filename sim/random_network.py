@@ -28,7 +28,7 @@ def _conv_block(rng: np.random.Generator) -> list[dict]:
             "padding": [int(v) for v in rng.integers(0, (kernel - 1) // 2 + 1, 2)] if padding == "explicit"
             else padding}
     lif = {"type": "lif", "threshold": float(rng.choice([0.25, 0.5, 1.0])),
-           "tau": float(rng.choice([1.0, 0.5, 0.25])), "reset": str(rng.choice(["hard", "soft"])),
+           "tau": float(rng.choice([1.0, 0.5, 0.25, 0.75, 0.875])), "reset": str(rng.choice(["hard", "soft"])),
            "strict": bool(rng.random() < 0.3)}
     block = [conv, lif]
     if rng.random() < 0.4:
@@ -74,7 +74,7 @@ def random_network(seed: int, data_dir: str) -> dict:
         "name": f"random_{seed}",
         "data": {"dataset": data_path, "test_fraction": 0.25, "seed": seed},
         "time_steps": int(rng.integers(1, 9)),
-        "neuron": {"tau": float(rng.choice([1.0, 0.5, 0.25])), "threshold": 0.5, "reset": "hard"},
+        "neuron": {"tau": float(rng.choice([1.0, 0.5, 0.25, 0.75])), "threshold": 0.5, "reset": "hard"},
         "quant": {"bits": bits[0], "first_bits": bits[1], "last_bits": bits[2],
                   "gamma": str(rng.choice(["mean", "max"])), "frac_bits": int(rng.integers(0, 7))},
         "train": {"epochs": 0, "seed": seed},

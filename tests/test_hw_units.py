@@ -12,20 +12,23 @@ from qpsnn.sim.unit import run_unit
 STRESS = {"idle": 0.3, "backpressure": 0.3}
 
 
-@pytest.mark.parametrize("n,c,t,x_steps,leak,soft,lanes", [
-    (6, 3, 4, 4, 1, 0, 6),   # every neuron per cycle: a beat in T slots
-    (4, 4, 1, 1, 2, 1, 4),   # one step: one slot per beat, beats back to back
-    (5, 1, 7, 1, 0, 0, 1),   # one neuron per cycle, one current for all steps
-    (6, 3, 4, 4, 1, 0, 4),   # 4 lanes over 6 neurons: the second group has 2 live lanes
-    (3, 3, 3, 3, 1, 1, 2),   # soft reset, groups of 2 and 1
-    (8, 8, 2, 2, 1, 0, 2),   # four groups
+@pytest.mark.parametrize("n,c,t,x_steps,leak,soft,lanes,complement", [
+    (6, 3, 4, 4, 1, 0, 6, 0),   # every neuron per cycle: a beat in T slots
+    (4, 4, 1, 1, 2, 1, 4, 0),   # one step: one slot per beat, beats back to back
+    (5, 1, 7, 1, 0, 0, 1, 0),   # one neuron per cycle, one current for all steps
+    (6, 3, 4, 4, 1, 0, 4, 0),   # 4 lanes over 6 neurons: the second group has 2 live lanes
+    (3, 3, 3, 3, 1, 1, 2, 0),   # soft reset, groups of 2 and 1
+    (8, 8, 2, 2, 1, 0, 2, 0),   # four groups
+    (5, 5, 6, 6, 2, 1, 5, 1),   # the complement leak (tau = 3/4), soft reset
+    (4, 2, 5, 1, 3, 0, 2, 1),   # the complement leak (tau = 7/8), one current for all steps
 ])
-def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes):
+def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes, complement):
     x_bits = 8
     u_bits = x_bits + 4  # holds T * max|x| for the leak-free (IF) case too
     theta = np.random.default_rng(n + t).integers(1, 200, size=c)
     params = {"N": n, "C": c, "T": t, "X_STEPS": x_steps, "X_BITS": x_bits, "U_BITS": u_bits,
-              "LEAK_SHIFT": leak, "SOFT_RESET": soft, "LANES": lanes, "THRESHOLD_FILE": "theta.mem"}
+              "LEAK_SHIFT": leak, "LEAK_COMPLEMENT": complement, "SOFT_RESET": soft, "LANES": lanes,
+              "THRESHOLD_FILE": "theta.mem"}
     failures = run_unit("lif_layer", params, str(tmp_path),
                         {"seed": 3, "positions": 12, "threshold": theta.tolist(), **STRESS},
                         files={"theta.mem": hex_words(theta, u_bits)})

@@ -4,7 +4,8 @@
 // counter clears it at the first of every T calls, so the T steps of one image integrate
 // and nothing leaks from one image to the next. Arithmetic is the deploy form's, exactly:
 //   u = (u >> leak_shift) + x;  s = (u >= theta[c]);  u = s ? (soft ? u - theta[c] : 0) : u
-// with >> an arithmetic shift (floor) on a signed integer membrane.
+// with >> an arithmetic shift (floor) on a signed integer membrane; with leak_complement the
+// leak keeps u - (u >> leak_shift) instead (tau = 1 - 2^-k).
 #ifndef NNET_LIF_H_
 #define NNET_LIF_H_
 
@@ -18,6 +19,7 @@ struct lif_config {
     static const unsigned n_chan = 1;    // channels (innermost axis): thresholds are per channel
     static const unsigned time_steps = 1;
     static const unsigned leak_shift = 1;
+    static const bool leak_complement = false;
     static const bool reset_soft = false;
     typedef ap_int<32> membrane_t;
     typedef ap_int<32> threshold_t;
@@ -30,7 +32,10 @@ template <typename CONFIG_T> struct lif_state {
 
 template <typename CONFIG_T, typename in_T>
 bool lif_update(typename CONFIG_T::membrane_t &u_ref, in_T x, typename CONFIG_T::threshold_t theta) {
-    typename CONFIG_T::membrane_t u = (u_ref >> CONFIG_T::leak_shift) + x;
+    typename CONFIG_T::membrane_t kept = CONFIG_T::leak_complement
+        ? (typename CONFIG_T::membrane_t)(u_ref - (u_ref >> CONFIG_T::leak_shift))
+        : (typename CONFIG_T::membrane_t)(u_ref >> CONFIG_T::leak_shift);
+    typename CONFIG_T::membrane_t u = kept + x;
     bool fire = (u >= theta);
     if (fire) {
         u_ref = CONFIG_T::reset_soft ? (typename CONFIG_T::membrane_t)(u - theta) : (typename CONFIG_T::membrane_t)0;

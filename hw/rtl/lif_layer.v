@@ -37,6 +37,7 @@ module lif_layer #(
     parameter integer X_BITS = 16,
     parameter integer U_BITS = 18,
     parameter integer LEAK_SHIFT = 1,
+    parameter integer LEAK_COMPLEMENT = 0,      // the leak keeps u - (u >>> LEAK_SHIFT) (lif_unit)
     parameter integer SOFT_RESET = 0,
     parameter integer LANES = 8,         // neurons updated per cycle, 1..N
     parameter THRESHOLD_FILE = "threshold.mem"
@@ -166,7 +167,8 @@ module lif_layer #(
             wire signed [U_BITS-1:0] u_next;
             wire spike;
             lif_unit #(
-                .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT), .SOFT_RESET(SOFT_RESET)
+                .X_BITS(X_BITS), .U_BITS(U_BITS), .LEAK_SHIFT(LEAK_SHIFT),
+                .LEAK_COMPLEMENT(LEAK_COMPLEMENT), .SOFT_RESET(SOFT_RESET)
             ) u_lif (
                 .u(u_lane),
                 .x(b_x[p*X_BITS +: X_BITS]),

@@ -31,7 +31,8 @@ async def random_currents(dut):
     x_max = (1 << (xb - 1)) - 1
     currents = rng.integers(-x_max - 1, x_max + 1, size=(positions, x_steps, n), dtype=np.int64)
     theta = np.resize(np.array(cfg["threshold"], dtype=np.int64), n)  # neuron k uses theta[k % C]
-    layer = {"leak_shift": p["LEAK_SHIFT"], "reset": "soft" if p["SOFT_RESET"] else "hard", "threshold": "t"}
+    layer = {"leak_shift": p["LEAK_SHIFT"], "leak_complement": bool(p.get("LEAK_COMPLEMENT", 0)),
+             "reset": "soft" if p["SOFT_RESET"] else "hard", "threshold": "t"}
     expected = lif(layer, _Thresholds(theta), np.broadcast_to(currents, (positions, t_steps, n)).copy()
                    if x_steps == 1 else currents)
     tb = StreamTB(dut, cfg["idle"], cfg["backpressure"], cfg["seed"])
