@@ -46,10 +46,10 @@ def main() -> None:
     ap.add_argument("--spec", required=True)
     ap.add_argument("--set", action="append", default=[], help="section.key=value (YAML value)")
     args = ap.parse_args()
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
 
     spec = with_settings(load_spec(args.spec), args.set)
-    data = validation_split(load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"]))
+    data = validation_split(load_spec_data(spec))
     row = {"spec": args.spec, "set": args.set, "train_images": len(data.x_train),
            "validation_images": len(data.x_test), **compress_and_score(spec, data, verbose=2),
            "date": time.strftime("%Y-%m-%d")}

@@ -23,7 +23,7 @@ from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
 from qpsnn.codegen.pnr import place_and_route
 from qpsnn.codegen.rtl import spec_design, write
 from qpsnn.errors import InputError
-from qpsnn.model.data import load_dataset
+from qpsnn.model.data import load_spec_data
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import run_golden
 from qpsnn.sim.network import simulate_network
@@ -40,7 +40,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
         report = json.load(fh)
     spec = parse_spec(report["spec"], os.path.join(flow_dir, "report.json"))
     deploy = Deploy.load(os.path.join(flow_dir, "deploy"))
-    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    data = load_spec_data(spec)
     x = data.x_test[:images]
     golden = run_golden(deploy, x)
     out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),

@@ -67,10 +67,10 @@ def main() -> None:
                                    "of the spec's own seed, taken from its report instead of training again "
                                    "(that seed is skipped in --seeds)")
     args = ap.parse_args()
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
 
     spec = load_spec(args.spec)
-    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    data = load_spec_data(spec)
     runs = [] if args.flow is None else [flow_run(args.flow, spec)]
     for seed in [int(s) for s in args.seeds.split(",")]:
         if any(run["seed"] == seed for run in runs):

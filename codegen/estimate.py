@@ -48,7 +48,7 @@ def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict
     """Weight layer name -> its input elements (N, positions, elements) in the order the
     engine takes them: nonzero where any of the element's T spikes (or its pixel) is."""
     x = images.astype(np.int64)
-    timed = False
+    timed = x.ndim == 5          # event frames: an element is active at any step
     out = {}
     for layer in deploy.layers:
         kind = layer["type"]

@@ -140,7 +140,7 @@ def register_lif_extension() -> None:
 def integer_keras_model(deploy: Deploy) -> tuple[keras.Model, dict]:
     """Per-time-step Keras model holding the deploy form's integers, and its hls4ml config."""
     T = deploy.time_steps
-    layer_cfg: dict[str, dict] = {"image": {"Precision": {"result": "ap_uint<8>"}}}
+    layer_cfg: dict[str, dict] = {"image": {"Precision": {"result": f"ap_uint<{deploy.meta['input']['bits']}>"}}}
     inp = keras.Input(shape=tuple(deploy.meta["input"]["shape"]), name="image", dtype="float64")
     x = inp
     weights: list[tuple[keras.layers.Layer, list]] = []
@@ -205,9 +205,11 @@ def convert(deploy: Deploy, out_dir: str, part: str = "xc7a100tcsg324-1"):
 
 
 def csim_logits(hls_model, deploy: Deploy, images: np.ndarray) -> np.ndarray:
-    """Run the compiled C simulation: T calls per image, in order; returns (N, T, K) integers."""
+    """Run the compiled C simulation: T calls per image (the image each time, or its frame of
+    the step), in order; returns (N, T, K) integers."""
     T = deploy.time_steps
-    x = np.repeat(np.asarray(images, dtype=np.float64), T, axis=0)
+    images = np.asarray(images, dtype=np.float64)
+    x = images.reshape((-1,) + images.shape[2:]) if images.ndim == 5 else np.repeat(images, T, axis=0)
     y = np.asarray(hls_model.predict(np.ascontiguousarray(x)))
     y = y.reshape(len(images), T, -1)
     ints = np.round(y).astype(np.int64)

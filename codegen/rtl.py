@@ -75,6 +75,7 @@ class RtlDesign:
     probes: list = field(default_factory=list)  # LIF outputs: layer, stage signal, neurons, steps, positions
     mode: str = "event"
     layer_rows: dict = field(default_factory=dict)   # conv layer name -> its window's line buffer rows
+    input_bits: int = 8    # an input value: an 8-bit pixel code, or an event count (T per element)
 
     def knobs(self) -> dict:
         """The hardware knobs as built: pe and simd of each weight layer, lanes of each LIF."""
@@ -152,7 +153,11 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     probes: list[dict] = []
     engine_pe = 1
     h, w, c = deploy.meta["input"]["shape"]
-    stream = Stream("pixels", c, 8, shape=(h, w))
+    # a pixel beat: C 8-bit codes, or C elements of T event counts (deploy input bits each)
+    events = deploy.meta["input"].get("encoding") == "events"
+    input_bits = deploy.meta["input"]["bits"]
+    input_steps = T if events else 1
+    stream = Stream("pixels", c, input_steps * input_bits, shape=(h, w))
     out_bits = 0
     for layer in deploy.layers:
         kind, name = layer["type"], layer["name"]
@@ -202,7 +207,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                                    ("BEATS", vectors), ("SKIP_ZEROS", skip),
                                                    ("INDEX_BITS", idx_bits)]))
                 positions = ()
-            steps = 1 if analog else T
+            steps = 1 if analog else T        # an image's current is computed once
             bias = deploy.array(layer["bias"])
             bias_bits = signed_width(int(np.abs(bias).max()))
             out_bits = layer["out_bits"]
@@ -272,13 +277,14 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                              keep_trailing_newline=True)
     text = env.get_template("top.v.j2").render(
         version=qpsnn.__version__, name=deploy.meta["name"], digest=deploy.digest(), top=top, T=T,
-        in_channels=c, n_pixels=h * w, n_classes=n_classes, lane=lane, spikes=spikes,
+        in_channels=c, in_bits=c * input_steps * input_bits, n_pixels=h * w,
+        in_element="8-bit channels" if not events else f"channels of {T} counts of {input_bits} bit(s)", n_classes=n_classes, lane=lane, spikes=spikes,
         class_bits=class_bits, stages=stages, last=len(stages))
     files[f"{top}.v"] = text
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
     return RtlDesign(top, files, library, stages, layer_pe, layer_simd, layer_lanes, value_bits, lane, n_classes,
-                     class_bits, probes, mode, layer_rows)
+                     class_bits, probes, mode, layer_rows, input_bits)
 
 
 KNOBS = ("pe", "simd", "lanes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qkeras import QConv2D, QDense
 from tensorflow import keras
 
-from qpsnn.model.lif import LIF, SPIKE_LOGIT_GAIN, RepeatTime, TimeMean
+from qpsnn.model.lif import LIF, SPIKE_LOGIT_GAIN, RepeatTime, TimeFrames, TimeMean
 from qpsnn.model.rescaw import ReScaW
 from qpsnn.spec import Spec
 
@@ -59,9 +59,14 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
     of the compression table, and the first model of the prune-then-quantize order)."""
     T = spec.time_steps
     bits = weight_layer_bits(spec)
-    inp = keras.Input(shape=input_shape, name="image")
-    x = inp
-    repeated = False
+    if spec.encoding == "events":       # a frame per step: time is in the batch axis from the input on
+        inp = keras.Input(shape=(T,) + tuple(input_shape), name="frames")
+        x = TimeFrames(T, name="time_frames")(inp)
+        repeated = True
+    else:
+        inp = keras.Input(shape=input_shape, name="image")
+        x = inp
+        repeated = False
     normalized = set(normalized_layers(spec))
     for layer in spec.layers:
         kind, name = layer["type"], layer["name"]

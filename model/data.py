@@ -44,7 +44,13 @@ class DataSet:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])
+        """(H, W, C) of an image, or of an event frame."""
+        return tuple(self.x_train.shape[-3:])
+
+    @property
+    def events(self) -> bool:
+        """Whether the samples are event frames (N, T, H, W, C) rather than images."""
+        return self.x_train.ndim == 5
 
     @property
     def n_classes(self) -> int:
@@ -196,7 +202,8 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray, str, list[str]]:
                   f"{n_mlx:,}: {dup:,} duplicates removed)"), []
 
 
-NPZ_ACCEPTED = ("a .npz with 'x' (N, H, W) or (N, H, W, C) integer pixel codes in 0..255 and "
+NPZ_ACCEPTED = ("a .npz with 'x' (N, H, W) or (N, H, W, C) integer pixel codes in 0..255 (or event frames "
+                "(N, T, H, W, C) of counts 0..255, with encoding: events) and "
                 "'y' (N,) integer labels 0..K-1 (split by data.test_fraction), or Keras' layout 'x_train', "
                 "'y_train', 'x_test', 'y_test' (x_test is the hold-out, exactly)")
 # the keys of the two layouts of a .npz data set: one set of images split by the spec, or split already
@@ -249,15 +256,21 @@ def npz_is_split(path: str) -> bool:
     return len(_npz_headers(path)) == 2
 
 
-def _npz_input_shape(path: str) -> tuple[int, int, int]:
-    """The image shape (H, W, C) of a .npz data set and the checks its array headers allow
-    (keys, shapes, kinds of values), without loading the arrays."""
+FRAME_LAYOUTS = ("thwc", "tchw")     # a sample of event frames: qpsnn's order, or tonic's ToFrame (T, C, H, W)
+
+
+def _npz_input_shape(path: str, layout: str = "thwc") -> tuple[int, ...]:
+    """The sample shape of a .npz data set, (H, W, C) for images or (T, H, W, C) for event
+    frames (stored in `layout`), and the checks its array headers allow (keys, shapes, kinds of
+    values), without loading the arrays."""
     shapes = []
     for x_key, x_shape, x_dtype, y_key, y_shape, y_dtype in _npz_headers(path):
         if len(x_shape) == 3:
             x_shape = x_shape + (1,)
+        if len(x_shape) == 5 and layout == "tchw":
+            x_shape = (x_shape[0], x_shape[1], x_shape[3], x_shape[4], x_shape[2])
         least = 10 if x_key == "x" else 1
-        if len(x_shape) != 4 or len(y_shape) != 1 or x_shape[0] != y_shape[0] or y_shape[0] < least:
+        if len(x_shape) not in (4, 5) or len(y_shape) != 1 or x_shape[0] != y_shape[0] or y_shape[0] < least:
             raise InputError(f"{path}: {x_key} has shape {x_shape}, {y_key} has shape {y_shape}; expected "
                              f"{NPZ_ACCEPTED} (same N, at least {least} samples)")
         if not np.issubdtype(y_dtype, np.integer):
@@ -267,7 +280,7 @@ def _npz_input_shape(path: str) -> tuple[int, int, int]:
                              f"expected {NPZ_ACCEPTED}")
         shapes.append(tuple(int(v) for v in x_shape[1:]))
     if len(set(shapes)) > 1:
-        raise InputError(f"{path}: x_train's images are {shapes[0]}, x_test's {shapes[1]}; expected one image shape")
+        raise InputError(f"{path}: x_train's samples are {shapes[0]}, x_test's {shapes[1]}; expected one shape")
     return shapes[0]
 
 
@@ -290,10 +303,10 @@ def class_counts(y: np.ndarray) -> tuple[int, ...]:
     return tuple(int(c) for c in np.bincount(y))
 
 
-def dataset_layout(name: str) -> tuple[tuple[int, int, int], tuple[int, ...]]:
-    """The image shape (H, W, C) and the images per class of a data set, without loading its
-    images: known for the built-in ones, a .npz's read from its array headers and its labels
-    (whose checks it runs)."""
+def dataset_layout(name: str, layout: str = "thwc") -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The sample shape ((H, W, C), or (T, H, W, C) for event frames) and the samples per class
+    of a data set, without loading them: known for the built-in ones, a .npz's read from its
+    array headers and its labels (whose checks it runs)."""
     if name == "digits":
         return BUILT_IN_SHAPES[name], DIGITS_CLASS_COUNTS
     if name == "mnist":
@@ -302,7 +315,7 @@ def dataset_layout(name: str) -> tuple[tuple[int, int, int], tuple[int, ...]]:
     if name.endswith(".npz"):
         if not os.path.isfile(name):
             raise InputError(f"data file not found: {name}")
-        return _npz_input_shape(name), class_counts(_npz_labels(name))
+        return _npz_input_shape(name, layout), class_counts(_npz_labels(name))
     raise InputError(f"unknown data set {name!r}; accepted 'mnist', 'digits' or a .npz path")
 
 
@@ -323,9 +336,9 @@ def check_split(name: str, counts: tuple[int, ...], test_fraction: float) -> Non
                          f"{(n - k) / n:.4g}]")
 
 
-def _load_npz(path: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def _load_npz(path: str, layout: str = "thwc") -> list[tuple[np.ndarray, np.ndarray]]:
     """The (images, labels) of each part of a .npz whose headers and labels dataset_layout() has
-    checked, and the checks of their values."""
+    checked, and the checks of their values; event frames in qpsnn's (N, T, H, W, C)."""
     parts = []
     for x_key, _, _, y_key, _, _ in _npz_headers(path):
         try:
@@ -336,16 +349,18 @@ def _load_npz(path: str) -> list[tuple[np.ndarray, np.ndarray]]:
                 from None
         if x.ndim == 3:
             x = x[..., None]
+        if x.ndim == 5 and layout == "tchw":
+            x = x.transpose(0, 1, 3, 4, 2)
         if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 255 or np.any(x != np.round(x)):
             raise InputError(f"{path}: pixel values ({x_key}) must be integers in 0..255; expected {NPZ_ACCEPTED}")
         parts.append((x.astype(np.uint8), y.astype(np.int64)))
     return parts
 
 
-def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSet:
+def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0, layout: str = "thwc") -> DataSet:
     from sklearn.model_selection import train_test_split
 
-    dataset_layout(name)    # the name, a .npz's headers and labels: the checks `qpsnn validate` runs
+    dataset_layout(name, layout)    # the name, a .npz's headers and labels: the checks `qpsnn validate` runs
     notes = []
     if name == "mnist":
         x, y, source, notes = load_mnist()
@@ -357,7 +372,7 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSe
         y = d.target
         source = f"scikit-learn digits: {len(x):,} 8x8 images (levels 0..16 scaled to 0..255)"
     else:
-        parts = _load_npz(name)
+        parts = _load_npz(name, layout)
         if len(parts) == 2:       # the file's own hold-out, exactly
             (xtr, ytr), (xte, yte) = parts
             return DataSet(os.path.basename(name), xtr, ytr, xte, yte, notes=notes,
@@ -368,3 +383,14 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0) -> DataSe
     check_split(name, class_counts(y), test_fraction)
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     return DataSet(os.path.basename(name), xtr, ytr, xte, yte, source=source, notes=notes)
+
+
+def load_spec_data(spec) -> DataSet:
+    """A spec's data set, split as the spec says; event frames in the spec's layout, their counts
+    clipped to events.max_count (what every model of the network sees: the float model, the
+    golden model, the RTL's input)."""
+    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"], spec.events["layout"])
+    if spec.encoding == "events":
+        top = spec.events["max_count"]
+        data.x_train, data.x_test = np.minimum(data.x_train, top), np.minimum(data.x_test, top)
+    return data

@@ -143,8 +143,11 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
     arrays: dict[str, np.ndarray] = {}
     layers: list[dict] = []
     shape = list(input_shape)
-    x_max = 255            # largest input value of the next weight layer
-    is_analog = True
+    events = spec.encoding == "events"
+    # largest input value of the next weight layer: a pixel code, or an event count
+    x_max = spec.events["max_count"] if events else 255
+    input_bits = x_max.bit_length()
+    is_analog = True       # the first layer: its input is not spikes
     pending_scale = None   # q_c of the last weight layer, for the next neuron's threshold
     x_bound = 0            # bound of |X| of the last weight layer
     for layer in spec.layers:
@@ -156,7 +159,7 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             s = 2**b - 1
             gamma = gamma_numpy(kernel, spec.quant["gamma"], per_channel)
             codes = codes_numpy(kernel, b, gamma)
-            in_scale = 255.0 if is_analog else 1.0
+            in_scale = 255.0 if is_analog and not events else 1.0
             sign, q, folded_bias = folded_channels(gamma.astype(np.float64) / (s * in_scale), bias,
                                                    keras_batch_norm(model, name))
             codes = np.where(sign < 0, s - codes, codes)     # negates A_c: the sign of k_c
@@ -174,7 +177,8 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             x_bound = acc_bound * 2**F + int(np.abs(bias_int).max())
             arrays[f"{name}.weights"] = codes.astype(np.int64)
             arrays[f"{name}.bias"] = bias_int
-            entry.update(input="analog" if is_analog else "spikes", input_bits=8 if is_analog else 1,
+            entry.update(input=("events" if events else "analog") if is_analog else "spikes",
+                         input_bits=input_bits if is_analog else 1,
                          bits=b, offset_s=s, frac_bits=F, out_shape=out_shape,
                          acc_bits=signed_width(acc_bound + 1), out_bits=signed_width(x_bound),
                          weights=f"{name}.weights", bias=f"{name}.bias")
@@ -205,5 +209,6 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             entry.update(mode=layer["mode"], out_shape=list(shape))
         layers.append(entry)
     meta = {"format": FORMAT, "version": VERSION, "name": spec.name, "time_steps": T,
-            "input": {"shape": list(input_shape), "bits": 8}, "layers": layers}
+            "input": {"shape": list(input_shape), "bits": input_bits, "encoding": spec.encoding,
+                      **({"max_count": x_max} if events else {})}, "layers": layers}
     return Deploy(meta, arrays)

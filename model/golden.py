@@ -103,11 +103,14 @@ def lif(layer: dict, deploy: Deploy, current: np.ndarray) -> np.ndarray:
 
 
 def run_golden(deploy: Deploy, images: np.ndarray) -> GoldenTrace:
-    """images: (N, H, W, C) uint8 codes. Direct encoding: the image at every step."""
+    """images: (N, H, W, C) uint8 codes, the image at every step (direct encoding), or event
+    frames (N, T, H, W, C) of counts, a frame per step."""
     T = deploy.time_steps
     x = np.asarray(images).astype(np.int64)
     n = x.shape[0]
-    timed = False  # becomes True after the first weight layer (input repeated over T)
+    # True once the input has its time axis: event frames have it; an image gets it after the
+    # first weight layer, whose current is computed once and repeated over T
+    timed = x.ndim == 5
     trace = GoldenTrace(logits=np.zeros((n, T, 0), np.int64))
     for layer in deploy.layers:
         kind = layer["type"]

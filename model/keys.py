@@ -33,6 +33,13 @@ def data_part(spec_dict: dict) -> dict:
             "init": file_digest(init) if init else None}
 
 
+def input_part(spec_dict: dict) -> dict:
+    """How the network takes its input: images at every step, or event frames (their clipping
+    and layout), which the trained weights depend on."""
+    return {"encoding": spec_dict["encoding"], "events": spec_dict["events"]} \
+        if spec_dict["encoding"] != "direct" else {}
+
+
 def training_key(spec: Spec) -> str:
     """What a checkpoint depends on: everything that changes the trained weights except the
     epoch counts (so a run may be resumed with more epochs) and the hardware knobs."""
@@ -40,7 +47,7 @@ def training_key(spec: Spec) -> str:
     train = {k: v for k, v in d["train"].items() if k != "epochs"}
     prune = {k: v for k, v in d["prune"].items() if k != "finetune_epochs"}
     key = {**data_part(d), "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
-           "train": train, "prune": prune, "layers": layers_without_knobs(d)}
+           "train": train, "prune": prune, "layers": layers_without_knobs(d), **input_part(d)}
     return digest(key)
 
 
@@ -58,7 +65,7 @@ def trained_key(spec: Spec) -> str:
     d = spec.to_dict()
     key = {**data_part(d), "time_steps": d["time_steps"], "quant": d["quant"], "neuron": d["neuron"],
            "train": d["train"], "layers": layers_without_knobs(d), "quantized": first_quantized(spec),
-           "version": qpsnn.__version__}
+           "version": qpsnn.__version__, **input_part(d)}
     return digest(key)
 
 

@@ -103,6 +103,14 @@ class RepeatTime(_TimeLayer):
         return _merge_time(tf.repeat(tf.expand_dims(x, 1), self.time_steps, axis=1))
 
 
+class TimeFrames(_TimeLayer):
+    """Event encoding: the sample's T frames (batch, T, H, W, C) of counts, one per step, into
+    the time-in-batch layout of the layers after it."""
+
+    def call(self, x):
+        return _merge_time(x)
+
+
 class TimeMean(_TimeLayer):
     """Readout: the time average of the last layer's output times `gain` (the logits of the
     loss). The membrane readout averages currents (gain 1); the spike-count readout averages

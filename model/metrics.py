@@ -46,13 +46,14 @@ def model_stats(deploy, spec: Spec, reference_connections: int | None = None) ->
             "connections_pct": 100.0 * connections / reference, "size_bytes": int(np.ceil(size_bits / 8))}
 
 
-def synaptic_ops(deploy, trace) -> dict:
+def synaptic_ops(deploy, trace, images=None) -> dict:
     """Per image: SOPs of the spiking-input layers (rate x MACs x T, the rate measured on the
-    golden trace) and the MACs of the analog first layer (computed once: direct encoding)."""
+    golden trace; for event frames, `images`, the mean count: an event of count c is c
+    operations) and the MACs of the analog first layer (computed once: direct encoding)."""
     T = deploy.time_steps
     per_layer = {}
     first_macs = 0
-    x = None               # the current spike tensor (N, T, ...)
+    x = images if images is not None and np.ndim(images) == 5 else None   # the current spikes (N, T, ...)
     for layer in deploy.layers:
         kind = layer["type"]
         if kind in ("conv", "dense"):

@@ -23,8 +23,10 @@ def set_seed(seed: int) -> None:
 
 
 def scaled(images_u8: np.ndarray) -> np.ndarray:
-    """The float model sees pixel codes / 255 (the deploy form folds the 255 into its scale)."""
-    return images_u8.astype(np.float32) / 255.0
+    """The float model sees pixel codes / 255 (the deploy form folds the 255 into its scale),
+    and event frames (N, T, H, W, C) as their counts."""
+    x = images_u8.astype(np.float32)
+    return x if x.ndim == 5 else x / 255.0
 
 
 def progress_verbosity() -> int:

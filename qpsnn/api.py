@@ -130,9 +130,9 @@ def prune(model, data, method: str = "svs", ratios: dict | None = None, finetune
     raw = _raw_spec(keys, config, _identifier(model.name))
     with tempfile.TemporaryDirectory(prefix="qpsnn-prune-") as tmp:
         spec = write_source(os.path.join(tmp, "net"), raw, arrays, data)
-        from qpsnn.model.data import load_dataset
+        from qpsnn.model.data import load_spec_data
         from qpsnn.model.train import train_model
-        loaded = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+        loaded = load_spec_data(spec)
         trained = train_model(spec, loaded, verbose=0)    # the given weights (train.epochs 0)
         if not spec.prune["ratios"]:
             return trained

@@ -14,7 +14,7 @@ import yaml
 
 from qpsnn.codegen.resources import PARTS
 from qpsnn.errors import InputError
-from qpsnn.model.data import BUILT_IN_SHAPES, check_split, dataset_layout, npz_is_split
+from qpsnn.model.data import BUILT_IN_SHAPES, FRAME_LAYOUTS, check_split, dataset_layout, npz_is_split
 
 READOUT_MODES = ("membrane", "spikes")   # class = argmax of the summed membrane / spike count
 LAYER_TYPES = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
@@ -26,6 +26,11 @@ DEFAULTS: dict[str, Any] = {
     "name": "qpsnn_model",
     "data": {"dataset": "mnist", "test_fraction": 0.2, "seed": 0},
     "time_steps": 4,
+    # direct: the image at every time step (the first layer's current computed once); events:
+    # the data set's frames (N, T, H, W, C) of event counts, one per step, clipped to
+    # events.max_count (1: spikes), stored in events.layout (thwc, or tchw: tonic's ToFrame)
+    "encoding": "direct",
+    "events": {"max_count": 1, "layout": "thwc"},
     "neuron": {"tau": 0.5, "threshold": 1.0, "reset": "hard"},
     "quant": {"bits": 4, "gamma": "mean", "first_bits": 8, "last_bits": 8, "frac_bits": 4},
     # the recipe: batch norm before every LIF (folded into the integer bias and threshold at
@@ -45,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
               "finetune_epochs": 3, "order": "quantize_first", "seed": 0},
 }
 PRUNE_METHODS = ("svs", "sca", "l1", "random")
+ENCODINGS = ("direct", "events")
 LR_SCHEDULES = ("constant", "cosine")
 PRUNE_ORDERS = ("quantize_first", "prune_first")
 
@@ -54,6 +60,8 @@ class Spec:
     name: str
     data: dict
     time_steps: int
+    encoding: str
+    events: dict
     neuron: dict
     quant: dict
     train: dict
@@ -66,8 +74,8 @@ class Spec:
 
     def to_dict(self) -> dict:
         return {k: copy.deepcopy(getattr(self, k)) for k in
-                ("name", "data", "time_steps", "neuron", "quant", "train", "verify", "rtl", "prune",
-                 "layers", "reference")}
+                ("name", "data", "time_steps", "encoding", "events", "neuron", "quant", "train", "verify",
+                 "rtl", "prune", "layers", "reference")}
 
 
 def _merge(defaults: dict, given: Any, where: str) -> dict:
@@ -316,6 +324,16 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     _pos_int(t_steps, "time_steps")
     if t_steps > 32:
         raise InputError(f"time_steps: accepted 1..32, got {t_steps}")
+    encoding = raw.get("encoding", DEFAULTS["encoding"])
+    if encoding not in ENCODINGS:
+        raise InputError(f"encoding: accepted {list(ENCODINGS)}, got {encoding!r}")
+    events = _merge(DEFAULTS["events"], raw.get("events"), "events")
+    _pos_int(events["max_count"], "events.max_count")
+    if events["max_count"] > 255:
+        raise InputError(f"events.max_count: accepted 1..255 (counts above it are clipped), got {events['max_count']}")
+    if events["layout"] not in FRAME_LAYOUTS:
+        raise InputError(f"events.layout: accepted {list(FRAME_LAYOUTS)} (a sample's axes: T, H, W, C, or tonic's "
+                         f"T, C, H, W), got {events['layout']!r}")
     neuron = _merge(DEFAULTS["neuron"], raw.get("neuron"), "neuron")
     quant = _merge(DEFAULTS["quant"], raw.get("quant"), "quant")
     for key in ("bits", "first_bits", "last_bits"):
@@ -328,6 +346,9 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     _pos_int(train["epochs"], "train.epochs", lo=0)
     _pos_int(train["batch_size"], "train.batch_size")
     _check_recipe(train)
+    if encoding == "events" and (train["shift"] or train["rotate"]):
+        raise InputError("train.shift / train.rotate: the augmentation moves images; with encoding: events "
+                         "accepted 0 and 0")
     if train["init"] is not None:
         init = train["init"]
         if not isinstance(init, str) or not init.endswith(".npz"):
@@ -370,7 +391,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
         raise InputError(f"layers: layer names must be unique, got {names}")
     prune = _check_prune(_merge(DEFAULTS["prune"], raw.get("prune"), "prune"), layers)
     reference = _check_reference(raw.get("reference"), source)
-    return Spec(name=name, data=data, time_steps=t_steps, neuron=neuron, quant=quant,
+    return Spec(name=name, data=data, time_steps=t_steps, encoding=encoding, events=events, neuron=neuron, quant=quant,
                 train=train, verify=verify, rtl=rtl, prune=prune, layers=layers, source=source,
                 reference=reference)
 
@@ -533,7 +554,17 @@ def check_with_data(spec: Spec) -> None:
     every step run them before any work: a spec validate accepts is not refused later at a spec
     check, and one it refuses is refused by the flow with the same message."""
     dataset = spec.data["dataset"]
-    shape, counts = dataset_layout(dataset)
+    shape, counts = dataset_layout(dataset, spec.events["layout"])
+    if spec.encoding == "events":
+        if len(shape) != 4:
+            raise InputError(f"encoding: events takes event frames, (N, T, H, W, C) counts; {dataset} holds images "
+                             f"{shape}; accepted: a .npz of frames, or encoding: direct")
+        if shape[0] != spec.time_steps:
+            raise InputError(f"time_steps: {spec.time_steps}, but {dataset}'s samples have {shape[0]} frames; accepted: "
+                             "time_steps equal to the frames per sample")
+        shape = shape[1:]
+    elif len(shape) == 4:
+        raise InputError(f"{dataset} holds event frames {shape} (T, H, W, C); accepted with encoding: events")
     if not (dataset.endswith(".npz") and npz_is_split(dataset)):     # a file's own hold-out is not split
         check_split(dataset, counts, spec.data["test_fraction"])
     last = [layer for layer in spec.layers if layer["type"] == "dense"][-1]

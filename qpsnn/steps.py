@@ -78,9 +78,9 @@ class Workspace:
     def data(self, timer: Timer | None = None):
         timer = timer or Timer()
         if self._data is None:
-            from qpsnn.model.data import load_dataset
+            from qpsnn.model.data import load_spec_data
             with timer.stage("data"):
-                data = load_dataset(self.spec.data["dataset"], self.spec.data["test_fraction"], self.spec.data["seed"])
+                data = load_spec_data(self.spec)
             for note in data.notes:
                 print(f"[qpsnn] note: {note}", flush=True)
             self._data = data
@@ -315,7 +315,7 @@ class Export(Step):
         return {"accuracy": accuracy, "data": {"source": data.source, "train_images": int(len(data.y_train))},
                 "firing_rate": firing, "warnings": warnings,
                 "model": model_stats(deploy, ws.model_spec, spec_connections(ws.spec, data.input_shape)),
-                "sops": synaptic_ops(deploy, trace), "deploy_digest": deploy.digest()}, []
+                "sops": synaptic_ops(deploy, trace, data.x_test), "deploy_digest": deploy.digest()}, []
 
     def key(self, result, config_key, inputs):
         return result["deploy_digest"]         # of the deploy form as written and read back
@@ -621,6 +621,9 @@ class Board(Step):
         from qpsnn.sim.board import SIM_CLKS_PER_BIT, simulate_board
         if missing_tool():
             raise InputError(f"board: {missing_tool()}")
+        if ws.spec.encoding == "events":
+            raise InputError("board: the UART link frames 8-bit images; a network with encoding: events has no board "
+                             "framing yet (its RTL, netlist and simulation are checked by flow, netlist)")
         images, labels, golden = hold_out(ws, ws.spec.verify["board_images"], timer)
         design = rtl_design(ws)
         frame = board_gen.frame_of(design, ws.deploy())

@@ -227,12 +227,12 @@ def log_line(text: str) -> None:
 
 def run_table(spec: Spec, cfg: StudyConfig, out_json: str, log=log_line) -> dict:
     """Run the study and write `out_json` (and the Markdown table beside it) atomically."""
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
     from qpsnn.spec import check_with_data
 
     targets = check_config(spec, cfg)
     check_with_data(spec)       # what `qpsnn validate` checks
-    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    data = load_spec_data(spec)
     start = time.perf_counter()
     per_seed = {}
     for seed in counted(cfg.seeds, "seeds"):

@@ -129,7 +129,7 @@ def evaluate_group(spec_dict: dict, points: list, models_dir: str, images: int, 
     from qpsnn.codegen.estimate import design_cycles
     from qpsnn.codegen.resources import design_resources
     from qpsnn.codegen.rtl import spec_design
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.golden import run_golden
     from qpsnn.model.metrics import model_stats, spec_connections
@@ -138,7 +138,7 @@ def evaluate_group(spec_dict: dict, points: list, models_dir: str, images: int, 
     from qpsnn.model.train import load_trained, save_trained
 
     base = parse_spec(spec_dict, "<sweep>")
-    data = load_dataset(base.data["dataset"], base.data["test_fraction"], base.data["seed"])
+    data = load_spec_data(base)
     first = point_spec(base, points[0])
     model_dir = os.path.join(models_dir, model_key(first))
     start = time.perf_counter()
@@ -287,12 +287,12 @@ def pareto(rows: list, placed: bool = False) -> None:
 
 
 def run_sweep(spec: Spec, cfg: SweepConfig, out: str, log=print) -> dict:
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
     from qpsnn.model.keys import model_key
     from qpsnn.progress import counted
 
     check_with_data(spec)       # what `qpsnn validate` checks, before the points' own checks
-    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    data = load_spec_data(spec)
     points = plan(spec, cfg, data.input_shape)
     if cfg.pnr:
         from qpsnn.codegen.pnr import missing_tool

@@ -61,13 +61,13 @@ def trained(raw, **changes):
     from filelock import FileLock
 
     from qpsnn.model.builder import build_model
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.keys import digest
     from qpsnn.model.train import load_model, save_model, train_model
 
     spec = make_spec(raw, **changes)
-    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    data = load_spec_data(spec)
     key = digest(spec.to_dict())
     directory = os.path.join(os.environ[TRAINED_MODELS], key)
     with FileLock(f"{directory}.lock"):

@@ -12,7 +12,7 @@ def digests(directory):
 
 
 def test_same_spec_and_seed_byte_identical_deploy_and_rtl(tmp_path):
-    from qpsnn.model.data import load_dataset
+    from qpsnn.model.data import load_spec_data
     from qpsnn.model.deploy import export_deploy
     from qpsnn.model.prune import train_compressed
 
@@ -20,7 +20,7 @@ def test_same_spec_and_seed_byte_identical_deploy_and_rtl(tmp_path):
                prune={"method": "svs", "ratios": {"conv0": 0.5}, "batches": 1, "batch_size": 64,
                       "finetune_epochs": 1, "seed": 3})
     spec = make_spec(raw)
-    data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"])
+    data = load_spec_data(spec)
     runs = []
     for run in ("a", "b"):
         pruned_spec, model, _ = train_compressed(spec, data, verbose=0)

@@ -44,8 +44,16 @@ class NetworkTB(StreamTB):
                 self.probed[layer].append(int(data.value))
 
     async def send_image(self, image):
-        """One beat per pixel: its C channels, channel 0 in the low byte."""
-        await self.send_frame([pack(px, 8) for px in image.reshape(-1, image.shape[-1])])
+        """One beat per pixel: its C channels, channel 0 in the low bits; an image's channels are
+        8-bit codes, event frames' (T, H, W, C) channels T counts each (count t of channel c at
+        value c*T + t), as wide as the top's input port makes them."""
+        if image.ndim == 4:
+            t, h, w, c = image.shape
+            values = image.transpose(1, 2, 3, 0).reshape(h * w, c * t)
+        else:
+            values = image.reshape(-1, image.shape[-1])
+        bits = len(self.dut.s_axis_tdata) // values.shape[1]
+        await self.send_frame([pack(px, bits) for px in values])
 
     async def recv_steps(self, t_steps):
         """One output beat: the readout currents of every time step, (T, K), and the class."""
