@@ -75,6 +75,58 @@ def _spec(spec: Spec | str) -> Spec:
     return load_spec(spec) if isinstance(spec, str) else spec
 
 
+# ---- event data ----
+
+def events(action: str, out: str, time_steps: int, dataset: str = "mnist", train_images: int | None = None,
+           test_images: int | None = None, seed: int = 0, raw: str | None = None, events_path: str | None = None,
+           window_us: float | None = None) -> dict:
+    """Frames for encoding: events (model/events.py). 'simulate': the simulated N-MNIST
+    recording of a digit data set, its training and hold-out digits into x_train and x_test
+    (Keras' layout: the same hold-out); 'frames': a raw event file binned. Written whole or not
+    at all."""
+    from qpsnn.model import events as ev
+    if not isinstance(time_steps, int) or time_steps < 1:
+        raise InputError(f"--time-steps: expected a positive integer, got {time_steps!r}")
+    if not out.endswith(".npz"):
+        raise InputError(f"--out: {out}: expected the path of a .npz to write")
+    if action == "simulate":
+        from qpsnn.model.data import load_dataset
+        data = load_dataset(dataset)
+        if data.input_shape != (28, 28, 1):
+            raise InputError(f"--dataset: the simulated recording takes 28x28 digits; {dataset} holds "
+                             f"{data.input_shape}")
+        parts = {}
+        recordings, labels = [], []
+        for name, x, y, limit in (("train", data.x_train, data.y_train, train_images),
+                                  ("test", data.x_test, data.y_test, test_images)):
+            x, y = x[:limit], y[:limit]
+            frames, y, rec = ev.simulated_nmnist(x[..., 0], y, time_steps, seed=seed + (name == "test"))
+            parts[f"x_{name}"], parts[f"y_{name}"] = frames, y
+            recordings += rec
+            labels.append(y)
+        _write_npz(out, parts)
+        if raw:
+            ev.write_raw(raw, recordings, np.concatenate(labels))
+        count = np.mean([len(r) for r in recordings])
+        return {"out": os.path.abspath(out), "summary": f"{len(parts['x_train']):,} training and "
+                f"{len(parts['x_test']):,} hold-out samples of {time_steps} frames 34x34x2, {count:,.0f} events per "
+                f"sample on average (simulated from {data.source})"}
+    if action == "frames":
+        if not events_path:
+            raise InputError("events frames: --events RAW.npz is required (" + ev.RAW_ACCEPTED + ")")
+        x, y = ev.raw_to_frames(events_path, time_steps, window_us)
+        _write_npz(out, {"x": x, "y": y})
+        return {"out": os.path.abspath(out), "summary": f"{len(x):,} samples of {time_steps} frames "
+                f"{x.shape[2]}x{x.shape[3]}x2"}
+    raise InputError(f"events: accepted simulate or frames, got {action!r}")
+
+
+def _write_npz(path: str, arrays: dict) -> None:
+    tmp = f"{path}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 # ---- a Keras / QKeras model the user built and trained ----
 
 def config_from_model(model, time_steps: int | None = None) -> dict:

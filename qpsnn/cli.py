@@ -210,6 +210,24 @@ def main(argv: list[str] | None = None) -> int:
                        help="take the mean of a per-neuron tau, r or threshold that differs within a layer (with a "
                             "warning) instead of refusing the graph")
     p_imp.add_argument("--force", action="store_true", help="replace --out and its weights if they exist")
+    p_ev = sub.add_parser("events", help="event data: raw events (x, y, t, p) binned into frames, or the simulated "
+                          "N-MNIST recording of real digits; the frames .npz is a data set for encoding: events",
+                          epilog="examples: qpsnn events simulate --dataset mnist --time-steps 10 --out nmnist_sim.npz\n"
+                                 "          qpsnn events frames --events raw.npz --time-steps 20 --out frames.npz")
+    p_ev.add_argument("action", choices=["simulate", "frames"],
+                      help="simulate: N-MNIST's three saccades over the data set's digits (model/events.py says what "
+                           "it models); frames: bin a raw event file")
+    p_ev.add_argument("--out", required=True, help="the frames to write (.npz)")
+    p_ev.add_argument("--time-steps", type=int, required=True, help="time bins per sample")
+    p_ev.add_argument("--dataset", default="mnist", help="simulate: the 28x28 digits (mnist, or a .npz of them); its "
+                                                        "hold-out stays the hold-out (x_test)")
+    p_ev.add_argument("--train-images", type=int, help="simulate: the first N training digits only")
+    p_ev.add_argument("--test-images", type=int, help="simulate: the first N hold-out digits only")
+    p_ev.add_argument("--seed", type=int, default=0, help="simulate: the seed of the thresholds' mismatch and the noise")
+    p_ev.add_argument("--raw", help="simulate: also write the raw events (x, y, t, p) here")
+    p_ev.add_argument("--events", help="frames: the raw event file (" + "x, y, t, p, offsets, labels, sensor_size)")
+    p_ev.add_argument("--window-us", type=float, help="frames: each bin this many microseconds from the sample's first "
+                                                      "event (default: the sample's duration in --time-steps bins)")
     p_exp = sub.add_parser("export-nir", help="a flow directory's network (its deploy form) -> an NIR graph",
                            epilog="example: qpsnn export-nir --out out/mnist --nir mnist.nir")
     p_exp.add_argument("--out", required=True, help="a directory `qpsnn flow` (or `qpsnn export`) wrote")
@@ -233,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
                               bits={"bits": args.bits} if args.bits else None, epochs=args.epochs, force=args.force)
             print(f"[qpsnn] wrote {made['spec']} and {made['weights']} (discretized: {made['discretization']}); "
                   f"next: qpsnn flow --spec {args.out} --out DIR")
+            return 0
+        if args.command == "events":
+            from qpsnn.api import events
+            made = events(args.action, args.out, args.time_steps, dataset=args.dataset, train_images=args.train_images,
+                          test_images=args.test_images, seed=args.seed, raw=args.raw, events_path=args.events,
+                          window_us=args.window_us)
+            print(f"[qpsnn] wrote {made['out']}: {made['summary']}")
             return 0
         if args.command == "export-nir":
             from qpsnn.nir_io import export_nir
