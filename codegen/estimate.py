@@ -35,7 +35,7 @@ import numpy as np
 
 from qpsnn.codegen.element_stream import line_buffer_rows, sent
 from qpsnn.model.deploy import Deploy
-from qpsnn.model.golden import GoldenTrace, im2col, maxpool
+from qpsnn.model.golden import GoldenTrace, im2col, maxpool, sumpool
 
 STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
 LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
@@ -64,6 +64,8 @@ def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict
             x = trace.spikes[layer["name"]]
         elif kind == "maxpool":
             x = maxpool(x, layer["size"])
+        elif kind == "sumpool":
+            x = sumpool(x, layer["size"])
         elif kind == "flatten" and timed:
             x = x.reshape(x.shape[0], x.shape[1], -1)
     return out
@@ -96,8 +98,8 @@ class Lif:
 
 
 class Pool:
-    """maxpool2: takes a pixel when its output register is empty or being taken; a pooled
-    pixel is presented the cycle after the last pixel of its 2x2 block is taken."""
+    """maxpool2 and sumpool2: take a pixel when the output register is empty or being taken; a
+    pooled pixel is presented the cycle after the last pixel of its 2x2 block is taken."""
 
     def __init__(self, n: int, shape: tuple):
         self.h, self.w = shape
@@ -330,7 +332,7 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
         elif kind == "lif":
             neurons = layer_lanes.get(layer["name"], layer_pe[engine_name(deploy, layer)])
             stages.append(Lif(lanes, -(-layer["out_shape"][-1] // neurons) * T))
-        elif kind == "maxpool":
+        elif kind in ("maxpool", "sumpool"):         # sumpool2 has maxpool2's handshake
             stages.append(Pool(lanes, shape))
             shape = (shape[0] // 2, shape[1] // 2)
     readout = Readout(lanes, T, beat_elems)

@@ -144,18 +144,20 @@ def integer_keras_model(deploy: Deploy) -> tuple[keras.Model, dict]:
     inp = keras.Input(shape=tuple(deploy.meta["input"]["shape"]), name="image", dtype="float64")
     x = inp
     weights: list[tuple[keras.layers.Layer, list]] = []
+    pool_gain = 1          # the sum pools' 1/4 the next weight layer makes good
+    input_t = None         # the next weight layer's input type, where a pool set it
     for layer in deploy.layers:
         kind, name = layer["type"], layer["name"]
         if kind in ("conv", "dense"):
             codes = deploy.array(layer["weights"])
             F, s = layer["frac_bits"], layer["offset_s"]
-            kernel = ((2 * codes - s) * (1 << F)).astype(np.float64)
+            kernel = ((2 * codes - s) * (1 << F) * pool_gain).astype(np.float64)
             bias = deploy.array(layer["bias"]).astype(np.float64)
             if kind == "conv":
                 pt, pb, pl, pr = layer["padding"]
                 if pt or pb or pl or pr:
                     x = keras.layers.ZeroPadding2D(((pt, pb), (pl, pr)), name=f"{name}_pad", dtype="float64")(x)
-                    layer_cfg[f"{name}_pad"] = {"Precision": {"result": f"ap_uint<{layer['input_bits']}>"}}
+                    layer_cfg[f"{name}_pad"] = {"Precision": {"result": input_t or f"ap_uint<{layer['input_bits']}>"}}
                 k_layer = keras.layers.Conv2D(codes.shape[-1], layer["kernel"], strides=layer["stride"],
                                               padding="valid", name=name, dtype="float64")
             else:
@@ -164,10 +166,11 @@ def integer_keras_model(deploy: Deploy) -> tuple[keras.Model, dict]:
             weights.append((k_layer, [kernel, bias]))
             out_t = f"ap_int<{layer['out_bits']}>"
             layer_cfg[name] = {"Precision": {
-                "weight": f"ap_int<{signed_width(s * (1 << F))}>",
+                "weight": f"ap_int<{signed_width(s * (1 << F) * pool_gain)}>",
                 "bias": f"ap_int<{signed_width(int(np.abs(bias).max()))}>",
                 "accum": out_t, "result": out_t}}
             layer_cfg[f"{name}_linear"] = {"Precision": {"result": out_t}}
+            pool_gain, input_t = 1, None
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])
             lif_layer = LIFStep(n_chan=len(theta), time_steps=T, leak_shift=layer["leak_shift"],
@@ -180,6 +183,16 @@ def integer_keras_model(deploy: Deploy) -> tuple[keras.Model, dict]:
         elif kind == "maxpool":
             x = keras.layers.MaxPooling2D(layer["size"], name=name, dtype="float64")(x)
             layer_cfg[name] = {"Precision": {"result": "ap_uint<1>", "accum": "ap_uint<1>"}}
+        elif kind == "sumpool":
+            # hls4ml's average pooling, exact: the block's sum over 4 with 2 more fraction bits;
+            # the next weight layer's kernel is 4 times the codes' (pool_gain), so its products
+            # are the sums' times the codes, integers again
+            pool_gain *= layer["size"] ** 2
+            frac = int(np.log2(pool_gain))
+            x = keras.layers.AveragePooling2D(layer["size"], name=name, dtype="float64")(x)
+            pooled_t = f"ap_ufixed<{layer['out_bits'] + frac},{layer['out_bits']}>"
+            layer_cfg[name] = {"Precision": {"accum": pooled_t, "result": pooled_t}}
+            input_t = pooled_t
         elif kind == "flatten":
             x = keras.layers.Flatten(name=name, dtype="float64")(x)
     model = keras.Model(inp, x, name=deploy.meta["name"])

@@ -28,7 +28,7 @@ from qpsnn.model.deploy import Deploy, signed_width
 
 HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SUPPORTED = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
+SUPPORTED = ("conv", "maxpool", "sumpool", "flatten", "dense", "lif", "readout")
 MAX_PE = 16
 
 
@@ -254,6 +254,13 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                 stream.count * stream.elem_bits,
                                 [("H", ih), ("W", iw), ("BITS", stream.count * stream.elem_bits)]))
             stream = Stream("pixels", stream.count, stream.elem_bits, shape=(ih // 2, iw // 2))
+        elif kind == "sumpool":
+            ih, iw = stream.shape
+            value_bits = stream.elem_bits // T           # a spike, or a count of a sum pool before
+            stages.append(Stage("sumpool2", f"u_{name}", f"{name}: 2x2 sum pool (counts of {value_bits + 2} bits)",
+                                stream.count * T * (value_bits + 2),
+                                [("H", ih), ("W", iw), ("N", stream.count * T), ("IN_BITS", value_bits)]))
+            stream = Stream("pixels", stream.count, T * (value_bits + 2), shape=(ih // 2, iw // 2))
         # flatten: the pixel stream already is the flattened order (H, W, C); dense serializes it
         for st in stages[first_stage:]:
             st.layer = name

@@ -126,6 +126,11 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
             h, w = layer["in_shape"][:2]
             c = layer["in_shape"][-1]
             out.append((f"u_{name}", "maxpool2", {"H": h, "W": w, "BITS": c * T}, c * T))
+        elif kind == "sumpool":
+            h, w = layer["in_shape"][:2]
+            c = layer["in_shape"][-1]
+            out.append((f"u_{name}", "sumpool2", {"H": h, "W": w, "N": c * T, "IN_BITS": layer["in_bits"]},
+                        c * T * layer["out_bits"]))
         elif kind == "readout":
             out.append(("u_readout", "readout",
                         {"K": layer["out_shape"][-1], "T": T, "SPIKES": int(layer.get("mode") == "spikes")}, None))

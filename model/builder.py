@@ -5,7 +5,7 @@ from __future__ import annotations
 from qkeras import QConv2D, QDense
 from tensorflow import keras
 
-from qpsnn.model.lif import LIF, SPIKE_LOGIT_GAIN, RepeatTime, TimeFrames, TimeMean
+from qpsnn.model.lif import LIF, SPIKE_LOGIT_GAIN, RepeatTime, SumPool2D, TimeFrames, TimeMean
 from qpsnn.model.rescaw import ReScaW
 from qpsnn.spec import Spec
 
@@ -95,6 +95,8 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
                     strict=layer.get("strict", False), name=name)(x)
         elif kind == "maxpool":
             x = keras.layers.MaxPooling2D(layer["size"], name=name)(x)
+        elif kind == "sumpool":
+            x = SumPool2D(name=name)(x)
         elif kind == "flatten":
             x = keras.layers.Flatten(name=name)(x)
         elif kind == "readout":

@@ -177,8 +177,8 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             x_bound = acc_bound * 2**F + int(np.abs(bias_int).max())
             arrays[f"{name}.weights"] = codes.astype(np.int64)
             arrays[f"{name}.bias"] = bias_int
-            entry.update(input=("events" if events else "analog") if is_analog else "spikes",
-                         input_bits=input_bits if is_analog else 1,
+            entry.update(input=("events" if events else "analog") if is_analog else "spikes" if x_max == 1 else "counts",
+                         input_bits=input_bits if is_analog else x_max.bit_length(),
                          bits=b, offset_s=s, frac_bits=F, out_shape=out_shape,
                          acc_bits=signed_width(acc_bound + 1), out_bits=signed_width(x_bound),
                          weights=f"{name}.weights", bias=f"{name}.bias")
@@ -198,10 +198,13 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             arrays[f"{name}.threshold"] = theta
             entry.update(out_shape=list(shape), leak_shift=k, leak_complement=complement, reset=layer["reset"],
                          threshold=f"{name}.threshold", membrane_bits=signed_width(u_bound))
-        elif kind == "maxpool":
+        elif kind in ("maxpool", "sumpool"):
             p = layer["size"]
             shape = [shape[0] // p, shape[1] // p, shape[2]]
             entry.update(size=p, out_shape=list(shape))
+            if kind == "sumpool":      # the next layer's inputs: counts of up to p * p * x_max
+                entry.update(in_bits=x_max.bit_length(), out_bits=(x_max * p * p).bit_length())
+                x_max *= p * p
         elif kind == "flatten":
             shape = [int(np.prod(shape))]
             entry.update(out_shape=list(shape))

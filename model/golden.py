@@ -74,6 +74,14 @@ def maxpool(x: np.ndarray, p: int) -> np.ndarray:
     return x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).max(axis=(-4, -2))
 
 
+def sumpool(x: np.ndarray, p: int) -> np.ndarray:
+    """Sum over p x p windows of the last three axes (H, W, C): spike counts (Sinabs' SumPool2d)."""
+    lead = x.shape[:-3]
+    h, w, c = x.shape[-3:]
+    oh, ow = h // p, w // p
+    return x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).sum(axis=(-4, -2))
+
+
 def weight_layer(layer: dict, deploy: Deploy, x: np.ndarray) -> np.ndarray:
     """x: (M, ...) integer input of one time step (or the analog image); returns X (M, ...)."""
     codes = deploy.array(layer["weights"])
@@ -128,6 +136,8 @@ def run_golden(deploy: Deploy, images: np.ndarray) -> GoldenTrace:
             trace.spikes[layer["name"]] = x
         elif kind == "maxpool":
             x = maxpool(x, layer["size"])
+        elif kind == "sumpool":
+            x = sumpool(x, layer["size"])
         elif kind == "flatten":
             x = x.reshape(x.shape[:1 + timed] + (-1,))
         elif kind == "readout":

@@ -111,6 +111,13 @@ class TimeFrames(_TimeLayer):
         return _merge_time(x)
 
 
+class SumPool2D(keras.layers.Layer):
+    """2x2 sum pooling (spike counts out), per time step."""
+
+    def call(self, x):
+        return 4.0 * tf.nn.avg_pool2d(x, 2, 2, "VALID")
+
+
 class TimeMean(_TimeLayer):
     """Readout: the time average of the last layer's output times `gain` (the logits of the
     loss). The membrane readout averages currents (gain 1); the spike-count readout averages

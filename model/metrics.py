@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qpsnn.model.golden import maxpool
+from qpsnn.model.golden import maxpool, sumpool
 from qpsnn.spec import Spec, infer_shapes
 
 
@@ -65,6 +65,8 @@ def synaptic_ops(deploy, trace, images=None) -> dict:
             x = trace.spikes[layer["name"]]
         elif kind == "maxpool" and x is not None:
             x = maxpool(x, layer["size"])
+        elif kind == "sumpool" and x is not None:
+            x = sumpool(x, layer["size"])
     sops = float(sum(per_layer.values()))
     return {"sops_per_image": sops, "sops_per_layer": per_layer, "first_layer_macs": int(first_macs),
             "energy": energy_per_image(sops, first_macs)}

@@ -17,7 +17,7 @@ from qpsnn.errors import InputError
 from qpsnn.model.data import BUILT_IN_SHAPES, FRAME_LAYOUTS, check_split, dataset_layout, npz_is_split
 
 READOUT_MODES = ("membrane", "spikes")   # class = argmax of the summed membrane / spike count
-LAYER_TYPES = ("conv", "maxpool", "flatten", "dense", "lif", "readout")
+LAYER_TYPES = ("conv", "maxpool", "sumpool", "flatten", "dense", "lif", "readout")
 GAMMA_MODES = ("max", "percentile", "mean", "none")
 RESET_MODES = ("hard", "soft")
 DATASETS = tuple(BUILT_IN_SHAPES)  # or a path to a user's .npz
@@ -129,6 +129,7 @@ def _pos_int(value: Any, where: str, lo: int = 1) -> int:
 LAYER_KEYS = {
     "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "pe": None, "simd": None, "name": None},
     "maxpool": {"size": 2, "name": None},
+    "sumpool": {"size": 2, "name": None},
     "flatten": {"name": None},
     "dense": {"units": None, "pe": None, "simd": None, "name": None},
     "lif": {"tau": None, "threshold": None, "reset": None, "strict": False, "lanes": None, "name": None},
@@ -184,9 +185,9 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
         if merged["stride"] not in (1, 2):
             raise InputError(f"{where} conv.stride: accepted 1 or 2, got {merged['stride']!r}")
         merged["padding"] = check_padding(merged["padding"], merged["kernel"], f"{where} conv.padding")
-    elif kind == "maxpool":
+    elif kind in ("maxpool", "sumpool"):
         if merged["size"] not in (2,):
-            raise InputError(f"{where} maxpool.size: accepted 2, got {merged['size']!r}")
+            raise InputError(f"{where} {kind}.size: accepted 2, got {merged['size']!r}")
     elif kind == "dense":
         _pos_int(merged["units"], f"{where} dense.units")
     if kind in ("conv", "dense") and merged["pe"] is not None:
@@ -238,8 +239,11 @@ def _check_structure(layers: list) -> None:
             raise InputError(f"layers[{i}]: 'lif' must follow a 'conv' or 'dense' layer")
         if kind == "conv" and "flatten" in kinds[:i]:
             raise InputError(f"layers[{i}]: 'conv' after 'flatten' is not accepted")
-        if kind == "maxpool" and "flatten" in kinds[:i]:
-            raise InputError(f"layers[{i}]: 'maxpool' after 'flatten' is not accepted")
+        if kind in ("maxpool", "sumpool") and "flatten" in kinds[:i]:
+            raise InputError(f"layers[{i}]: '{kind}' after 'flatten' is not accepted")
+        if kind == "maxpool" and i > 0 and kinds[i - 1] == "sumpool":
+            raise InputError(f"layers[{i}]: 'maxpool' after 'sumpool': a max-pool takes spikes (an OR), a sum pool "
+                             "gives counts; put the max-pool first")
     if kinds.count("flatten") > 1:
         raise InputError("layers: at most one 'flatten' is accepted")
     if "conv" in kinds and "flatten" not in kinds:
@@ -523,11 +527,11 @@ def infer_shapes(spec: Spec, input_shape) -> list[tuple]:
                 raise InputError(f"layer {name!r}: a {k}x{k} conv with padding {layer['padding']!r} does not fit its "
                                  f"{h}x{w} input; use padding 'same' or a smaller kernel")
             shape = (oh, ow, layer["filters"])
-        elif kind == "maxpool":
+        elif kind in ("maxpool", "sumpool"):
             h, w, c = shape
             p = layer["size"]
             if h % p or w % p:
-                raise InputError(f"layer {name!r}: max-pool {p}x{p} needs an input whose height and width "
+                raise InputError(f"layer {name!r}: {kind} {p}x{p} needs an input whose height and width "
                                  f"divide by {p}, got {h}x{w}")
             shape = (h // p, w // p, c)
         elif kind == "flatten":

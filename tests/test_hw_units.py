@@ -94,6 +94,13 @@ def test_maxpool2(tmp_path, h, w, bits):
                     {"seed": 13, "maps": 4, **STRESS}) == 0
 
 
+# spikes from a LIF (1 bit) and counts from a sum pool before (3 bits); a map of one block
+@pytest.mark.parametrize("h,w,n,in_bits", [(4, 6, 5, 1), (2, 2, 3, 3), (6, 4, 2, 3)])
+def test_sumpool2(tmp_path, h, w, n, in_bits):
+    assert run_unit("sumpool2", {"H": h, "W": w, "N": n, "IN_BITS": in_bits}, str(tmp_path),
+                    {"seed": 19, "maps": 4, **STRESS}) == 0
+
+
 @pytest.mark.parametrize("n,elem,beats,skip", [(5, 1, 1, 1), (3, 8, 4, 1), (4, 2, 3, 0), (1, 8, 6, 1), (8, 3, 2, 1)])
 def test_vector_serializer(tmp_path, n, elem, beats, skip):
     params = {"N": n, "ELEM_BITS": elem, "BEATS": beats, "SKIP_ZEROS": skip, "INDEX_BITS": index_bits(n * beats)}
