@@ -9,6 +9,7 @@ weight layer before it), which the flow takes like any other spec.
     Affine/Linear [-> LI] -> Output the last dense layer and the membrane readout
     Affine/Linear -> LIF/IF -> Output   the last dense layer, its LIF, the spike-count readout
     Scale                           folded into the weight layer before it
+    SumPool2d, AvgPool2d (2x2)      sumpool (an average's 1/4 folded into the next weight layer)
 
 Each neuron is discretized at dt (model/nir_graph.py): v <- decay v + gain I, a spike when
 v > threshold (strict: `lif.strict`), reset by subtraction (soft) or to 0 (hard). The gain goes
@@ -112,6 +113,7 @@ def spec_from_nir(path: str, time_steps: int, dt: float | None = None, scheme: s
         return f"{kind}{n}"
 
     last_kind = None
+    pool_gain = 1.0          # an average pool's 1/4, for the next weight layer's kernel
     for node_name, node in nodes[1:]:
         kind = ng.node_type(node)
         if kind in ng.WEIGHTS:
@@ -144,6 +146,7 @@ def spec_from_nir(path: str, time_steps: int, dt: float | None = None, scheme: s
                 shape = (weight.shape[0],)
                 entry = {"type": "dense", "units": int(weight.shape[0])}
             entry["name"] = name_of(entry["type"])
+            kernel, pool_gain = kernel * pool_gain, 1.0
             pending = {"node": node_name, "entry": entry, "kernel": kernel,
                        "bias": ng.bias_of(node, entry.get("filters", entry.get("units")))}
             layers.append(entry)
@@ -163,6 +166,17 @@ def spec_from_nir(path: str, time_steps: int, dt: float | None = None, scheme: s
                 raise InputError(f"node {node_name!r} (Scale): {scale.size} values for {n_out} outputs")
             pending["kernel"] = pending["kernel"] * scale
             pending["bias"] = pending["bias"] * scale
+        elif kind in ng.POOLS:
+            ng.pool_params(node_name, node)
+            if pending is not None or len(shape) != 3 or last_kind not in ng.NEURONS + ng.POOLS:
+                raise InputError(f"node {node_name!r} ({kind}): accepted on a neuron's spikes (or a pool's sums), "
+                                 "before the Flatten")
+            if shape[1] % 2 or shape[2] % 2:
+                raise InputError(f"node {node_name!r} ({kind}): a {shape[1]}x{shape[2]} map; accepted: even sides")
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
+            layers.append({"type": "sumpool", "size": 2, "name": name_of("sumpool")})
+            if kind == "AvgPool2d":      # the sum's 1/4 goes into the next weight layer's kernel
+                pool_gain *= 0.25
         elif kind == "Flatten":
             if len(shape) != 3:
                 raise InputError(f"node {node_name!r} (Flatten): its input is already flat")

@@ -48,8 +48,9 @@ SCHEMES = ("euler", "exact")
 RESETS = ("subtract", "zero")          # spec reset: soft, hard
 NEURONS = ("LIF", "IF", "LI", "CubaLIF")
 WEIGHTS = ("Conv2d", "Affine", "Linear")
-ACCEPTED_NODES = ("Input, Output, Conv2d, Affine, Linear, Scale, Flatten, LIF, IF, LI (a membrane readout), "
-                  "CubaLIF (tau_syn <= dt)")
+POOLS = ("SumPool2d", "AvgPool2d")
+ACCEPTED_NODES = ("Input, Output, Conv2d, Affine, Linear, Scale, Flatten, SumPool2d and AvgPool2d (2x2, stride 2), "
+                  "LIF, IF, LI (a membrane readout), CubaLIF (tau_syn <= dt)")
 
 
 @dataclass
@@ -136,10 +137,8 @@ def chain(graph) -> list[tuple[str, object]]:
         raise InputError(f"node {off[0]!r} ({node_type(nodes[off[0]])}) is not on the path from input to output "
                          f"(nodes off the path: {off})")
     for n in path:
-        if node_type(nodes[n]) not in ("Input", "Output", "Flatten", "Scale") + WEIGHTS + NEURONS:
-            raise InputError(f"node {n!r} ({node_type(nodes[n])}): not accepted; accepted: {ACCEPTED_NODES}"
-                             + (" (sum and average pooling come with the event-stream hardware)"
-                                if node_type(nodes[n]) in ("SumPool2d", "AvgPool2d") else ""))
+        if node_type(nodes[n]) not in ("Input", "Output", "Flatten", "Scale") + WEIGHTS + NEURONS + POOLS:
+            raise InputError(f"node {n!r} ({node_type(nodes[n])}): not accepted; accepted: {ACCEPTED_NODES}")
     return [(n, nodes[n]) for n in path]
 
 
@@ -248,6 +247,14 @@ def conv_params(name: str, node) -> dict:
         raise InputError(f"node {name!r} (Conv2d): padding {pads}; accepted: 0..{(kh - 1) // 2} either side (up to "
                          "'same')")
     return {"kernel": int(kh), "stride": stride[0], "padding": [int(p) for p in pads]}
+
+
+def pool_params(name: str, node) -> None:
+    """A pool the hardware has: 2x2, stride 2, no padding; InputError otherwise."""
+    pair = lambda v: tuple(int(x) for x in np.broadcast_to(np.asarray(v).ravel(), (2,)))  # noqa: E731
+    if pair(node.kernel_size) != (2, 2) or pair(node.stride) != (2, 2) or pair(node.padding) != (0, 0):
+        raise InputError(f"node {name!r} ({node_type(node)}): kernel {pair(node.kernel_size)}, stride "
+                         f"{pair(node.stride)}, padding {pair(node.padding)}; accepted: 2x2, stride 2, no padding")
 
 
 def conv_out(size: int, kernel: int, stride: int, pad: int) -> int:

@@ -80,6 +80,10 @@ def _simulate(nodes, images, T, rule) -> np.ndarray:
                 x = x * np.asarray(node.scale, np.float64)
             elif kind == "Flatten":
                 x = x.reshape(len(x), -1)
+            elif kind in ng.POOLS:
+                m, c, h, w = x.shape
+                blocks = x.reshape(m, c, h // 2, 2, w // 2, 2)
+                x = blocks.sum(axis=(3, 5)) if kind == "SumPool2d" else blocks.mean(axis=(3, 5))
             elif kind in ng.NEURONS:
                 x = _neuron(name, node, x, state, rule)
             if kind != "Output":

@@ -186,6 +186,9 @@ def export_nir(output_dir: str, nir_path: str, dt: float = 1e-4) -> dict:
         elif kind == "maxpool":
             raise InputError(f"layer {name!r}: max-pool has no NIR primitive (NIR pools by sum or average); a "
                              "network with max-pool cannot be exported")
+        elif kind == "sumpool":
+            nodes[name] = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
         elif kind == "flatten":
             if len(shape) == 3:
                 flat_from = shape

@@ -31,8 +31,8 @@ def _conv_block(rng: np.random.Generator) -> list[dict]:
            "tau": float(rng.choice([1.0, 0.5, 0.25, 0.75, 0.875])), "reset": str(rng.choice(["hard", "soft"])),
            "strict": bool(rng.random() < 0.3)}
     block = [conv, lif]
-    if rng.random() < 0.4:
-        block.append({"type": "maxpool", "size": 2})
+    if rng.random() < 0.4:     # an odd number of filters pools by sum (no draw of its own: the seeds keep their networks)
+        block.append({"type": "sumpool" if conv["filters"] % 2 else "maxpool", "size": 2})
     return block
 
 

@@ -1,7 +1,7 @@
 """Event data and `encoding: events`: raw events binned into frames (hand-computed), the
 simulated N-MNIST recording (seeded, on the digits' path), tonic's frame layout, the flow on
 event frames through the HLS C-sim and the RTL bit for bit (counts above one carried, a slow
-leak), and the refusals."""
+leak, a sum pool: its counts into the next layer), and the refusals."""
 
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def event_spec(dataset, **changes):
            "train": {"epochs": 6, "batch_size": 32, "lr": 0.01, "seed": 1},
            "verify": {"hls_images": 20, "rtl_images": 20},
            "layers": [{"type": "conv", "filters": 4, "kernel": 3, "padding": 1}, {"type": "lif", "tau": 0.75},
-                      {"type": "maxpool"}, {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}]}
+                      {"type": "sumpool"}, {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}]}
     raw.update(changes)
     return raw
 

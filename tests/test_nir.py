@@ -1,4 +1,4 @@
-"""NIR import and export: graphs written in snnTorch's, Norse's and Sinabs' conventions
+"""NIR import and export: graphs written in snnTorch's, Norse's and Sinabs' (IF, no bias, SumPool2d) conventions
 (tests/nir_graphs.py) through `qpsnn import-nir` and the flow, the HLS C-sim and the RTL bit for
 bit against the golden model; the import checked against the graph itself by the float reference
 simulator (independent of the importer's layout conversion); every refusal; the round trip
@@ -51,7 +51,9 @@ def imported(request, weights, tmp_path_factory):
     exporter = request.param
     tmp = tmp_path_factory.mktemp(f"nir_{exporter}")
     graph = tmp / "net.nir"
-    write_graph(str(graph), exporter, weights, (8, 8, 1), EXPORTERS[exporter], 1.0, bias=exporter != "sinabs")
+    # Sinabs' family: no bias, a sum pool after the first neuron
+    write_graph(str(graph), exporter, weights, (8, 8, 1), EXPORTERS[exporter], 1.0, bias=exporter != "sinabs",
+                pool=exporter == "sinabs")
     code, spec_path = import_graph(tmp, graph, exporter)
     assert code == 0
     raw = yaml.safe_load(open(spec_path))
@@ -74,6 +76,7 @@ def test_imported_graph_bit_exact(imported):
     assert all(layer["tau"] == EXPORTERS[exporter] for layer in lifs)
     assert all(layer["reset"] == ("hard" if exporter == "norse" else "soft") for layer in lifs)
     assert all(layer["strict"] == (exporter != "sinabs") for layer in lifs)
+    assert [layer["type"] for layer in spec.layers].count("sumpool") == (exporter == "sinabs")
     acc = report["accuracy"]
     assert 0 <= acc["reference"] <= 1 and 0 <= acc["reference_golden_agreement"] <= 1
     assert max(report["firing_rate"].values()) > 0
@@ -162,6 +165,13 @@ def conv_graph(**conv_changes):
     return nodes, ["input", "conv", "lif", "flat", "out", "output"]
 
 
+def pooled_conv_graph(kernel):
+    nodes, order = conv_graph()
+    nodes["pool"] = nir.SumPool2d(kernel_size=np.array([kernel, kernel]), stride=np.array([kernel, kernel]),
+                                  padding=np.array([0, 0]))
+    return nodes, order[:3] + ["pool"] + order[3:]
+
+
 def cuba(tau_syn):
     shape = (16,)
     return nir.CubaLIF(tau_syn=np.full(shape, tau_syn), tau_mem=np.full(shape, 2e-4), r=np.full(shape, 2.0),
@@ -186,20 +196,17 @@ REFUSALS = {
     "unknown node": (mlp_nodes(lif=nir.Threshold(threshold=np.ones(16))), CHAIN, [], "'lif'", "Threshold"),
     "dilation": (*conv_graph(dilation=2), [], "'conv'", "dilation"),
     "groups": (*conv_graph(groups=2, weight=np.ones((2, 1, 3, 3))), [], "'conv'", "groups"),
-    "sum pooling": (None, None, [], "'pool'", "SumPool2d"),
+    "pool 3x3": (*pooled_conv_graph(3), [], "'pool'", "kernel (3, 3)"),
     "cut graph": (mlp_nodes(), ["input", "fc", "lif"], [], "'lif'", "cut"),
 }
 
 
 @pytest.mark.parametrize("case", list(REFUSALS))
-def test_import_refusals(tmp_path, capsys, weights, case):
+def test_import_refusals(tmp_path, capsys, case):
     nodes, order, extra_edges, node_name, word = REFUSALS[case]
     graph = tmp_path / "g.nir"
-    if nodes is None:      # Sinabs' pooling between the first neuron and the flatten
-        write_graph(str(graph), "sinabs", weights, (8, 8, 1), 1.0, 1.0, bias=False, pool=True)
-    else:
-        nir.write(str(graph), nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:])) + extra_edges,
-                                           type_check=False))
+    nir.write(str(graph), nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:])) + extra_edges,
+                                       type_check=False))
     code, spec = import_graph(tmp_path, graph, "snntorch")
     err = capsys.readouterr().err
     assert code == 2 and err.count("qpsnn: error:") == 1, err

@@ -15,10 +15,10 @@ from qpsnn.flow import run_flow
 from qpsnn.sim.random_network import random_network
 from qpsnn.spec import parse_spec
 
-# the default seeds cover: two convs (5x5 and 1x1 valid, stride 2), explicit padding (rows only,
-# columns only), LIFs firing above the threshold (strict), T = 1, T = 8, event and dense mode,
-# explicit and default parallelism
-DEFAULT_SEEDS = "4,10,11,20,28"
+# the default seeds cover: two convs (5x5 and 1x1 valid, stride 2), explicit padding (rows only;
+# columns only at stride 2), a sum pool, LIFs firing above the threshold (strict), the slow leaks
+# (3/4, 7/8), T = 1, T = 8, event and dense mode, explicit and default parallelism
+DEFAULT_SEEDS = "4,10,11,20,39"
 
 
 def seeds() -> list[int]:
