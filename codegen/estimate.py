@@ -98,7 +98,7 @@ class Lif:
 
 
 class Pool:
-    """maxpool2 and sumpool2: take a pixel when the output register is empty or being taken; a
+    """pool2 (max or sum): takes a pixel when its output register is empty or being taken; a
     pooled pixel is presented the cycle after the last pixel of its 2x2 block is taken."""
 
     def __init__(self, n: int, shape: tuple):
@@ -332,7 +332,7 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
         elif kind == "lif":
             neurons = layer_lanes.get(layer["name"], layer_pe[engine_name(deploy, layer)])
             stages.append(Lif(lanes, -(-layer["out_shape"][-1] // neurons) * T))
-        elif kind in ("maxpool", "sumpool"):         # sumpool2 has maxpool2's handshake
+        elif kind in ("maxpool", "sumpool"):
             stages.append(Pool(lanes, shape))
             shape = (shape[0] // 2, shape[1] // 2)
     readout = Readout(lanes, T, beat_elems)

@@ -144,24 +144,16 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
-def maxpool_terms(p: dict) -> tuple[dict, dict]:
-    """maxpool2: the line of W/2 pooled pairs in distributed RAM (RAM32M: 32 x 6 bits in 4 LUTs)."""
-    lut = {"line_lutram": 4 * math.ceil(p["BITS"] / 6) * math.ceil(p["W"] / 2 / 32), "or_bits": p["BITS"],
-           "control": 1}
-    ff = 2 * p["BITS"] + clog2(p["W"] + 1) + clog2(p["H"] + 1) + 1
-    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
-
-
-def sumpool_terms(p: dict) -> tuple[dict, dict]:
-    """sumpool2: N pair adders (IN_BITS + 1) and N block adders (IN_BITS + 2); the line of W/2
-    pair sums in distributed RAM (RAM32M: 32 x 6 bits in 4 LUTs); the left pixel and the output
-    registered. Its LUT weights are maxpool2's for the line and the control, until
-    make calibrate fits them (an adder's bit one LUT, meanwhile)."""
-    n, b = p["N"], p["IN_BITS"]
-    line_bits = n * (b + 1)
-    lut = {"line_lutram": 4 * math.ceil(line_bits / 6) * math.ceil(p["W"] / 2 / 32), "adder_bits": n * (2 * b + 3),
-           "control": 1}
-    ff = n * b + n * (b + 2) + clog2(p["W"] + 1) + clog2(p["H"] + 1) + 1
+def pool_terms(p: dict) -> tuple[dict, dict]:
+    """pool2: the line of W/2 pair results in distributed RAM (RAM32M: 32 x 6 bits in 4 LUTs);
+    per value an OR of the pairs and the blocks (max), or a pair adder and a block adder (sum:
+    IN_BITS + 1 and IN_BITS + 2 bits, a LUT a bit until make calibrate fits them); the left pixel
+    and the output registered."""
+    n, b, total = p["N"], p["IN_BITS"], p["SUM"]
+    line_bits = n * (b + total)
+    lut = {"line_lutram": 4 * math.ceil(line_bits / 6) * math.ceil(p["W"] / 2 / 32),
+           "or_bits": 0 if total else n, "adder_bits": n * (2 * b + 3) if total else 0, "control": 1}
+    ff = n * b + n * (b + 2 * total) + clog2(p["W"] + 1) + clog2(p["H"] + 1) + 1
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
@@ -180,7 +172,7 @@ def readout_terms(p: dict) -> tuple[dict, dict]:
 # hw module -> its terms; a new module adds one function here
 MODULE_TERMS = {"accumulate_engine": engine_terms, "conv_window": window_terms,
                 "vector_serializer": serializer_terms, "lif_layer": lif_terms,
-                "maxpool2": maxpool_terms, "sumpool2": sumpool_terms, "readout": readout_terms}
+                "pool2": pool_terms, "readout": readout_terms}
 
 
 # Xilinx 7-series parts a spec may name (`rtl: {part: ...}`): LUTs, flip-flops, BRAM18

@@ -250,16 +250,18 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                            "positions": list(stream.shape) or [1]})
         elif kind == "maxpool":
             ih, iw = stream.shape
-            stages.append(Stage("maxpool2", f"u_{name}", f"{name}: 2x2 max-pool of spikes (OR)",
+            stages.append(Stage("pool2", f"u_{name}", f"{name}: 2x2 max-pool of spikes (OR)",
                                 stream.count * stream.elem_bits,
-                                [("H", ih), ("W", iw), ("BITS", stream.count * stream.elem_bits)]))
+                                [("H", ih), ("W", iw), ("N", stream.count * stream.elem_bits), ("IN_BITS", 1),
+                                 ("SUM", 0)]))
             stream = Stream("pixels", stream.count, stream.elem_bits, shape=(ih // 2, iw // 2))
         elif kind == "sumpool":
             ih, iw = stream.shape
             value_bits = stream.elem_bits // T           # a spike, or a count of a sum pool before
-            stages.append(Stage("sumpool2", f"u_{name}", f"{name}: 2x2 sum pool (counts of {value_bits + 2} bits)",
+            stages.append(Stage("pool2", f"u_{name}", f"{name}: 2x2 sum pool (counts of {value_bits + 2} bits)",
                                 stream.count * T * (value_bits + 2),
-                                [("H", ih), ("W", iw), ("N", stream.count * T), ("IN_BITS", value_bits)]))
+                                [("H", ih), ("W", iw), ("N", stream.count * T), ("IN_BITS", value_bits),
+                                 ("SUM", 1)]))
             stream = Stream("pixels", stream.count, T * (value_bits + 2), shape=(ih // 2, iw // 2))
         # flatten: the pixel stream already is the flattened order (H, W, C); dense serializes it
         for st in stages[first_stage:]:

@@ -125,11 +125,11 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
         elif kind == "maxpool":
             h, w = layer["in_shape"][:2]
             c = layer["in_shape"][-1]
-            out.append((f"u_{name}", "maxpool2", {"H": h, "W": w, "BITS": c * T}, c * T))
+            out.append((f"u_{name}", "pool2", {"H": h, "W": w, "N": c * T, "IN_BITS": 1, "SUM": 0}, c * T))
         elif kind == "sumpool":
             h, w = layer["in_shape"][:2]
             c = layer["in_shape"][-1]
-            out.append((f"u_{name}", "sumpool2", {"H": h, "W": w, "N": c * T, "IN_BITS": layer["in_bits"]},
+            out.append((f"u_{name}", "pool2", {"H": h, "W": w, "N": c * T, "IN_BITS": layer["in_bits"], "SUM": 1},
                         c * T * layer["out_bits"]))
         elif kind == "readout":
             out.append(("u_readout", "readout",

@@ -88,16 +88,12 @@ def test_registered_product(tmp_path, a_bits, b_bits, p_bits):
                     {"seed": 17, "pairs": 300}) == 0
 
 
-@pytest.mark.parametrize("h,w,bits", [(4, 6, 5), (2, 2, 1)])
-def test_maxpool2(tmp_path, h, w, bits):
-    assert run_unit("maxpool2", {"H": h, "W": w, "BITS": bits}, str(tmp_path),
-                    {"seed": 13, "maps": 4, **STRESS}) == 0
-
-
-# spikes from a LIF (1 bit) and counts from a sum pool before (3 bits); a map of one block
-@pytest.mark.parametrize("h,w,n,in_bits", [(4, 6, 5, 1), (2, 2, 3, 3), (6, 4, 2, 3)])
-def test_sumpool2(tmp_path, h, w, n, in_bits):
-    assert run_unit("sumpool2", {"H": h, "W": w, "N": n, "IN_BITS": in_bits}, str(tmp_path),
+# max-pool of spikes; sum pool of spikes from a LIF (1 bit) and of counts from a sum pool before
+# (3 bits); a map of one block
+@pytest.mark.parametrize("h,w,n,in_bits,total", [(4, 6, 5, 1, 0), (2, 2, 1, 1, 0), (4, 6, 5, 1, 1), (2, 2, 3, 3, 1),
+                                                (6, 4, 2, 3, 1)])
+def test_pool2(tmp_path, h, w, n, in_bits, total):
+    assert run_unit("pool2", {"H": h, "W": w, "N": n, "IN_BITS": in_bits, "SUM": total}, str(tmp_path),
                     {"seed": 19, "maps": 4, **STRESS}) == 0
 
 

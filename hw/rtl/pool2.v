@@ -1,30 +1,32 @@
-// 2x2 sum pooling (Sinabs' SumPool2d), streaming: pixels of N values of IN_BITS (C channels x
-// T steps: spikes, or counts) in raster order over an H x W map, pooled pixels out in raster
-// order over H/2 x W/2, each value the sum of its 2x2 block in IN_BITS + 2 bits (value i at
-// bits [i*IN_BITS] in, [i*(IN_BITS+2)] out: the next layer's elements keep their order).
-// The handshake and the counting are maxpool2's: a line buffer of W/2 entries holds the even
-// row's pair sums, a pooled pixel is out the cycle after its block's last pixel is taken.
+// 2x2 pooling, streaming: pixels of N values of IN_BITS (C channels x T steps) in raster order
+// over an H x W map, pooled pixels out in raster order over H/2 x W/2, value i at bits
+// [i*IN_BITS] in and [i*OB] out (the next layer's elements keep their order).
+//   SUM = 0: max-pooling of spikes (IN_BITS = 1): the OR of the block, OB = 1
+//   SUM = 1: sum pooling (Sinabs' SumPool2d) of spikes or counts: the block's sum, OB = IN_BITS + 2
+// A line buffer of W/2 entries holds the even row's pair results; a pooled pixel is out the
+// cycle after its block's last pixel is taken.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-module sumpool2 #(
+module pool2 #(
     parameter integer H = 4,
     parameter integer W = 4,
     parameter integer N = 4,
-    parameter integer IN_BITS = 1
+    parameter integer IN_BITS = 1,
+    parameter integer SUM = 0
 ) (
     input  wire                        clk,
     input  wire                        rst,
     input  wire [N*IN_BITS-1:0]        s_axis_tdata,
     input  wire                        s_axis_tvalid,
     output wire                        s_axis_tready,
-    output reg  [N*(IN_BITS+2)-1:0]    m_axis_tdata,
+    output reg  [N*(IN_BITS+2*SUM)-1:0] m_axis_tdata,
     output reg                         m_axis_tvalid,
     input  wire                        m_axis_tready
 );
-    localparam integer PB = IN_BITS + 1;     // a pair's sum
-    localparam integer OB = IN_BITS + 2;     // a block's sum
+    localparam integer PB = IN_BITS + SUM;        // a pair's result
+    localparam integer OB = IN_BITS + 2 * SUM;    // a block's
     localparam integer XW = $clog2(W + 1);
     localparam integer YW = $clog2(H + 1);
     localparam integer LW = (W > 2) ? $clog2(W / 2) : 1;
@@ -46,8 +48,13 @@ module sumpool2 #(
     genvar i;
     generate
         for (i = 0; i < N; i = i + 1) begin : g_value
-            assign pair[i*PB +: PB] = PB'(left[i*IN_BITS +: IN_BITS]) + PB'(s_axis_tdata[i*IN_BITS +: IN_BITS]);
-            assign block[i*OB +: OB] = OB'(above[i*PB +: PB]) + OB'(pair[i*PB +: PB]);
+            if (SUM != 0) begin : g_sum
+                assign pair[i*PB +: PB] = PB'(left[i*IN_BITS +: IN_BITS]) + PB'(s_axis_tdata[i*IN_BITS +: IN_BITS]);
+                assign block[i*OB +: OB] = OB'(above[i*PB +: PB]) + OB'(pair[i*PB +: PB]);
+            end else begin : g_or
+                assign pair[i*PB +: PB] = left[i*IN_BITS +: IN_BITS] | s_axis_tdata[i*IN_BITS +: IN_BITS];
+                assign block[i*OB +: OB] = above[i*PB +: PB] | pair[i*PB +: PB];
+            end
         end
     endgenerate
 
