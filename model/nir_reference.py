@@ -3,7 +3,8 @@ layout (channels first), independent of the importer's conversion to qpsnn's lay
 quantization. Its classes next to the golden model's show what the import costs: the leak rounded
 to a power of two, the quantized weights, the fixed-point threshold and bias.
 
-Per step t of T, the image scaled to [0, 1] (pixel codes / 255) is the input; each neuron keeps
+Per step t of T, the image scaled to [0, 1] (pixel codes / 255), or the step's event frame (its
+counts), is the input; each neuron keeps
 its own parameters (per neuron, as the graph holds them):
     LIF / CubaLIF (tau_syn <= dt: an instantaneous synapse)  v <- a v + g I (Euler: a = 1 - dt/tau,
         g = r dt/tau; exact: a = exp(-dt/tau), g = r (1 - a)); spike when v > v_threshold (or
@@ -58,15 +59,19 @@ def simulate(path: str, images: np.ndarray, time_steps: int, dt: float, scheme: 
 
 
 def _simulate(nodes, images, T, rule) -> np.ndarray:
-    x0 = np.asarray(images, np.float64).transpose(0, 3, 1, 2) / 255.0       # (N, C, H, W)
+    images = np.asarray(images, np.float64)
     declared = ng.input_shape(nodes)
+    if images.ndim == 5:        # event frames (N, T, H, W, C): step t's counts, channels first
+        steps = [images[:, t].transpose(0, 3, 1, 2) for t in range(T)]
+    else:                       # an image: scaled to [0, 1], the same at every step
+        steps = [images.transpose(0, 3, 1, 2) / 255.0] * T
     if declared is not None and len(declared) == 1:
-        x0 = x0.reshape(len(x0), -1)
+        steps = [x.reshape(len(x), -1) for x in steps]
     state: dict = {}
     score = None
     last = None
     for t in range(T):
-        x = x0
+        x = steps[t]
         for name, node in nodes[1:]:
             kind = ng.node_type(node)
             if kind == "Conv2d":

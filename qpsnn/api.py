@@ -75,6 +75,18 @@ def _spec(spec: Spec | str) -> Spec:
     return load_spec(spec) if isinstance(spec, str) else spec
 
 
+def import_nir(*args, **kwargs):
+    """qpsnn.nir_io.import_nir: an NIR graph -> a spec and its weights (docs/nir.md)."""
+    from qpsnn.nir_io import import_nir as run
+    return run(*args, **kwargs)
+
+
+def export_nir(*args, **kwargs):
+    """qpsnn.nir_io.export_nir: a flow directory's network -> an NIR graph (docs/nir.md)."""
+    from qpsnn.nir_io import export_nir as run
+    return run(*args, **kwargs)
+
+
 # ---- event data ----
 
 def events(action: str, out: str, time_steps: int, dataset: str = "mnist", train_images: int | None = None,

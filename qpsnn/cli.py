@@ -240,45 +240,39 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
 
     try:
-        from qpsnn.flow import rewrite_report, run_flow, run_single_step
+        from qpsnn import api
         from qpsnn.report import load_table
 
         table = load_table(args.table) if getattr(args, "table", None) else None
         if args.command == "import-nir":
-            from qpsnn.nir_io import import_nir
-            made = import_nir(args.nir, args.out, args.time_steps, dt=args.dt, reset=args.reset, scheme=args.scheme,
+            made = api.import_nir(args.nir, args.out, args.time_steps, dt=args.dt, reset=args.reset, scheme=args.scheme,
                               data=args.data, exporter=args.exporter, per_layer_mean=args.per_layer_mean,
                               bits={"bits": args.bits} if args.bits else None, epochs=args.epochs, force=args.force)
             print(f"[qpsnn] wrote {made['spec']} and {made['weights']} (discretized: {made['discretization']}); "
                   f"next: qpsnn flow --spec {args.out} --out DIR")
             return 0
         if args.command == "events":
-            from qpsnn.api import events
-            made = events(args.action, args.out, args.time_steps, dataset=args.dataset, train_images=args.train_images,
+            made = api.events(args.action, args.out, args.time_steps, dataset=args.dataset, train_images=args.train_images,
                           test_images=args.test_images, seed=args.seed, raw=args.raw, events_path=args.events,
                           window_us=args.window_us)
             print(f"[qpsnn] wrote {made['out']}: {made['summary']}")
             return 0
         if args.command == "export-nir":
-            from qpsnn.nir_io import export_nir
-            made = export_nir(args.out, args.nir, args.dt)
+            made = api.export_nir(args.out, args.nir, args.dt)
             print(f"[qpsnn] wrote {made['nir']}: {' -> '.join(made['nodes'])} ({made['metadata']})")
             return 0
         if args.command == "report":
-            if not os.path.isdir(args.out):
-                raise InputError(f"--out: {args.out} is not a directory; give one `qpsnn flow` or a step wrote")
-            print_summary(rewrite_report(args.out, table))
+            print_summary(api.report(args.out, table))
             print(f"[qpsnn] wrote {os.path.join(os.path.abspath(args.out), 'report.html')} and report.md")
             return 0
-        from qpsnn.spec import check_with_data, load_spec
+        from qpsnn.spec import load_spec
 
         spec = load_spec(args.spec)
         if getattr(args, "clock", None) is not None:
             from qpsnn.spec import check_clock
             spec.rtl["clock_mhz"] = check_clock(args.clock, "--clock")
         if args.command == "validate":
-            check_with_data(spec)
-            print(json.dumps(spec.to_dict(), indent=1))
+            print(json.dumps(api.validate(spec), indent=1))
             return 0
         if args.command == "sweep":
             from qpsnn.sweep import SweepConfig, run_sweep
@@ -310,15 +304,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "board" and args.port:
             raise InputError("--port goes with `qpsnn board send`; `qpsnn board` (no action) builds the bitstream")
         if args.command == "flow":
-            report = run_flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
+            report = api.flow(spec, args.out, hls=not args.no_hls, rtl=not args.no_rtl, resume=args.resume,
                               synth=not args.no_synth, pnr=args.pnr, table=table, retrain=args.retrain,
                               netlist=args.netlist)
         else:
-            from qpsnn.steps import Options
-            options = Options(synth=not getattr(args, "no_synth", False), pnr=getattr(args, "pnr", False),
-                              retrain=getattr(args, "retrain", False), resume=getattr(args, "resume", False),
+            report = api.step(spec, args.out, args.command, synth=not getattr(args, "no_synth", False),
+                              pnr=getattr(args, "pnr", False), retrain=getattr(args, "retrain", False),
+                              resume=getattr(args, "resume", False),
                               allow_timing_fail=getattr(args, "allow_timing_fail", False))
-            report = run_single_step(spec, args.out, args.command, options)
         print_summary(report)
         print(f"[qpsnn] wrote {os.path.abspath(args.out)}")
         return 0

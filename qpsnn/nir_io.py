@@ -27,7 +27,14 @@ def _imported(nir_path: str, time_steps: int, dt, scheme, reset, data, exporter:
         raise InputError(f"--time-steps: expected a positive integer (NIR stores no number of steps), got "
                          f"{time_steps!r}")
     image_shape = dataset_layout(os.path.abspath(data) if data.endswith(".npz") else data)[0] if data else None
+    events = image_shape is not None and len(image_shape) == 4      # event frames (T, H, W, C): their counts in
+    if events:
+        if image_shape[0] != time_steps:
+            raise InputError(f"--time-steps {time_steps}: the data set's samples have {image_shape[0]} frames; "
+                             "accepted: the frames per sample")
+        image_shape = image_shape[1:]
     made = spec_from_nir(nir_path, time_steps, dt, scheme, reset, exporter, image_shape, per_layer_mean)
+    made["encoding"] = "events" if events else "direct"
     if data is None:
         shape = made["image_shape"]
         data = default_dataset((shape[2], shape[0], shape[1]))
@@ -40,12 +47,15 @@ def _imported(nir_path: str, time_steps: int, dt, scheme, reset, data, exporter:
 
 def _raw(made: dict, name: str, nir_path: str, bits: dict | None, epochs: int) -> dict:
     disc = made["discretization"]
+    events = made["encoding"] == "events"
     return {"name": name, "data": {"dataset": made["dataset"]}, **{k: v for k, v in made["keys"].items()
                                                                       if k != "train"},
+            **({"encoding": "events", "events": {"max_count": 255}} if events else {}),
             "quant": {**QUANT_DEFAULTS, **made["keys"].get("quant", {}), **(bits or {})},
             "train": {"epochs": epochs, **made["keys"]["train"]},
             "reference": {"nir": os.path.abspath(nir_path), "dt": disc["dt"], "scheme": disc["scheme"],
                           "reset": disc["reset"], "strict": disc["strict"], "if_per_step": disc["if_per_step"]}}
+    # event frames go in as their counts (max_count 255: as the graph sees them; a smaller one clips)
 
 
 def import_nir(nir_path: str, out_spec: str, time_steps: int, dt: float | None = None, reset: str | None = None,
@@ -109,6 +119,9 @@ def from_nir(nir_path: str, output_dir: str, time_steps: int, data: str | None =
     keys = {"time_steps": raw["time_steps"], "quant": raw["quant"], "train": raw["train"], "layers": raw["layers"]}
     spec_raw = _raw_spec(keys, config or {}, (config or {}).get("name", "nir_model"))
     spec_raw["reference"] = raw["reference"]
+    for key in ("encoding", "events"):
+        if key in raw:
+            spec_raw[key] = raw[key]
     dataset = made["dataset"]
     data_arg = os.path.abspath(dataset) if dataset.endswith(".npz") else dataset
     for note in made["notes"]:

@@ -230,3 +230,41 @@ def test_import_keeps_an_existing_spec(tmp_path, capsys, weights):
     code, _ = import_graph(tmp_path, graph, "snntorch")
     assert code == 2 and "--force" in capsys.readouterr().err
     assert (tmp_path / "net.yaml").read_text() == "mine\n"
+
+
+def test_event_graph_imports_on_event_frames(tmp_path):
+    """A Sinabs-style event network (IF, SumPool2d, no bias) imported with a data set of event
+    frames: the spec takes them as counts (encoding: events), and the imported network classifies
+    as the graph does, simulated on the same frames (unquantized, float)."""
+    from test_events import digit_events
+
+    from qpsnn.model.builder import build_model
+    from qpsnn.model.data import load_spec_data
+    from qpsnn.model.nir_reference import simulate
+    from qpsnn.model.train import float_predict
+    from qpsnn.model.weights import read_weights, set_model_weights
+    digit_events(tmp_path / "events.npz")                 # (N, 4, 8, 8, 2) counts
+    rng = np.random.default_rng(5)
+    shape = (4, 8, 8)
+    nodes = {"input": nir.Input(input_type={"input": np.array([2, 8, 8])}),
+             "conv": nir.Conv2d(input_shape=(8, 8), weight=rng.normal(0, 0.4, (4, 2, 3, 3)), stride=1, padding=(1, 1),
+                                dilation=1, groups=1, bias=np.zeros(4)),
+             "if0": nir.IF(r=np.ones(shape), v_threshold=np.ones(shape)),
+             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+             "flat": nir.Flatten(input_type={"input": np.array([4, 4, 4])}, start_dim=0),
+             "fc": nir.Affine(weight=rng.normal(0, 0.3, (10, 64)), bias=np.zeros(10)),
+             "output": nir.Output(output_type={"output": np.array([10])})}
+    order = ["input", "conv", "if0", "pool", "flat", "fc", "output"]
+    nir.write(str(tmp_path / "ev.nir"), nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:]))))
+    assert main(["import-nir", "--nir", str(tmp_path / "ev.nir"), "--out", str(tmp_path / "ev.yaml"), "--time-steps",
+                 "4", "--from", "sinabs", "--data", str(tmp_path / "events.npz")]) == 0
+    spec = load_spec(str(tmp_path / "ev.yaml"))
+    assert spec.encoding == "events" and [layer["type"] for layer in spec.layers][:3] == ["conv", "lif", "sumpool"]
+    data = load_spec_data(spec)
+    model = build_model(spec, data.input_shape, quantized=False)
+    set_model_weights(model, spec, read_weights(spec.train["init"], spec, data.input_shape))
+    ref = spec.reference
+    reference = simulate(ref["nir"], data.x_test, 4, ref["dt"], ref["scheme"], ref["reset"], ref["strict"],
+                         ref["if_per_step"])
+    assert len(set(reference.tolist())) > 1                       # the check compares real decisions
+    assert np.mean(float_predict(model, data.x_test) == reference) >= 0.99
