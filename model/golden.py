@@ -110,9 +110,35 @@ def lif(layer: dict, deploy: Deploy, current: np.ndarray) -> np.ndarray:
     return spikes
 
 
-def run_golden(deploy: Deploy, images: np.ndarray) -> GoldenTrace:
+# The largest intermediate (a conv's windows, int64 and their float64 copy) a batch of images
+# may make: the images go through in batches below it, so memory does not grow with their number.
+BATCH_BYTES = 1 << 30
+
+
+def batch_images(deploy: Deploy) -> int:
+    """Images per batch: the widest conv's windows of one image over T steps kept under BATCH_BYTES."""
+    per_image = 1
+    for layer in deploy.layers:
+        if layer["type"] == "conv":
+            oh, ow = layer["out_shape"][:2]
+            per_image = max(per_image, 16 * deploy.time_steps * oh * ow * layer["kernel"] ** 2 * layer["in_shape"][-1])
+    return max(1, BATCH_BYTES // per_image)
+
+
+def run_golden(deploy: Deploy, images: np.ndarray, keep_currents: bool = False) -> GoldenTrace:
     """images: (N, H, W, C) uint8 codes, the image at every step (direct encoding), or event
-    frames (N, T, H, W, C) of counts, a frame per step."""
+    frames (N, T, H, W, C) of counts, a frame per step. The spikes of every LIF layer are kept
+    (int8), the weight layers' currents only when asked (int64: large)."""
+    batch = batch_images(deploy)
+    if len(images) <= batch:
+        return _run_golden(deploy, images, keep_currents)
+    parts = [_run_golden(deploy, images[i:i + batch], keep_currents) for i in range(0, len(images), batch)]
+    return GoldenTrace(logits=np.concatenate([p.logits for p in parts]),
+                       spikes={k: np.concatenate([p.spikes[k] for p in parts]) for k in parts[0].spikes},
+                       currents={k: np.concatenate([p.currents[k] for p in parts]) for k in parts[0].currents})
+
+
+def _run_golden(deploy: Deploy, images: np.ndarray, keep_currents: bool) -> GoldenTrace:
     T = deploy.time_steps
     x = np.asarray(images).astype(np.int64)
     n = x.shape[0]
@@ -130,10 +156,11 @@ def run_golden(deploy: Deploy, images: np.ndarray) -> GoldenTrace:
             else:
                 flat = x.reshape((n * T,) + x.shape[2:])
                 x = weight_layer(layer, deploy, flat).reshape((n, T) + tuple(layer["out_shape"]))
-            trace.currents[layer["name"]] = x
+            if keep_currents:
+                trace.currents[layer["name"]] = x
         elif kind == "lif":
             x = lif(layer, deploy, x)
-            trace.spikes[layer["name"]] = x
+            trace.spikes[layer["name"]] = x.astype(np.int8)
         elif kind == "maxpool":
             x = maxpool(x, layer["size"])
         elif kind == "sumpool":

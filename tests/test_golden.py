@@ -31,7 +31,7 @@ def test_currents_match_tensorflow(variant):
                         rng.normal(0, 0.1, n), rng.uniform(0.2, 2, n)])
     deploy = export_deploy(spec, model, data.input_shape)
     images = data.x_test[:16]
-    trace = run_golden(deploy, images)
+    trace = run_golden(deploy, images, keep_currents=True)
     # every weight layer: TF on the golden's own input (image, or the golden's spikes) with the
     # dequantized QKeras kernel and the batch norm after it; one unit of the integer current is scale / 2^F
     x_in = images.astype(np.float32) / 255.0
@@ -92,3 +92,21 @@ def test_exact_matmul_equals_integer_matmul():
         x = rng.integers(lo, hi, (64, k), dtype=np.int64)
         w = rng.integers(-255, 256, (k, 7), dtype=np.int64)
         np.testing.assert_array_equal(exact_matmul(x, w), x @ w)   # the last case takes the int64 path
+
+
+def test_golden_in_batches_is_the_golden(monkeypatch):
+    """Images go through in batches (memory bound by the widest conv, not by the number of
+    images): the trace is the same as in one batch."""
+    import qpsnn.model.golden as golden
+    from helpers import CONV_SPEC, trained
+    _, data, _, deploy = trained(CONV_SPEC)
+    images = data.x_test[:11]
+    whole = run_golden(deploy, images, keep_currents=True)
+    monkeypatch.setattr(golden, "BATCH_BYTES", 1)          # one image a batch
+    assert golden.batch_images(deploy) == 1
+    parts = run_golden(deploy, images, keep_currents=True)
+    np.testing.assert_array_equal(parts.logits, whole.logits)
+    for name in whole.spikes:
+        np.testing.assert_array_equal(parts.spikes[name], whole.spikes[name])
+    for name in whole.currents:
+        np.testing.assert_array_equal(parts.currents[name], whole.currents[name])
