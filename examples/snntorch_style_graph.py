@@ -8,6 +8,7 @@ The weights come from a small float network trained here on scikit-learn's 8x8 d
 (conv 8 3x3 pad 1 -> Leaky(0.5) -> flatten -> linear 32 -> Leaky(0.5) -> linear 10).
 """
 
+import os
 import sys
 
 import qpsnn  # noqa: F401  (first: the Keras flavour and a quiet TensorFlow)
@@ -51,5 +52,7 @@ nodes = {"input": nir.Input(input_type={"input": np.array([1, H, W])}),
          "5": nir.Affine(weight=k2.T, bias=b2),
          "output": nir.Output(output_type={"output": np.array([10])})}
 order = ["input", "0", "1", "2", "3", "4", "5", "output"]
-nir.write(sys.argv[1] if len(sys.argv) > 1 else "snn.nir", nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:]))))
-print(f"wrote {sys.argv[1] if len(sys.argv) > 1 else 'snn.nir'}: {len(nodes)} nodes")
+path = sys.argv[1] if len(sys.argv) > 1 else "snn.nir"
+os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+nir.write(path, nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:]))))
+print(f"wrote {path}: {len(nodes)} nodes")

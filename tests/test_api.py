@@ -118,7 +118,7 @@ def test_prune_a_user_model_then_convert(tmp_path):
     data = load_dataset("digits", 0.25, 0)
     model = small_model()
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(scaled(data.x_train), data.y_train, epochs=2, batch_size=64, verbose=0)
+    model.fit(scaled(data.x_train), data.y_train, epochs=1, batch_size=64, verbose=0)
     config = qpsnn.config_from_model(model)
     assert set(config["layers"]) == {"conv_a", "lif_a", "readout_dense"}
     pruned = qpsnn.prune(model, (data.x_train, data.y_train, data.x_test, data.y_test), ratios={"conv_a": 0.5},

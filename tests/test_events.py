@@ -31,7 +31,7 @@ def digit_events(path, layout="thwc"):
 def event_spec(dataset, **changes):
     raw = {"name": "events_net", "data": {"dataset": str(dataset), "test_fraction": 0.25}, "time_steps": T,
            "encoding": "events", "events": {"max_count": 2},
-           "train": {"epochs": 6, "batch_size": 32, "lr": 0.01, "seed": 1},
+           "train": {"epochs": 4, "batch_size": 32, "lr": 0.01, "seed": 1},
            "verify": {"hls_images": 20, "rtl_images": 20},
            "layers": [{"type": "conv", "filters": 4, "kernel": 3, "padding": 1}, {"type": "lif", "tau": 0.75},
                       {"type": "sumpool"}, {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}]}

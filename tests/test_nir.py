@@ -29,7 +29,7 @@ NET = {
 }
 # each exporter's neurons: (decay per step, reset the preset assumes)
 EXPORTERS = {"snntorch": 0.875, "norse": 0.5, "sinabs": 1.0}   # 0.875: the complement leak, 1 - 2^-3
-VERIFY = {"hls_images": 20, "rtl_images": 20}
+VERIFY = {"hls_images": 10, "rtl_images": 10}
 
 
 @pytest.fixture(scope="module")
