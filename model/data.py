@@ -385,12 +385,17 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0, layout: s
     return DataSet(os.path.basename(name), xtr, ytr, xte, yte, source=source, notes=notes)
 
 
+def clip_events(x: np.ndarray, max_count: int) -> np.ndarray:
+    """Event counts above max_count carried as max_count (events.max_count)."""
+    return np.minimum(x, max_count)
+
+
 def load_spec_data(spec) -> DataSet:
     """A spec's data set, split as the spec says; event frames in the spec's layout, their counts
     clipped to events.max_count (what every model of the network sees: the float model, the
     golden model, the RTL's input)."""
     data = load_dataset(spec.data["dataset"], spec.data["test_fraction"], spec.data["seed"], spec.events["layout"])
     if spec.encoding == "events":
-        top = spec.events["max_count"]
-        data.x_train, data.x_test = np.minimum(data.x_train, top), np.minimum(data.x_test, top)
+        data.x_train = clip_events(data.x_train, spec.events["max_count"])
+        data.x_test = clip_events(data.x_test, spec.events["max_count"])
     return data

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qpsnn.spec import Spec, check_tau
+from qpsnn.spec import Spec, check_tau, leak_decay
 
 FORMAT = "qpsnn-deploy"
 VERSION = 1
@@ -192,7 +192,7 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             # u >= theta_int: at or above the threshold; strict (NIR's v > threshold): the next integer
             theta = (np.floor(scaled) + 1 if layer.get("strict") else np.round(scaled)).astype(np.int64)
             theta = np.maximum(theta, 1)
-            decay = 1.0 - 2.0 ** -k if complement else 2.0 ** -k
+            decay = leak_decay(k, complement)
             # the complement's u - floor(u / 2^k) is at most one above decay * u per step
             u_bound = int(math.ceil(x_bound * sum(decay ** j for j in range(T)))) + T * complement + int(theta.max())
             arrays[f"{name}.threshold"] = theta
@@ -213,5 +213,5 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
         layers.append(entry)
     meta = {"format": FORMAT, "version": VERSION, "name": spec.name, "time_steps": T,
             "input": {"shape": list(input_shape), "bits": input_bits, "encoding": spec.encoding,
-                      **({"max_count": x_max} if events else {})}, "layers": layers}
+                      **({"max_count": spec.events["max_count"]} if events else {})}, "layers": layers}
     return Deploy(meta, arrays)

@@ -66,20 +66,22 @@ def exact_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return x @ w
 
 
-def maxpool(x: np.ndarray, p: int) -> np.ndarray:
-    """Max over p x p windows of the last three axes (H, W, C); on spikes, an OR."""
+def _pool_windows(x: np.ndarray, p: int) -> np.ndarray:
+    """The p x p windows of the last three axes (H, W, C): (..., OH, p, OW, p, C)."""
     lead = x.shape[:-3]
     h, w, c = x.shape[-3:]
     oh, ow = h // p, w // p
-    return x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).max(axis=(-4, -2))
+    return x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c))
+
+
+def maxpool(x: np.ndarray, p: int) -> np.ndarray:
+    """Max over p x p windows of the last three axes (H, W, C); on spikes, an OR."""
+    return _pool_windows(x, p).max(axis=(-4, -2))
 
 
 def sumpool(x: np.ndarray, p: int) -> np.ndarray:
     """Sum over p x p windows of the last three axes (H, W, C): spike counts (Sinabs' SumPool2d)."""
-    lead = x.shape[:-3]
-    h, w, c = x.shape[-3:]
-    oh, ow = h // p, w // p
-    return x[..., :oh * p, :ow * p, :].reshape(lead + (oh, p, ow, p, c)).sum(axis=(-4, -2))
+    return _pool_windows(x, p).sum(axis=(-4, -2))
 
 
 def weight_layer(layer: dict, deploy: Deploy, x: np.ndarray) -> np.ndarray:

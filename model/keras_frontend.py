@@ -11,14 +11,13 @@ type and what is accepted, before anything is written.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from qpsnn.errors import InputError
 from qpsnn.model.lif import LIF, RepeatTime, TimeMean
 from qpsnn.model.rescaw import ReScaW
 from qpsnn.model.weights import BATCH_NORM_WEIGHTS
+from qpsnn.spec import identifier
 
 ACCEPTED = ("QConv2D / QDense with kernel_quantizer=qpsnn.ReScaW(bits) (a ZeroPadding2D before a 'valid' QConv2D: "
             "explicit padding), BatchNormalization between a hidden "
@@ -95,8 +94,7 @@ def _batch_norm(layer) -> list:
 
 def spec_name(name: str, used: set) -> str:
     """A Keras layer name as a spec layer name (an identifier, unique)."""
-    clean = re.sub(r"\W", "_", name)
-    clean = clean if clean[:1].isalpha() else f"layer_{clean}"
+    clean = identifier(name, "layer")
     out, n = clean, 1
     while out in used or out.endswith("_bn"):
         out, n = f"{clean}_{n}", n + 1

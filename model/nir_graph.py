@@ -143,19 +143,10 @@ def chain(graph) -> list[tuple[str, object]]:
 
 
 def uniform(name: str, node, field: str, allow_per_neuron: bool = False) -> float:
-    """One value of a per-neuron parameter: refused when the layer's neurons differ (the
-    hardware has one per layer), unless allow_per_neuron takes their mean (with a note)."""
-    values = np.asarray(getattr(node, field), np.float64).ravel()
-    if values.size == 0:
-        raise InputError(f"node {name!r} ({node_type(node)}): {field} is empty")
-    if not np.all(np.isfinite(values)):
-        raise InputError(f"node {name!r} ({node_type(node)}): {field} holds values that are not finite")
-    if np.ptp(values) > 1e-9 * max(1.0, float(np.abs(values).max())):
-        if not allow_per_neuron:
-            raise InputError(f"node {name!r} ({node_type(node)}): {field} differs between its neurons "
-                             f"({values.min():g} .. {values.max():g}); accepted: one value per layer "
-                             "(--per-layer-mean takes their mean, with a warning)")
-    return float(values.mean())
+    """One value of a per-neuron parameter (per_channel's rule over the whole layer): refused
+    when the layer's neurons differ (the hardware has one per layer), unless allow_per_neuron
+    takes their mean."""
+    return float(per_channel(name, node, field, 1, allow_per_neuron)[0])
 
 
 def discretize(name: str, node, dt: float, scheme: str, channels: int, allow_per_neuron: bool = False,
@@ -206,14 +197,17 @@ def per_channel(name: str, node, field: str, channels: int, allow_per_neuron: bo
     values = np.asarray(getattr(node, field), np.float64)
     if not np.all(np.isfinite(values)):
         raise InputError(f"node {name!r} ({node_type(node)}): {field} holds values that are not finite")
-    if values.size in (0, 1):
-        return np.full(channels, float(values.ravel()[0]) if values.size else np.nan)
+    if values.size == 0:
+        raise InputError(f"node {name!r} ({node_type(node)}): {field} is empty")
+    if values.size == 1:
+        return np.full(channels, float(values.ravel()[0]))
     if values.size % channels:
         raise InputError(f"node {name!r} ({node_type(node)}): {values.size} values of {field} for {channels} channels")
     rows = values.reshape(channels, -1)
     if np.ptp(rows, axis=1).max() > 1e-9 * max(1.0, float(np.abs(rows).max())) and not allow_per_neuron:
-        raise InputError(f"node {name!r} ({node_type(node)}): {field} differs within a channel; accepted: one value "
-                         "per channel (--per-layer-mean takes their mean, with a warning)")
+        raise InputError(f"node {name!r} ({node_type(node)}): {field} differs within a channel"
+                         + (" (the layer has one)" if channels == 1 else "") + f" ({values.min():g} .. "
+                         f"{values.max():g}); accepted: one value per channel (--per-layer-mean takes their mean)")
     return rows.mean(axis=1)
 
 

@@ -14,7 +14,6 @@ Light on purpose (numpy only): the front ends write it without TensorFlow.
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 
@@ -84,10 +83,9 @@ def read_weights(path: str, spec, input_shape) -> dict[str, np.ndarray]:
 
 
 def write_weights(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Written whole or not at all (a temporary file renamed)."""
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
-    os.replace(tmp, path)
+    """Float32 arrays, written whole or not at all."""
+    from qpsnn.files import write_npz
+    write_npz(path, {k: np.asarray(v, np.float32) for k, v in arrays.items()})
 
 
 def model_weights(model, spec) -> dict[str, np.ndarray]:

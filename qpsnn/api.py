@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 
 from qpsnn.errors import InputError
-from qpsnn.spec import DEFAULTS, Spec, load_spec
+from qpsnn.spec import DEFAULTS, Spec, identifier, load_spec
 
 SOURCE = "source"          # DIR/source: the spec, weights and data a front end made; kept by every flow
 SPEC_YAML = "spec.yaml"
@@ -96,6 +96,7 @@ def events(action: str, out: str, time_steps: int, dataset: str = "mnist", train
     recording of a digit data set, its training and hold-out digits into x_train and x_test
     (Keras' layout: the same hold-out); 'frames': a raw event file binned. Written whole or not
     at all."""
+    from qpsnn.files import write_npz
     from qpsnn.model import events as ev
     if not isinstance(time_steps, int) or time_steps < 1:
         raise InputError(f"--time-steps: expected a positive integer, got {time_steps!r}")
@@ -116,7 +117,7 @@ def events(action: str, out: str, time_steps: int, dataset: str = "mnist", train
             parts[f"x_{name}"], parts[f"y_{name}"] = frames, y
             recordings += rec
             labels.append(y)
-        _write_npz(out, parts)
+        write_npz(out, parts)
         if raw:
             ev.write_raw(raw, recordings, np.concatenate(labels))
         count = np.mean([len(r) for r in recordings])
@@ -127,16 +128,10 @@ def events(action: str, out: str, time_steps: int, dataset: str = "mnist", train
         if not events_path:
             raise InputError("events frames: --events RAW.npz is required (" + ev.RAW_ACCEPTED + ")")
         x, y = ev.raw_to_frames(events_path, time_steps, window_us)
-        _write_npz(out, {"x": x, "y": y})
+        write_npz(out, {"x": x, "y": y})
         return {"out": os.path.abspath(out), "summary": f"{len(x):,} samples of {time_steps} frames "
                 f"{x.shape[2]}x{x.shape[3]}x2"}
     raise InputError(f"events: accepted simulate or frames, got {action!r}")
-
-
-def _write_npz(path: str, arrays: dict) -> None:
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
 
 
 # ---- a Keras / QKeras model the user built and trained ----
@@ -168,7 +163,7 @@ def convert(model, output_dir: str, data, time_steps: int | None = None, config:
     hold-out), images as uint8 pixel codes 0..255 (the model sees codes / 255)."""
     from qpsnn.model.keras_frontend import spec_from_keras
     keys, arrays = spec_from_keras(model, time_steps)
-    raw = _raw_spec(keys, config or {}, name or _identifier(model.name))
+    raw = _raw_spec(keys, config or {}, name or identifier(model.name, "model"))
     spec = write_source(output_dir, raw, arrays, data)
     acc = Accelerator(spec, output_dir)
     acc.build()
@@ -191,7 +186,7 @@ def prune(model, data, method: str = "svs", ratios: dict | None = None, finetune
     prune_config.update(method=method, ratios=ratios or {})
     if finetune_epochs is not None:
         prune_config["finetune_epochs"] = finetune_epochs
-    raw = _raw_spec(keys, config, _identifier(model.name))
+    raw = _raw_spec(keys, config, identifier(model.name, "model"))
     with tempfile.TemporaryDirectory(prefix="qpsnn-prune-") as tmp:
         spec = write_source(os.path.join(tmp, "net"), raw, arrays, data)
         from qpsnn.model.data import load_spec_data
@@ -202,12 +197,6 @@ def prune(model, data, method: str = "svs", ratios: dict | None = None, finetune
             return trained
         _, pruned, _ = prune_model(spec, trained, loaded)
     return pruned
-
-
-def _identifier(text: str) -> str:
-    import re
-    name = re.sub(r"\W", "_", text or "model")
-    return name if name[:1].isalpha() else f"model_{name}"
 
 
 def _raw_spec(keys: dict, config: dict, name: str) -> dict:
@@ -247,7 +236,6 @@ def write_source(out: str, raw: dict, arrays: dict, data) -> Spec:
     from qpsnn.files import replace_dir
     from qpsnn.flow import check_out_dir
     from qpsnn.model.weights import write_weights
-    from qpsnn.spec import check_with_data
 
     out = check_out_dir(out)
     os.makedirs(out, exist_ok=True)
@@ -259,11 +247,7 @@ def write_source(out: str, raw: dict, arrays: dict, data) -> Spec:
         raw["train"]["init"] = WEIGHTS
         with open(os.path.join(staging, SPEC_YAML), "w") as fh:
             yaml.safe_dump(raw, fh, sort_keys=False)
-        spec = load_spec(os.path.join(staging, SPEC_YAML))
-        check_with_data(spec)
-        from qpsnn.model.weights import read_weights
-        from qpsnn.model.data import dataset_layout
-        read_weights(spec.train["init"], spec, dataset_layout(spec.data["dataset"])[0])
+        load_checked(os.path.join(staging, SPEC_YAML))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if not os.listdir(out):
@@ -271,6 +255,18 @@ def write_source(out: str, raw: dict, arrays: dict, data) -> Spec:
         raise
     replace_dir(staging, os.path.join(out, SOURCE))
     return load_spec(os.path.join(out, SOURCE, SPEC_YAML))
+
+
+def load_checked(path: str) -> Spec:
+    """A front end's staged spec, loaded and put through every check the flow runs before
+    training, its weights file (train.init) read against the layers on the data set's images."""
+    from qpsnn.model.weights import read_weights
+    from qpsnn.spec import check_with_data
+    spec = load_spec(path)
+    shape = check_with_data(spec)
+    if spec.train["init"]:
+        read_weights(spec.train["init"], spec, shape)
+    return spec
 
 
 def _data_file(data, directory: str) -> str:
@@ -339,7 +335,8 @@ class Accelerator:
     def trace(self, x):
         """The golden model's trace of images x: readout values (N, T, K), spikes per LIF layer."""
         from qpsnn.model.golden import run_golden
-        return run_golden(self.deploy(), _images(x, self.deploy().meta["input"]["shape"]))
+        deploy = self.deploy()
+        return run_golden(deploy, _images(x, deploy.meta["input"]))
 
     def predict(self, x) -> np.ndarray:
         """The golden model's class of each image (uint8 codes (N, H, W[, C])): what the HLS
@@ -372,7 +369,7 @@ class Accelerator:
         from qpsnn.steps import Options, Workspace, verify_rtl
         self._run("rtl", synth=False)
         ws = Workspace(self.spec, self.output_dir, self.output_dir, Options())
-        images = _images(x, ws.deploy().meta["input"]["shape"])
+        images = _images(x, ws.deploy().meta["input"])
         labels = np.full(len(images), -1) if y is None else np.asarray(y)
         with tempfile.TemporaryDirectory(prefix="sim-", dir=self.output_dir) as work:
             result, _ = verify_rtl(ws, images, labels, run_golden(ws.deploy(), images), work, Timer())
@@ -394,7 +391,7 @@ class Accelerator:
         if x is None:
             images, _, trace = hold_out(ws, max(self.spec.verify["rtl_images"], 1), Timer())
         else:
-            images = _images(x, ws.deploy().meta["input"]["shape"])
+            images = _images(x, ws.deploy().meta["input"])
             trace = run_golden(ws.deploy(), images)
         design = rtl_design(ws)
         cycles = design_cycles(design, ws.deploy(), images, trace)
@@ -429,16 +426,24 @@ def _needed(name: str) -> list[str]:
     return order
 
 
-def _images(x, shape) -> np.ndarray:
-    """Images as the accelerator takes them: uint8 pixel codes (N, H, W, C)."""
-    x, shape = np.asarray(x), tuple(shape)
-    if x.shape == shape or (shape[-1] == 1 and x.shape == shape[:-1]):     # one image
-        x = x[None]
-    if shape[-1] == 1 and x.shape[1:] == shape[:-1]:                        # (N, H, W)
+def _images(x, network_input: dict) -> np.ndarray:
+    """Inputs as the accelerator takes them (the deploy form's `input`): uint8 pixel codes
+    (N, H, W, C), or event frames (N, T, H, W, C) of counts clipped to its max_count, as the
+    flow's data are (model/data.py load_spec_data)."""
+    from qpsnn.model.data import clip_events
+    x = np.asarray(x)
+    events = network_input.get("encoding") == "events"
+    shape = tuple(network_input["shape"])
+    sample = x.shape[1 + events:] if x.ndim >= 3 + events else x.shape
+    if shape[-1] == 1 and sample == shape[:-1]:                 # one channel, without its axis
         x = x[..., None]
-    if tuple(x.shape[1:]) != tuple(shape):
-        raise InputError(f"images of shape {tuple(x.shape[1:])}; the network takes {tuple(shape)} (H, W, C), "
-                         "or (H, W) for one channel")
+    if x.ndim == len(shape) + events:                           # one sample
+        x = x[None]
+    if tuple(x.shape[1 + events:]) != shape:
+        raise InputError(f"inputs of shape {tuple(x.shape[1:])}; the network takes "
+                         + (f"event frames (T, {shape[0]}, {shape[1]}, {shape[2]})" if events else
+                            f"images {shape} (H, W, C), or (H, W) for one channel"))
     if x.size and (x.min() < 0 or x.max() > 255 or np.any(x != np.round(x))):
-        raise InputError("images: accepted integer pixel codes 0..255 (uint8), the accelerator's 8-bit input")
-    return x.astype(np.uint8)
+        raise InputError("inputs: accepted integers 0..255 (uint8 pixel codes, or event counts)")
+    x = x.astype(np.uint8)
+    return clip_events(x, network_input["max_count"]) if events else x

@@ -29,6 +29,14 @@ def write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_npz(path: str, arrays: dict) -> None:
+    """np.savez beside `path`, then renamed over it: whole or not at all."""
+    import numpy as np
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 def replace_dir(new: str, target: str) -> None:
     """`new` takes the place of `target` by renames (the old one moved aside, then removed):
     a reader sees the old directory or the new one, never a mixture."""

@@ -41,13 +41,14 @@ def _imported(nir_path: str, time_steps: int, dt, scheme, reset, data, exporter:
         if data is None:
             raise InputError(f"--data: the graph takes {shape[0]}x{shape[1]}x{shape[2]} images (H x W x C), which "
                              "no built-in data set has; give a .npz of them (see README, data)")
-    made["dataset"] = data
+    made["dataset"] = os.path.abspath(data) if data.endswith(".npz") else data
     return made
 
 
 def _raw(made: dict, name: str, nir_path: str, bits: dict | None, epochs: int) -> dict:
     disc = made["discretization"]
     events = made["encoding"] == "events"
+    # event frames go in as their counts (max_count 255: as the graph sees them; a smaller one clips)
     return {"name": name, "data": {"dataset": made["dataset"]}, **{k: v for k, v in made["keys"].items()
                                                                       if k != "train"},
             **({"encoding": "events", "events": {"max_count": 255}} if events else {}),
@@ -55,7 +56,6 @@ def _raw(made: dict, name: str, nir_path: str, bits: dict | None, epochs: int) -
             "train": {"epochs": epochs, **made["keys"]["train"]},
             "reference": {"nir": os.path.abspath(nir_path), "dt": disc["dt"], "scheme": disc["scheme"],
                           "reset": disc["reset"], "strict": disc["strict"], "if_per_step": disc["if_per_step"]}}
-    # event frames go in as their counts (max_count 255: as the graph sees them; a smaller one clips)
 
 
 def import_nir(nir_path: str, out_spec: str, time_steps: int, dt: float | None = None, reset: str | None = None,
@@ -66,8 +66,9 @@ def import_nir(nir_path: str, out_spec: str, time_steps: int, dt: float | None =
     ordinary spec that `qpsnn flow --spec SPEC` takes. epochs 0: post-training quantization of
     the graph's weights; above 0, quantization-aware fine-tuning from them on the data set.
     Returns {'spec', 'weights', 'notes'}; nothing is written when a check fails."""
-    from qpsnn.model.weights import read_weights, write_weights
-    from qpsnn.spec import check_with_data, load_spec
+    from qpsnn.api import load_checked
+    from qpsnn.model.weights import write_weights
+    from qpsnn.spec import identifier
 
     if not out_spec.endswith((".yaml", ".yml")):
         raise InputError(f"--out: {out_spec}: expected the path of the spec to write (.yaml)")
@@ -79,10 +80,7 @@ def import_nir(nir_path: str, out_spec: str, time_steps: int, dt: float | None =
         if os.path.exists(path) and not force:
             raise InputError(f"--out: {path} exists; give another path, or --force to replace it")
     made = _imported(nir_path, time_steps, dt, scheme, reset, data, exporter, per_layer_mean)
-    name = "".join(c if c.isalnum() else "_" for c in stem)
-    raw = _raw(made, name if name[:1].isalpha() else f"nir_{name}", nir_path, bits, epochs)
-    if isinstance(raw["data"]["dataset"], str) and raw["data"]["dataset"].endswith(".npz"):
-        raw["data"]["dataset"] = os.path.abspath(raw["data"]["dataset"])
+    raw = _raw(made, identifier(stem, "nir"), nir_path, bits, epochs)
     raw["train"]["init"] = weights_name
     os.makedirs(directory, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".import-nir-", dir=directory)
@@ -93,9 +91,7 @@ def import_nir(nir_path: str, out_spec: str, time_steps: int, dt: float | None =
             fh.write(f"# imported from {os.path.abspath(nir_path)} by qpsnn import-nir "
                      f"({made['discretization']})\n")
             yaml.safe_dump(raw, fh, sort_keys=False)
-        spec = load_spec(staged_spec)
-        check_with_data(spec)
-        read_weights(spec.train["init"], spec, made["image_shape"])
+        load_checked(staged_spec)
         os.replace(os.path.join(staging, weights_name), weights_path)
         os.replace(staged_spec, os.path.abspath(out_spec))
     finally:
@@ -122,11 +118,9 @@ def from_nir(nir_path: str, output_dir: str, time_steps: int, data: str | None =
     for key in ("encoding", "events"):
         if key in raw:
             spec_raw[key] = raw[key]
-    dataset = made["dataset"]
-    data_arg = os.path.abspath(dataset) if dataset.endswith(".npz") else dataset
     for note in made["notes"]:
         print(f"[qpsnn] note: {note}", flush=True)
-    spec = write_source(output_dir, spec_raw, made["arrays"], data_arg)
+    spec = write_source(output_dir, spec_raw, made["arrays"], made["dataset"])
     acc = Accelerator(spec, output_dir)
     acc.build()
     return acc
@@ -144,6 +138,7 @@ def export_nir(output_dir: str, nir_path: str, dt: float = 1e-4) -> dict:
     import nir
 
     from qpsnn.model.deploy import Deploy
+    from qpsnn.spec import leak_decay
 
     deploy_dir = os.path.join(output_dir, "deploy")
     if not os.path.isfile(os.path.join(deploy_dir, "deploy.json")):
@@ -186,7 +181,7 @@ def export_nir(output_dir: str, nir_path: str, dt: float = 1e-4) -> dict:
                 shape = (layer["out_shape"][0],)
         elif kind == "lif":
             k = layer["leak_shift"]
-            decay = 1.0 - 2.0 ** -k if layer.get("leak_complement") else 2.0 ** -k
+            decay = leak_decay(k, layer.get("leak_complement", False))
             theta = deploy.array(layer["threshold"]).astype(np.float64)
             full = np.broadcast_to(theta.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
             if decay == 1.0:

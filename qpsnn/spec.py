@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,13 +97,25 @@ def check_bits(value: Any, where: str) -> int:
     return value
 
 
+def leak_decay(k: int, complement: bool) -> float:
+    """The membrane kept per step by the hardware's leak (k, complement): 2^-k or 1 - 2^-k."""
+    return 1.0 - 2.0 ** -k if complement else 2.0 ** -k
+
+
 def leak_forms() -> dict[float, tuple[int, bool]]:
     """Every leak the hardware has, tau -> (k, complement): a shift, u >> k (tau = 2^-k, k in
     0..8; 1: integrate-and-fire), or its complement, u - (u >> k) (tau = 1 - 2^-k, k in 2..8:
     the slow leaks of snnTorch's usual beta, 0.75 .. 0.996)."""
-    forms = {2.0 ** -k: (k, False) for k in range(0, 9)}
-    forms.update({1.0 - 2.0 ** -k: (k, True) for k in range(2, 9)})
+    forms = {leak_decay(k, False): (k, False) for k in range(0, 9)}
+    forms.update({leak_decay(k, True): (k, True) for k in range(2, 9)})
     return forms
+
+
+def identifier(text: str, prefix: str) -> str:
+    """Any name (a Keras layer's, a file's) as a spec name: letters, digits and '_', starting
+    with a letter (`prefix` put before one that does not)."""
+    clean = re.sub(r"\W", "_", text or "")
+    return clean if clean[:1].isalpha() else f"{prefix}_{clean}"
 
 
 def check_tau(value: Any, where: str) -> tuple[int, bool]:
@@ -550,12 +563,13 @@ def check_shapes(spec: Spec, input_shape) -> None:
     infer_shapes(after_pruning(spec), input_shape)
 
 
-def check_with_data(spec: Spec) -> None:
+def check_with_data(spec: Spec) -> tuple[int, int, int]:
     """The checks of a spec that need its data set but no training and no images loaded: the
     train / hold-out split, a readout output per class, and every layer on the image shape (known for the built-in sets, read
     from a .npz's array headers and labels). `qpsnn validate` runs them, and `qpsnn flow` and
     every step run them before any work: a spec validate accepts is not refused later at a spec
-    check, and one it refuses is refused by the flow with the same message."""
+    check, and one it refuses is refused by the flow with the same message. Returns the image
+    (or event frame) shape (H, W, C) the layers were checked on."""
     dataset = spec.data["dataset"]
     shape, counts = dataset_layout(dataset, spec.events["layout"])
     if spec.encoding == "events":
@@ -576,3 +590,4 @@ def check_with_data(spec: Spec) -> None:
                          f"and {dataset} has {len(counts)} classes (labels 0..{len(counts) - 1}); accepted: "
                          f"units >= {len(counts)}")
     check_shapes(spec, shape)
+    return tuple(shape)
