@@ -27,6 +27,8 @@ completes on to the next stage. So a stage that cannot take a beat holds the one
   - a max-pool stage presents a pooled pixel the cycle after its block's last pixel and takes
     a pixel while its output is empty or being taken;
   - the readout takes a beat when idle.
+A window streamed in passes (codegen/rtl.py's time_chunk) is replayed as its passes one after
+the other, each pass's elements active where any of its own steps is.
 """
 
 from __future__ import annotations
@@ -44,21 +46,26 @@ ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address r
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
-def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace) -> dict:
-    """Weight layer name -> its input elements (N, positions, elements) in the order the
-    engine takes them: nonzero where any of the element's T spikes (or its pixel) is."""
+def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace, passes: int = 1) -> dict:
+    """Weight layer name -> its input elements (N, passes, positions, elements) in the order
+    the engine takes them: nonzero where any of the element's steps in the pass (or its
+    pixel, the same every pass) is."""
     x = images.astype(np.int64)
     timed = x.ndim == 5          # event frames: an element is active at any step
+    n = len(images)
     out = {}
     for layer in deploy.layers:
         kind = layer["type"]
         if kind in ("conv", "dense"):
-            active = x if not timed else x.max(axis=1)       # element active at any step
+            if timed:       # (N, T, ...) -> (N * passes, ...): active at any step of the pass
+                active = x.reshape(n * passes, x.shape[1] // passes, *x.shape[2:]).max(axis=1)
+            else:
+                active = np.repeat(x, passes, axis=0)
             if kind == "conv":
                 cols = im2col(active, layer["kernel"], layer["stride"], layer["padding"])
-                out[layer["name"]] = cols.reshape(len(images), -1, cols.shape[-1])
+                out[layer["name"]] = cols.reshape(n, passes, -1, cols.shape[-1])
             else:
-                out[layer["name"]] = active.reshape(len(images), 1, -1)
+                out[layer["name"]] = active.reshape(n, passes, 1, -1)
             timed = True
         elif kind == "lif":
             x = trace.spikes[layer["name"]]
@@ -117,20 +124,26 @@ class Pool:
 
 
 class Readout:
-    """readout: takes a beat when idle (the T steps summed, the K classes scanned, the class
-    out and taken), its class received READOUT_CYCLES + T + 2K cycles after the take (a class
-    scanned every two cycles)."""
+    """readout: takes a beat when idle (the S steps of its pass summed; on an image's last pass
+    the K classes scanned, the class out and taken), its class received READOUT_CYCLES + S +
+    2K cycles after the take (a class scanned every two cycles); a pass before the last goes
+    out as soon as it is summed, received READOUT_CYCLES + S - 1 cycles after the take."""
 
-    def __init__(self, n: int, steps: int, classes: int):
-        self.steps, self.classes = steps, classes
+    def __init__(self, n: int, steps: int, classes: int, passes: int = 1):
+        self.steps, self.classes, self.passes = steps, classes, passes
         self.free = np.full(n, -np.inf)
         self.done: list[np.ndarray] = []
+        self.beat = 0
 
     def push(self, t):
         take = np.maximum(t, self.free)
-        done = take + READOUT_CYCLES + self.steps + 2 * self.classes
+        self.beat = (self.beat + 1) % self.passes
+        if self.beat == 0:      # an image's last pass
+            done = take + READOUT_CYCLES + self.steps + 2 * self.classes
+            self.done.append(done)
+        else:
+            done = take + READOUT_CYCLES + self.steps - 1
         self.free = done - 1
-        self.done.append(done)
         return take
 
 
@@ -306,12 +319,13 @@ def grouped(elems: np.ndarray, simd: int) -> np.ndarray:
 
 
 def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, layer_simd: dict,
-           layer_lanes: dict, layer_rows: dict) -> tuple[np.ndarray, dict]:
-    """Every handshake of the accelerator for `lanes` independent input streams of S images
-    each (`inputs`: weight layer -> its elements (lanes, S, positions, elements)), each
-    stream's pixels offered one per cycle from cycle 0, the next the cycle after one is taken.
-    Returns (the cycle each image's class is received (lanes, S), the engines)."""
-    T = deploy.time_steps
+           layer_lanes: dict, layer_rows: dict, passes: int = 1) -> tuple[np.ndarray, dict]:
+    """Every handshake of the accelerator for `lanes` independent input streams of S passes
+    each (`inputs`: weight layer -> its elements (lanes, S, positions, elements), an image's
+    `passes` passes in a row), each stream's pixels offered one per cycle from cycle 0, the
+    next the cycle after one is taken. Returns (the cycle each image's class is received
+    (lanes, S / passes), the engines)."""
+    T = deploy.time_steps // passes       # the steps of a pass
     h, w, c = deploy.meta["input"]["shape"]
     shape, beat_elems, stages, engines, engine = (h, w), c, [], {}, None
     for layer in deploy.layers:
@@ -335,7 +349,7 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
         elif kind in ("maxpool", "sumpool"):
             stages.append(Pool(lanes, shape))
             shape = (shape[0] // 2, shape[1] // 2)
-    readout = Readout(lanes, T, beat_elems)
+    readout = Readout(lanes, T, beat_elems, passes)
     for stage, after in zip(stages, stages[1:] + [readout]):
         if isinstance(stage, (ConvStage, DenseStage)):
             stage.replay.consumer = after
@@ -362,7 +376,8 @@ def engine_name(deploy: Deploy, lif: dict) -> str:
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,
                 mode: str = "event", layer_simd: dict | None = None, layer_lanes: dict | None = None,
-                back_to_back: bool = True, layer_rows: dict | None = None, stream_images: int | None = None) -> dict:
+                back_to_back: bool = True, layer_rows: dict | None = None, stream_images: int | None = None,
+                time_chunk: int | None = None) -> dict:
     """Predicted cycles per image: each image alone (its first pixel in at cycle 0, the
     pipeline idle: the latency), each weight layer's own cycles and the bottleneck layer; and
     with `back_to_back` the images streamed back to back in order (each image's first pixel
@@ -372,12 +387,13 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
     `layer_lanes`: neurons updated per cycle of each LIF layer (default: its engine's PE, as
     the generator); `layer_rows`: the rows of each conv layer's line buffer (default
     line_buffer_rows, as the generator); `stream_images`: stream only the first this many
-    images back to back (the replay of a stream is sequential, image after image)."""
+    images back to back (the replay of a stream is sequential, image after image);
+    `time_chunk`: the steps of a pass (default: all T, one pass)."""
     layer_simd, layer_lanes, layer_rows = layer_simd or {}, layer_lanes or {}, layer_rows or {}
-    inputs = layer_inputs(deploy, images, trace)
+    passes = deploy.time_steps // (time_chunk or deploy.time_steps)
+    inputs = layer_inputs(deploy, images, trace, passes)
     n = len(images)
-    alone, engines = replay(deploy, layer_pe, {k: v[:, None] for k, v in inputs.items()}, n, mode,
-                            layer_simd, layer_lanes, layer_rows)
+    alone, engines = replay(deploy, layer_pe, inputs, n, mode, layer_simd, layer_lanes, layer_rows, passes)
     latency = alone[:, 0]
     per_layer = {name: float((e.last_out + 1 - e.first_take).mean()) for name, e in engines.items()}
     out = {"cycles_per_layer": per_layer, "cycles_per_image": float(latency.mean()),
@@ -386,8 +402,9 @@ def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: Golde
            "estimated_latency_ns": float(latency.mean()) * 1e3 / NOMINAL_CLOCK_MHZ}
     if back_to_back:
         k = n if stream_images is None else min(n, stream_images)
-        stream, _ = replay(deploy, layer_pe, {name: v[None, :k] for name, v in inputs.items()}, 1, mode,
-                           layer_simd, layer_lanes, layer_rows)
+        stream, _ = replay(deploy, layer_pe, {name: v[:k].reshape(1, k * passes, *v.shape[2:])
+                                              for name, v in inputs.items()}, 1, mode,
+                           layer_simd, layer_lanes, layer_rows, passes)
         interval = float(stream[0, -1]) / k
         out.update({"stream_cycles_each": stream[0], "stream_cycles_per_image": interval,
                     "estimated_throughput_fps": NOMINAL_CLOCK_MHZ * 1e6 / interval})
@@ -398,4 +415,4 @@ def design_cycles(design, deploy: Deploy, images: np.ndarray, trace: GoldenTrace
                   stream_images: int | None = None) -> dict:
     """cycle_model of a generated design (codegen.rtl.RtlDesign): its mode and knobs."""
     return cycle_model(deploy, design.layer_pe, images, trace, design.mode, design.layer_simd, design.layer_lanes,
-                       back_to_back, design.layer_rows, stream_images)
+                       back_to_back, design.layer_rows, stream_images, design.time_chunk)

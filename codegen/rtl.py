@@ -3,11 +3,14 @@
 The top is a chain of streaming stages from our hardware library (hw/rtl); this module
 decides the chain and each stage's parameters, the template (templates/top.v.j2) writes it.
 
-Streams are pixel-major: a spike element carries all T steps of one neuron, so every layer
-handles an image in one pass and membranes never leave the LIF stage. Between stages:
-  pixels   one beat per pixel, C elements of EB bits (8-bit analog values, or T spikes)
+Streams are pixel-major: a spike element carries the steps of one pass of one neuron, so
+every layer handles a pass in one sweep. A window of T steps is streamed as T / time_chunk
+passes of time_chunk steps each (one pass when T fits: time_chunk = T); only the LIF layers
+(their membranes, in block RAM between passes) and the readout (its sums) know of passes, the
+rest sees each pass as an image. Between stages (S = the steps of a pass):
+  pixels   one beat per pixel, C elements of EB bits (8-bit analog values, or S spikes)
   vector   one beat with the N elements of a flat layer
-  currents one beat per position with the T (or 1, direct encoding) x N currents
+  currents one beat per position with the S (or 1, direct encoding) x N currents
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ import qpsnn
 from qpsnn.codegen.element_stream import index_bits, line_buffer_rows
 from qpsnn.errors import InputError
 from qpsnn.model.deploy import Deploy, signed_width
+from qpsnn.spec import check_chunk
 
 HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUPPORTED = ("conv", "maxpool", "sumpool", "flatten", "dense", "lif", "readout")
 MAX_PE = 16
-
-
 @dataclass
 class Stage:
     module: str
@@ -40,6 +42,7 @@ class Stage:
     out_width: int
     params: list = field(default_factory=list)
     user_bits: int = 0      # a tuser sideband on the output (the readout's class)
+    last_bit: bool = False  # a tlast on the output (the readout's last pass of an image)
     layer: str = ""         # the deploy-form layer this stage belongs to
     facts: dict = field(default_factory=dict)   # what synthesis sees in the memory files' contents
 
@@ -75,7 +78,9 @@ class RtlDesign:
     probes: list = field(default_factory=list)  # LIF outputs: layer, stage signal, neurons, steps, positions
     mode: str = "event"
     layer_rows: dict = field(default_factory=dict)   # conv layer name -> its window's line buffer rows
-    input_bits: int = 8    # an input value: an 8-bit pixel code, or an event count (T per element)
+    input_bits: int = 8    # an input value: an 8-bit pixel code, or an event count (S per element)
+    time_chunk: int = 1    # S: the steps of one pass
+    passes: int = 1        # T / S: an image streams through this many times
 
     def knobs(self) -> dict:
         """The hardware knobs as built: pe and simd of each weight layer, lanes of each LIF."""
@@ -132,7 +137,7 @@ SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",)
 
 
 def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: dict | None = None,
-           lanes: dict | None = None) -> RtlDesign:
+           lanes: dict | None = None, time_chunk: int | None = None) -> RtlDesign:
     """`pe`: weight layer name -> outputs per cycle (default: default_pe); `simd`: weight layer
     name -> inputs per element (default 1); `lanes`: LIF layer name -> neurons updated per cycle
     (default: the PE of the engine feeding it, so the LIF keeps the pace the engine was given);
@@ -142,7 +147,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     if mode not in RTL_MODES:
         raise InputError(f"rtl mode: accepted {list(RTL_MODES)}, got {mode!r}")
     pe, simd, lif_lanes = dict(pe or {}), dict(simd or {}), dict(lanes or {})
-    T = deploy.time_steps
+    T = check_chunk(deploy.time_steps, time_chunk)      # the steps of a beat: one pass
+    passes = deploy.time_steps // T
     top = f"qpsnn_{deploy.meta['name']}"
     files: dict[str, str] = {}
     stages: list[Stage] = []
@@ -235,19 +241,22 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                 raise InputError(f"rtl: lanes (neurons updated per cycle) of {name!r} must be in 1..{n} "
                                  f"(its neurons), got {lanes_here}")
             layer_lanes[name] = lanes_here
+            positions = int(np.prod(stream.shape)) if stream.shape else 1
             stages.append(Stage("lif_layer", f"u_{name}",
-                                f"{name}: {n} LIF neurons x {T} steps, tau = "
+                                f"{name}: {n} LIF neurons x {T} steps"
+                                + (f" x {passes} passes (membranes in RAM)" if passes > 1 else "") + ", tau = "
                                 + ("1 - " if layer.get("leak_complement") else "") + f"2^-{layer['leak_shift']}, "
                                 f"{layer['reset']} reset, {lanes_here} updated per cycle", n * T,
                                 [("N", n), ("C", len(theta)), ("T", T), ("X_STEPS", stream.steps),
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
                                  ("LEAK_COMPLEMENT", int(layer.get("leak_complement", False))),
                                  ("SOFT_RESET", int(layer["reset"] == "soft")), ("LANES", lanes_here),
+                                 ("CHUNKS", passes), ("POSITIONS", positions),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))],
                                 facts={"THETA_SHARED_BITS": theta_shared_bits(theta, n, lanes_here, out_bits, u_bits)}))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)
             probes.append({"layer": name, "signal": f"st{len(stages)}", "neurons": n, "steps": T,
-                           "positions": list(stream.shape) or [1]})
+                           "passes": passes, "positions": list(stream.shape) or [1]})
         elif kind == "maxpool":
             ih, iw = stream.shape
             stages.append(Stage("pool2", f"u_{name}", f"{name}: 2x2 max-pool of spikes (OR)",
@@ -276,16 +285,18 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     lane = 8 * math.ceil(value_bits / 8)
     class_bits = max(1, math.ceil(math.log2(n_classes)))
     stages.append(Stage("readout", "u_readout",
-                        f"readout: {n_classes} classes x {T} steps, class = argmax of the "
+                        f"readout: {n_classes} classes x {T} steps" + (f" x {passes} passes" if passes > 1 else "")
+                        + ", class = argmax of the "
                         + ("spike count" if spikes else "summed membrane"),
                         T * n_classes * lane,
                         [("K", n_classes), ("T", T), ("STEPS", T if spikes else stream.steps),
                          ("BITS", value_bits), ("LANE", lane), ("CLASS_BITS", class_bits),
-                         ("SPIKES", int(spikes))], user_bits=class_bits, layer=deploy.layers[-1]["name"]))
+                         ("SPIKES", int(spikes)), ("CHUNKS", passes)], user_bits=class_bits,
+                        layer=deploy.layers[-1]["name"], last_bit=True))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     text = env.get_template("top.v.j2").render(
-        version=qpsnn.__version__, name=deploy.meta["name"], digest=deploy.digest(), top=top, T=T,
+        version=qpsnn.__version__, name=deploy.meta["name"], digest=deploy.digest(), top=top, T=T, passes=passes,
         in_channels=c, in_bits=c * input_steps * input_bits, n_pixels=h * w,
         in_element="8-bit channels" if not events else f"channels of {T} counts of {input_bits} bit(s)", n_classes=n_classes, lane=lane, spikes=spikes,
         class_bits=class_bits, stages=stages, last=len(stages))
@@ -293,7 +304,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
     used = {st.module for st in stages}
     library = sorted(used.union(*(SUBMODULES.get(m, ()) for m in used)))
     return RtlDesign(top, files, library, stages, layer_pe, layer_simd, layer_lanes, value_bits, lane, n_classes,
-                     class_bits, probes, mode, layer_rows, input_bits)
+                     class_bits, probes, mode, layer_rows, input_bits, T, passes)
 
 
 KNOBS = ("pe", "simd", "lanes")
@@ -320,7 +331,7 @@ def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> R
     knob's {layer: value} in `overrides` laid over the spec's."""
     from qpsnn.spec import layer_knob
     knobs = {k: {**layer_knob(spec, k), **(overrides.get(k) or {})} for k in KNOBS}
-    return design(deploy, mode=mode or spec.rtl["mode"], **knobs)
+    return design(deploy, mode=mode or spec.rtl["mode"], time_chunk=spec.rtl.get("time_chunk"), **knobs)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

@@ -76,11 +76,13 @@ def memory_shape(path: str) -> tuple[int, int]:
     return len(words), 4 * max(len(w) for w in words)
 
 
-def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
-                    layer_lanes: dict | None = None) -> list[tuple[str, str, dict, int | None]]:
+def expected_stages(deploy, layer_pe: dict, layer_simd: dict, layer_lanes: dict | None = None,
+                    time_chunk: int | None = None) -> list[tuple[str, str, dict, int | None]]:
     """From the deploy form: (instance, module, parameters it must have, width of its output
-    stream or None where the width is the generator's own choice) in stream order."""
-    T = deploy.meta["time_steps"]
+    stream or None where the width is the generator's own choice) in stream order;
+    `time_chunk`: the steps of a pass (default: all T)."""
+    T = time_chunk or deploy.meta["time_steps"]      # the steps of a beat
+    passes = deploy.meta["time_steps"] // T
     out = []
     stream_shape = deploy.meta["input"]["shape"]     # what the stream carries: a flatten changes nothing
     for layer in deploy.layers:
@@ -119,7 +121,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
                          "LEAK_COMPLEMENT": int(layer.get("leak_complement", False)),
                          "SOFT_RESET": int(layer["reset"] == "soft"),
                          # the generator's default: the PE of the engine feeding it
-                         "LANES": (layer_lanes or {}).get(name, engine_pe),
+                         "LANES": (layer_lanes or {}).get(name, engine_pe), "CHUNKS": passes,
+                         "POSITIONS": int(np.prod(layer["out_shape"][:-1])),
                          "THRESHOLD_FILE": f"{name}_threshold.mem"},
                         n * T))
         elif kind == "maxpool":
@@ -133,12 +136,13 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict,
                         c * T * layer["out_bits"]))
         elif kind == "readout":
             out.append(("u_readout", "readout",
-                        {"K": layer["out_shape"][-1], "T": T, "SPIKES": int(layer.get("mode") == "spikes")}, None))
+                        {"K": layer["out_shape"][-1], "T": T, "SPIKES": int(layer.get("mode") == "spikes"),
+                         "CHUNKS": passes}, None))
     return out
 
 
 def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: dict,
-                    layer_lanes: dict | None = None) -> dict:
+                    layer_lanes: dict | None = None, time_chunk: int | None = None) -> dict:
     """Parse `rtl_dir/top.v` and compare it with the deploy form. Returns {"modules",
     "instances", "memories", "rom_bits", "problems"}: problems empty when every layer is present
     in stream order with the parameters, stream widths and weight ROMs its shape implies."""
@@ -149,7 +153,7 @@ def check_structure(rtl_dir: str, top: str, deploy, layer_pe: dict, layer_simd: 
     if parsed["module"] != top:
         problems.append(f"{top}.v declares module {parsed['module']}, not {top}")
     got = {inst["name"]: inst for inst in parsed["instances"]}
-    expected = expected_stages(deploy, layer_pe, layer_simd, layer_lanes)
+    expected = expected_stages(deploy, layer_pe, layer_simd, layer_lanes, time_chunk)
     names = [inst["name"] for inst in parsed["instances"]]
     if names != [e[0] for e in expected]:
         problems.append(f"instances in stream order: expected {[e[0] for e in expected]}, found {names}")

@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0, "batch_norm": True,
               "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0, "init": None},
     "verify": {"hls_images": 50, "rtl_images": 50, "netlist_images": 50, "board_images": 20},
-    "rtl": {"mode": "event", "part": None, "clock_mhz": None},
+    "rtl": {"mode": "event", "part": None, "clock_mhz": None, "time_chunk": None},
     # the float graph the network was imported from (qpsnn import-nir): {nir: path, dt, scheme,
     # reset}; the export step simulates it on the hold-out images next to the golden model
     "reference": None,
@@ -51,6 +51,29 @@ DEFAULTS: dict[str, Any] = {
 }
 PRUNE_METHODS = ("svs", "sca", "l1", "random")
 ENCODINGS = ("direct", "events")
+# longer windows stream through the hardware in passes (rtl.time_chunk), so T is bounded by the
+# training's memory (BPTT keeps every step's activations), not by the hardware
+MAX_TIME_STEPS = 1024
+MAX_CHUNK = 32      # the default steps per pass: the datapaths are that many steps wide
+
+
+def default_chunk(time_steps: int) -> int:
+    """Steps per pass: all of them up to MAX_CHUNK (one pass), else the largest divisor of T
+    up to MAX_CHUNK."""
+    return max(d for d in range(1, min(time_steps, MAX_CHUNK) + 1) if time_steps % d == 0)
+
+
+def check_chunk(time_steps: int, chunk) -> int:
+    """`chunk` (steps per pass) checked against T: InputError naming the accepted values."""
+    if chunk is None:
+        return default_chunk(time_steps)
+    divisors = [d for d in range(1, time_steps + 1) if time_steps % d == 0]
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk not in divisors:
+        raise InputError(f"rtl.time_chunk (time steps per pass): a divisor of time_steps {time_steps}, one of "
+                         f"{divisors}; got {chunk!r}")
+    return chunk
+
+
 LR_SCHEDULES = ("constant", "cosine")
 PRUNE_ORDERS = ("quantize_first", "prune_first")
 
@@ -338,8 +361,8 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
         raise InputError(f"data.test_fraction: expected a number in (0, 1), got {tf_!r}")
     t_steps = raw.get("time_steps", DEFAULTS["time_steps"])
     _pos_int(t_steps, "time_steps")
-    if t_steps > 32:
-        raise InputError(f"time_steps: accepted 1..32, got {t_steps}")
+    if t_steps > MAX_TIME_STEPS:
+        raise InputError(f"time_steps: accepted 1..{MAX_TIME_STEPS}, got {t_steps}")
     encoding = raw.get("encoding", DEFAULTS["encoding"])
     if encoding not in ENCODINGS:
         raise InputError(f"encoding: accepted {list(ENCODINGS)}, got {encoding!r}")
@@ -381,6 +404,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
         raise InputError(f"rtl.part: accepted {sorted(PARTS)} (or none), got {rtl['part']!r}")
     if rtl["clock_mhz"] is not None:
         rtl["clock_mhz"] = check_clock(rtl["clock_mhz"], "rtl.clock_mhz")
+    check_chunk(t_steps, rtl["time_chunk"])
     _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
     _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
     _pos_int(verify["netlist_images"], "verify.netlist_images", lo=1)

@@ -417,7 +417,7 @@ class Rtl(Step):
             sources = rtl_gen.write(design, out_dir)
             lint(sources, design.top, cwd=out_dir)
             structure = check_structure(out_dir, design.top, ws.deploy(), design.layer_pe, design.layer_simd,
-                                        design.layer_lanes)
+                                        design.layer_lanes, design.time_chunk)
         if structure["problems"]:
             problems.append("rtl structure differs from the deploy form: " + "; ".join(structure["problems"]))
         with timer.stage("resources"):
@@ -626,6 +626,10 @@ class Board(Step):
                              "framing yet (its RTL, netlist and simulation are checked by flow, netlist)")
         images, labels, golden = hold_out(ws, ws.spec.verify["board_images"], timer)
         design = rtl_design(ws)
+        if design.passes > 1:
+            raise InputError(f"board: the UART link frames an image in one pass, but time_steps {ws.spec.time_steps} "
+                             f"streams in {design.passes} passes of {design.time_chunk} steps; accepted: one pass "
+                             "(rtl.time_chunk equal to time_steps, the default up to 32 steps)")
         frame = board_gen.frame_of(design, ws.deploy())
         clock = board_clock(ws.spec)
         with timer.stage("board_generate"):

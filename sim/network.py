@@ -43,16 +43,18 @@ def first_difference(rtl: np.ndarray, golden: np.ndarray, rtl_class: np.ndarray,
 
 def first_wrong_spike(probed: dict, probes: list[dict], golden_spikes: dict) -> str | None:
     """The first LIF layer (in network order) whose spikes differ from the golden model, and
-    there the first differing time step, pixel and channel. Beats hold bit n*T + t."""
+    there the first differing time step, pixel and channel. Beats hold bit n*S + s (step s of
+    the beat's pass of S steps); the passes come one after the other."""
     for probe in probes:
         beats = [int(v) for v in probed[probe["layer"]]]
-        n, t_steps = probe["neurons"], probe["steps"]
+        n, s_steps, passes = probe["neurons"], probe["steps"], probe.get("passes", 1)
         gold = golden_spikes[probe["layer"]][0]            # (T, ...) of the one probed image
-        gold = gold.reshape(t_steps, -1, n)                  # (T, positions, neurons)
-        if len(beats) != gold.shape[1]:
-            return f"layer {probe['layer']}: {len(beats)} output beats, expected {gold.shape[1]}"
-        bits = np.array([[(b >> k) & 1 for k in range(n * t_steps)] for b in beats])
-        rtl = bits.reshape(len(beats), n, t_steps).transpose(2, 0, 1)
+        gold = gold.reshape(s_steps * passes, -1, n)         # (T, positions, neurons)
+        if len(beats) != gold.shape[1] * passes:
+            return f"layer {probe['layer']}: {len(beats)} output beats, expected {gold.shape[1] * passes}"
+        bits = np.array([[(b >> k) & 1 for k in range(n * s_steps)] for b in beats])
+        # (passes, positions, n, S) -> (T, positions, n)
+        rtl = bits.reshape(passes, gold.shape[1], n, s_steps).transpose(0, 3, 1, 2).reshape(gold.shape)
         diff = np.argwhere(rtl != gold)
         if len(diff):
             t, pos, ch = (int(v) for v in diff[0])

@@ -16,8 +16,9 @@ from qpsnn.errors import InputError
 from qpsnn.spec import infer_shapes, parse_spec
 
 
-def _divisor(rng: np.random.Generator, n: int) -> int:
-    return int(rng.choice([d for d in range(1, n + 1) if n % d == 0]))
+def _divisor(rng: np.random.Generator, n: int, proper: bool = False) -> int:
+    """A random divisor of n (below n when `proper`)."""
+    return int(rng.choice([d for d in range(1, n if proper else n + 1) if n % d == 0]))
 
 
 def _conv_block(rng: np.random.Generator) -> list[dict]:
@@ -91,4 +92,7 @@ def random_network(seed: int, data_dir: str) -> dict:
             if rng.random() < 0.5:
                 layer["simd"] = _divisor(rng, beat)
             beat = layer.get("filters") or layer["units"]
+    steps = spec["time_steps"]
+    if steps > 1 and rng.random() < 0.4:    # a window in passes: the membranes kept between them
+        spec["rtl"]["time_chunk"] = _divisor(rng, steps, proper=True)
     return spec

@@ -12,24 +12,29 @@ from qpsnn.sim.unit import run_unit
 STRESS = {"idle": 0.3, "backpressure": 0.3}
 
 
-@pytest.mark.parametrize("n,c,t,x_steps,leak,soft,lanes,complement", [
-    (6, 3, 4, 4, 1, 0, 6, 0),   # every neuron per cycle: a beat in T slots
-    (4, 4, 1, 1, 2, 1, 4, 0),   # one step: one slot per beat, beats back to back
-    (5, 1, 7, 1, 0, 0, 1, 0),   # one neuron per cycle, one current for all steps
-    (6, 3, 4, 4, 1, 0, 4, 0),   # 4 lanes over 6 neurons: the second group has 2 live lanes
-    (3, 3, 3, 3, 1, 1, 2, 0),   # soft reset, groups of 2 and 1
-    (8, 8, 2, 2, 1, 0, 2, 0),   # four groups
-    (4, 2, 5, 1, 3, 1, 2, 1),   # the complement leak (tau = 7/8), soft reset, one current for all steps
+@pytest.mark.parametrize("n,c,t,x_steps,leak,soft,lanes,complement,chunks,positions", [
+    (6, 3, 4, 4, 1, 0, 6, 0, 1, 1),   # every neuron per cycle: a beat in T slots
+    (4, 4, 1, 1, 2, 1, 4, 0, 1, 1),   # one step: one slot per beat, beats back to back
+    (5, 1, 7, 1, 0, 0, 1, 0, 1, 1),   # one neuron per cycle, one current for all steps
+    (6, 3, 4, 4, 1, 0, 4, 0, 1, 1),   # 4 lanes over 6 neurons: the second group has 2 live lanes
+    (3, 3, 3, 3, 1, 1, 2, 0, 1, 1),   # soft reset, groups of 2 and 1
+    (8, 8, 2, 2, 1, 0, 2, 0, 1, 1),   # four groups
+    (4, 2, 5, 1, 3, 1, 2, 1, 1, 1),   # the complement leak (tau = 7/8), soft reset, one current for all steps
+    # passes: the membranes in block RAM between them
+    (6, 3, 3, 3, 1, 0, 4, 0, 3, 4),   # 3 passes of 3 steps over 4 positions of 2 groups
+    (4, 2, 1, 1, 0, 1, 2, 0, 5, 1),   # one step per pass, one position of 2 groups (forwarded loads), IF
+    (3, 3, 2, 2, 1, 0, 3, 0, 4, 1),   # one group of one position: the load is the word just stored
+    (5, 5, 2, 1, 2, 0, 5, 0, 2, 3),   # one current for all steps, 3 positions of one group
 ])
-def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes, complement):
+def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes, complement, chunks, positions):
     x_bits = 8
-    u_bits = x_bits + 4  # holds T * max|x| for the leak-free (IF) case too
+    u_bits = x_bits + 6  # holds T * max|x| for the leak-free (IF) case too
     theta = np.random.default_rng(n + t).integers(1, 200, size=c)
     params = {"N": n, "C": c, "T": t, "X_STEPS": x_steps, "X_BITS": x_bits, "U_BITS": u_bits,
               "LEAK_SHIFT": leak, "LEAK_COMPLEMENT": complement, "SOFT_RESET": soft, "LANES": lanes,
-              "THRESHOLD_FILE": "theta.mem"}
+              "CHUNKS": chunks, "POSITIONS": positions, "THRESHOLD_FILE": "theta.mem"}
     failures = run_unit("lif_layer", params, str(tmp_path),
-                        {"seed": 3, "positions": 12, "threshold": theta.tolist(), **STRESS},
+                        {"seed": 3, "beats": 12, "threshold": theta.tolist(), **STRESS},
                         files={"theta.mem": hex_words(theta, u_bits)})
     assert failures == 0
 
@@ -101,9 +106,12 @@ def test_vector_serializer(tmp_path, n, elem, beats, skip):
     assert run_unit("vector_serializer", params, str(tmp_path), {"seed": 7, "frames": 12, "zeros": 0.5, **STRESS}) == 0
 
 
-@pytest.mark.parametrize("k,t,steps,bits,lane,spikes", [(10, 4, 4, 12, 16, 0), (3, 5, 1, 8, 8, 0), (1, 1, 1, 5, 8, 0),
-                                                      (4, 3, 3, 7, 8, 0), (10, 4, 4, 2, 8, 1), (3, 1, 1, 2, 8, 1)])
-def test_readout(tmp_path, k, t, steps, bits, lane, spikes):
+# the last two: passes (an image as CHUNKS beats), currents and spikes
+@pytest.mark.parametrize("k,t,steps,bits,lane,spikes,chunks", [
+    (10, 4, 4, 12, 16, 0, 1), (3, 5, 1, 8, 8, 0, 1), (1, 1, 1, 5, 8, 0, 1), (4, 3, 3, 7, 8, 0, 1),
+    (10, 4, 4, 2, 8, 1, 1), (3, 1, 1, 2, 8, 1, 1), (4, 2, 2, 6, 8, 0, 3), (3, 1, 1, 2, 8, 1, 5)])
+def test_readout(tmp_path, k, t, steps, bits, lane, spikes, chunks):
     class_bits = max(1, (k - 1).bit_length())
-    params = {"K": k, "T": t, "STEPS": steps, "BITS": bits, "LANE": lane, "CLASS_BITS": class_bits, "SPIKES": spikes}
+    params = {"K": k, "T": t, "STEPS": steps, "BITS": bits, "LANE": lane, "CLASS_BITS": class_bits, "SPIKES": spikes,
+              "CHUNKS": chunks}
     assert run_unit("readout", params, str(tmp_path), {"seed": 17, "images": 40, **STRESS}) == 0

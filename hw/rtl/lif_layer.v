@@ -2,6 +2,11 @@
 // folded: LANES neurons are updated per cycle, one time step at a time, so the logic is LANES
 // neuron updates whatever N and T are (the producing engine's PE by default: the LIF keeps
 // pace with what the engine asks for).
+// T is the steps of one beat. A long window is streamed as CHUNKS passes of T steps over the
+// same POSITIONS beats (codegen/rtl.py): a position's membranes then live in a block RAM
+// between passes (M = POSITIONS * GROUPS words of LANES membranes), stored after a group's
+// last step and loaded for its first; the first pass of an image starts them at rest. With
+// CHUNKS = 1 there is no RAM and a group's membranes go back to rest after its last step.
 // Input lane (t, n) at t*N + n, X_STEPS = T, or X_STEPS = 1 for a current that is the same at
 // every step (direct encoding). Output bit (n, t) at n*T + t: neuron n's T spikes together,
 // the element the next layer consumes. Thresholds per channel: neuron n uses theta[n % C].
@@ -15,9 +20,10 @@
 //   B: x - theta (lif_unit's second adder takes it: the spike comes from beside the membrane's
 //      adder, not after it), the slot decoded to the spike bits it writes
 //   C: the update, lif_unit: the membrane of each lane in a register, the spikes into the
-//      beat being assembled. Membranes never leave a position: a lane's membrane register is
-//      cleared (the flip-flops' own synchronous reset) in the slot of step T - 1, so step 0
-//      reads it at rest with no multiplexer in front of the adders.
+//      beat being assembled. A lane's membrane register is cleared (the flip-flops' own
+//      synchronous reset) in the slot of step T - 1, or loaded with the next group's stored
+//      membrane when passes continue an image, so step 0 reads it with no multiplexer in
+//      front of the adders.
 // The assembled beat goes to the output register when that is empty, so the consumer's ready
 // reaches only the output valid. A beat starts (slot 0) when the beat before it is in the
 // output register or will be before slot 0 writes a spike (C of slot 0 is two cycles away);
@@ -40,6 +46,8 @@ module lif_layer #(
     parameter integer LEAK_COMPLEMENT = 0,      // the leak keeps u - (u >>> LEAK_SHIFT) (lif_unit)
     parameter integer SOFT_RESET = 0,
     parameter integer LANES = 8,         // neurons updated per cycle, 1..N
+    parameter integer CHUNKS = 1,        // passes of T steps per image (the window: CHUNKS * T)
+    parameter integer POSITIONS = 1,     // beats per pass (CHUNKS > 1: the membranes kept)
     parameter THRESHOLD_FILE = "threshold.mem"
 ) (
     input  wire                          clk,
@@ -102,19 +110,19 @@ module lif_layer #(
         end
     endgenerate
 
-    // the slots of step t = T - 1, after which the lanes' membranes go back to rest (a constant
-    // table, not a modulo)
-    function automatic [F-1:0] last_step_slots(input integer unused);
+    // the slots of one step: step T - 1's, after which the lanes' membranes go back to rest or
+    // to the next group's, and step 0's, where a group enters (a constant table, not a modulo)
+    function automatic [F-1:0] step_slots(input integer step);
         integer s;
         begin
-            last_step_slots = {F{1'b0}};
-            for (s = 0; s < F; s = s + 1) last_step_slots[s] = (s % T) == T - 1;
+            step_slots = {F{1'b0}};
+            for (s = 0; s < F; s = s + 1) step_slots[s] = (s % T) == step;
         end
     endfunction
     // with one group of neurons the slots of step T - 1 are the beat's last; with one step, all
     generate
         if (F > T && T > 1) begin : g_clear
-            localparam [F-1:0] LAST_STEP_SLOTS = last_step_slots(0);
+            localparam [F-1:0] LAST_STEP_SLOTS = step_slots(T - 1);
             reg b_clear_q;      // decoded in B from stage A's slot, as the spike bits' one-hot
             always @(posedge clk) b_clear_q <= LAST_STEP_SLOTS[a_slot];
             assign b_clear = b_clear_q;
@@ -158,6 +166,58 @@ module lif_layer #(
         if (rst) b_valid <= 1'b0;
     end
 
+    // The membranes between passes. After a group's step T - 1 (B's b_clear) its lanes' next
+    // membranes are stored and the next group's are loaded in the same edge, or rest when
+    // that group's pass is an image's first (b_rest). The load was read a cycle ahead: the
+    // address follows the group in stage A (ma), so the read is in flight while that group's
+    // slot is in B. With M = 2 the load can be the word stored in the same edge: forwarded.
+    /* verilator lint_off UNUSEDSIGNAL */     // (one pass: nothing is stored)
+    wire [LANES*U_BITS-1:0] u_store;   // the lanes' updates, stored at a group's last step
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [LANES*U_BITS-1:0] u_load;    // the next group's membranes
+    wire b_rest;
+    generate
+        if (CHUNKS > 1) begin : g_passes
+            localparam integer M = POSITIONS * GROUPS;
+            localparam integer MW = (M > 1) ? $clog2(M) : 1;
+            localparam integer KW = $clog2(CHUNKS);
+            localparam [MW-1:0] LAST_M = MW'(M - 1);
+            localparam [KW-1:0] LAST_CHUNK = KW'(CHUNKS - 1);
+            localparam [F-1:0] FIRST_STEP_SLOTS = step_slots(0);
+            reg [MW-1:0] ma;            // the membrane group of the slot in stage A
+            reg [MW-1:0] rd_addr;       // the group after it: the one loaded at its last step
+            reg [MW-1:0] mb;
+            reg [KW-1:0] chunk;         // the pass of the slot in stage A
+            reg          rest_q;
+            reg [LANES*U_BITS-1:0] mem [0:M-1];
+            reg [LANES*U_BITS-1:0] load_q;
+            wire store = b_valid && b_clear;
+            always @(posedge clk) begin
+                if (go && FIRST_STEP_SLOTS[slot]) begin     // a group's first slot enters A
+                    ma <= rd_addr;
+                    rd_addr <= (rd_addr == LAST_M) ? {MW{1'b0}} : rd_addr + 1'b1;
+                    if (rd_addr == {MW{1'b0}}) chunk <= (chunk == LAST_CHUNK) ? {KW{1'b0}} : chunk + 1'b1;
+                end
+                // the group after A's starts an image's first pass
+                rest_q <= (ma == LAST_M) ? chunk == LAST_CHUNK : chunk == {KW{1'b0}};
+                mb <= ma;
+                if (store) mem[mb] <= u_store;
+                if (M == 2 && store && mb == rd_addr) load_q <= u_store;
+                else load_q <= mem[rd_addr];
+                if (rst) begin
+                    rd_addr <= {MW{1'b0}};
+                    chunk <= LAST_CHUNK;
+                end
+            end
+            // one group in all (M = 1): the group loaded is the one stored, its updates themselves
+            assign u_load = (M == 1) ? u_store : load_q;
+            assign b_rest = rest_q;
+        end else begin : g_one_pass
+            assign u_load = {LANES*U_BITS{1'b0}};
+            assign b_rest = 1'b1;
+        end
+    endgenerate
+
     // stage C: the updates, the spikes into their bits of the beat
     generate
         for (p = 0; p < LANES; p = p + 1) begin : g_lane
@@ -176,8 +236,10 @@ module lif_layer #(
                 .u_next(u_next),
                 .spike(spike)
             );
+            assign u_store[p*U_BITS +: U_BITS] = u_next;
             always @(posedge clk)
-                if (rst || (b_valid && b_clear)) u[p*U_BITS +: U_BITS] <= {U_BITS{1'b0}};
+                if (rst || (b_valid && b_clear && b_rest)) u[p*U_BITS +: U_BITS] <= {U_BITS{1'b0}};
+                else if (b_valid && b_clear) u[p*U_BITS +: U_BITS] <= u_load[p*U_BITS +: U_BITS];
                 else if (b_valid) u[p*U_BITS +: U_BITS] <= u_next;
             for (n = p; n < N; n = n + LANES) begin : g_neuron
                 for (t = 0; t < T; t = t + 1) begin : g_step

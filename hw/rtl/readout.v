@@ -8,6 +8,9 @@
 // SPIKES = 1 (spike-count readout): the beat is the K x T spikes of the last LIF layer
 // (bit k*T + t, its output layout), each lane a spike 0/1 and the class the argmax of the
 // spike count; BITS must be at least 2 (a spike is a non-negative value).
+// CHUNKS > 1: an image comes as CHUNKS beats of T steps each (codegen/rtl.py's passes); each
+// goes out as its own beat (tlast low), the sums carried on, and the last pass's beat carries
+// the class and tlast.
 // Timing: the beat is registered as it is taken (the output lanes), the sums are then
 // accumulated one step per cycle from those registers (one adder per class, T cycles), and
 // the argmax scans one class every two cycles, in three register stages (the class read, its
@@ -27,6 +30,7 @@ module readout #(
     parameter integer LANE = 16,
     parameter integer CLASS_BITS = 4,       // holds K - 1
     parameter integer SPIKES = 0,           // 1: the input is spikes, the class their count's argmax
+    parameter integer CHUNKS = 1,           // beats (passes of T steps) per image
     parameter integer IN_BITS = (SPIKES != 0) ? K * T : STEPS * K * BITS
 ) (
     input  wire                      clk,
@@ -37,9 +41,10 @@ module readout #(
     output reg  [T*K*LANE-1:0]       m_axis_tdata,
     output reg  [CLASS_BITS-1:0]     m_axis_tuser,
     output reg                       m_axis_tvalid,
+    output wire                      m_axis_tlast,
     input  wire                      m_axis_tready
 );
-    localparam integer SUM_W = BITS + $clog2(T + 1);
+    localparam integer SUM_W = BITS + $clog2(CHUNKS * T + 1);
     localparam integer KW = (K > 1) ? $clog2(K) : 1;     // indexes the classes
     localparam [KW-1:0] LAST_K = KW'(K - 1);
 
@@ -62,6 +67,25 @@ module readout #(
 
     assign s_axis_tready = !summing && !scanning && !cand_valid && !better_valid && !m_axis_tvalid;
     wire take = s_axis_tvalid && s_axis_tready;
+
+    // the pass of the beat taken last: the sums start at its first, the class follows its last
+    wire first_pass, last_pass;
+    generate
+        if (CHUNKS > 1) begin : g_passes
+            localparam integer CW = $clog2(CHUNKS);
+            reg [CW-1:0] pass;
+            always @(posedge clk)
+                if (rst) pass <= CW'(CHUNKS - 1);
+                else if (take) pass <= (pass == CW'(CHUNKS - 1)) ? {CW{1'b0}} : pass + 1'b1;
+            assign first_pass = pass == {CW{1'b0}};
+            assign last_pass = pass == CW'(CHUNKS - 1);
+        end else begin : g_one_pass
+            assign first_pass = 1'b1;
+            assign last_pass = 1'b1;
+        end
+    endgenerate
+    assign m_axis_tlast = last_pass;
+
 
     // the lanes of the incoming beat
     wire [T*K*LANE-1:0] lanes;
@@ -88,7 +112,7 @@ module readout #(
             end
             always @(posedge clk)
                 if (summing)
-                    sums[gk] <= (t_sum == {TW{1'b0}} ? {SUM_W{1'b0}} : sums[gk]) + SUM_W'(step_value);
+                    sums[gk] <= (t_sum == {TW{1'b0}} && first_pass ? {SUM_W{1'b0}} : sums[gk]) + SUM_W'(step_value);
         end
     endgenerate
 
@@ -100,7 +124,11 @@ module readout #(
         end
         if (summing) begin
             t_sum <= t_sum + 1'b1;
-            if (t_sum == LAST_T) begin
+            if (t_sum == LAST_T && !last_pass) begin    // the pass's currents out, no class yet
+                summing <= 1'b0;
+                m_axis_tvalid <= 1'b1;
+            end
+            if (t_sum == LAST_T && last_pass) begin
                 summing <= 1'b0;
                 scanning <= 1'b1;
                 scan_wait <= 1'b0;

@@ -47,8 +47,8 @@ def unpack(word, count, bits, signed=True):
 
 
 def frame_user(frame):
-    """tuser of a one-beat frame (cocotbext-axi compacts a constant tuser to an int)."""
-    return int(frame.tuser[0]) if isinstance(frame.tuser, list) else int(frame.tuser)
+    """tuser of a frame's last beat (cocotbext-axi compacts a constant tuser to an int)."""
+    return int(frame.tuser[-1]) if isinstance(frame.tuser, list) else int(frame.tuser)
 
 
 class StreamTB:

@@ -7,7 +7,8 @@ Configured by QPSNN_TB_CONFIG (a JSON file written by qpsnn.sim.network):
             each image's cycles alone (latency mode), else the cycle its class was received
             back to back, counted from the stream's first pixel; with mode both, stream_logits,
             stream_classes and stream_cycles from the back-to-back pass
-  lane:     bits per readout lane (one output beat per image: lane t*K + k = class k at step t)
+  lane:     bits per readout lane (one output beat per pass: lane t*K + k = class k at step t of
+            the pass; the passes of an image, T / the steps of a beat, end with tlast)
   mode:     "latency" (one image at a time) | "stream" (back to back) | "both" (latency, then
             the same images back to back)
   idle, backpressure: probability of an idle input cycle / a stalled output cycle
@@ -30,6 +31,7 @@ class NetworkTB(StreamTB):
         super().__init__(dut, cfg.get("idle", 0.0), cfg.get("backpressure", 0.0))
         self.lane = cfg["lane"]
         self.lanes = len(dut.m_axis_tdata) // self.lane
+        self.chunk = 1          # the steps of a pass: set by run_network from the classes
         self.probed = {p["layer"]: [] for p in cfg.get("probes", [])}
         for probe in cfg.get("probes", []):
             cocotb.start_soon(self._record(probe["layer"], probe["signal"]))
@@ -43,23 +45,30 @@ class NetworkTB(StreamTB):
             if int(valid.value) and int(ready.value):
                 self.probed[layer].append(int(data.value))
 
-    async def send_image(self, image):
-        """One beat per pixel: its C channels, channel 0 in the low bits; an image's channels are
-        8-bit codes, event frames' (T, H, W, C) channels T counts each (count t of channel c at
-        value c*T + t), as wide as the top's input port makes them."""
-        if image.ndim == 4:
-            t, h, w, c = image.shape
-            values = image.transpose(1, 2, 3, 0).reshape(h * w, c * t)
-        else:
-            values = image.reshape(-1, image.shape[-1])
-        bits = len(self.dut.s_axis_tdata) // values.shape[1]
-        await self.send_frame([pack(px, bits) for px in values])
+    async def send_image(self, image, passes):
+        """Each pass one beat per pixel: its C channels, channel 0 in the low bits; an image's
+        channels are 8-bit codes (the same every pass), event frames' (T, H, W, C) channels
+        the pass's S counts each (count s of channel c at value c*S + s), as wide as the top's
+        input port makes them."""
+        for p in range(passes):
+            if image.ndim == 4:
+                s = image.shape[0] // passes
+                frames = image[p * s:(p + 1) * s]
+                t, h, w, c = frames.shape
+                values = frames.transpose(1, 2, 3, 0).reshape(h * w, c * t)
+            else:
+                values = image.reshape(-1, image.shape[-1])
+            bits = len(self.dut.s_axis_tdata) // values.shape[1]
+            await self.send_frame([pack(px, bits) for px in values])
 
     async def recv_steps(self, t_steps):
-        """One output beat: the readout currents of every time step, (T, K), and the class."""
+        """One output frame, a beat per pass: the readout currents of every time step, (T, K),
+        and the class (the last beat's tuser)."""
         frame = await self.sink.recv()
-        return (np.array(unpack(frame.tdata[0], self.lanes, self.lane)).reshape(t_steps, -1),
-                frame_user(frame))
+        steps = [np.array(unpack(d, self.lanes, self.lane)).reshape(-1, self.classes) for d in frame.tdata]
+        got = np.concatenate(steps)
+        assert len(got) == t_steps, f"an image's frame has {len(got)} steps, expected {t_steps}"
+        return got, frame_user(frame)
 
 
 @cocotb.test()
@@ -69,6 +78,8 @@ async def run_network(dut):
     images, golden, golden_class = vectors["images"], vectors["logits"], vectors["classes"]
     n = golden.shape[0]
     tb = NetworkTB(dut, cfg)
+    tb.classes = golden.shape[2]
+    passes = golden.shape[1] // (tb.lanes // tb.classes)      # T / the steps of a beat
     await tb.reset()
     out = np.zeros_like(golden)
     classes = np.zeros_like(golden_class)
@@ -77,7 +88,7 @@ async def run_network(dut):
     if mode in ("latency", "both"):
         for i in range(n):
             start = tb.cycle
-            await tb.send_image(images[i])
+            await tb.send_image(images[i], passes)
             out[i], classes[i] = await tb.recv_steps(golden.shape[1])
             cycles[i] = tb.cycle - start
     stream_out, stream_classes = np.zeros_like(golden), np.zeros_like(golden_class)
@@ -85,7 +96,7 @@ async def run_network(dut):
     if mode in ("stream", "both"):      # after the latency pass, the pipeline idle again
         start = tb.cycle
         for i in range(n):
-            await tb.send_image(images[i])      # queued: the source sends them back to back
+            await tb.send_image(images[i], passes)      # queued: the source sends them back to back
         for i in range(n):
             stream_out[i], stream_classes[i] = await tb.recv_steps(golden.shape[1])
             stream_cycles[i] = tb.cycle - start
