@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_conv_pruned.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup mnist-data run run-events test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
+.PHONY: setup mnist-data run run-events bench-long-window test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -59,12 +59,21 @@ run: setup
 	$(BIN)/qpsnn flow --spec $(SPEC) --out $(OUT)
 
 # Event data end to end (docs/measured.md): the simulated N-MNIST recording of the 10,000 real
-# digits in 16 frames (3 min), then the flow of examples/nmnist_sim_events.yaml (about 16 min)
-EVENT_FRAMES := out/nmnist_sim_16.npz
+# digits in 100 frames (3 min), then the flow of examples/nmnist_sim_events.yaml
+EVENT_FRAMES := out/nmnist_sim_100.npz
 $(EVENT_FRAMES): $(STAMP)
-	$(BIN)/qpsnn events simulate --dataset mnist --time-steps 16 --out $@
+	$(BIN)/qpsnn events simulate --dataset mnist --time-steps 100 --out $@
 run-events: setup $(EVENT_FRAMES)
 	$(BIN)/qpsnn flow --spec examples/nmnist_sim_events.yaml --out out/nmnist_sim_events
+
+# The Sinabs N-MNIST shape at T = 300 in passes, placed and routed on the ECP5 (docs/measured.md):
+# the event example's trained weights before pruning on 200 simulated recordings of 300 1-ms bins
+out/nmnist_sim_300_small.npz: $(STAMP)
+	$(BIN)/qpsnn events simulate --dataset mnist --time-steps 300 --train-images 200 --test-images 200 --out $@
+bench-long-window: setup out/nmnist_sim_300_small.npz
+	test -f out/nmnist_sim_events/report.json || $(MAKE) run-events
+	$(BIN)/python benchmarks/long_window.py --example out/nmnist_sim_events --data out/nmnist_sim_300_small.npz \
+	  --out out/long_window --images 5 --pnr
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
 # fixture (a trained flow) stay on one process, every other test goes to whichever process is

@@ -25,6 +25,7 @@ BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384,
 BRAM18_COST, ROM_LOGIC_COST_PER_BIT = 129, 1 / 64
 # a product goes to a DSP48E1 when both operands are at least this wide (Yosys' xilinx_dsp)
 DSP_MIN_WIDTH = 2
+SHIFT_ADD_BITS = 4      # accumulate_engine's: inputs this narrow are multiplied by shifts and adds
 
 
 def clog2(n: int) -> int:
@@ -51,7 +52,9 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     rom_bram18 = bram18(depth, width)
     rom_in_bram = BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width
     products = t_in * pe * simd
-    dsp = products if in_bits >= DSP_MIN_WIDTH and w_bits >= DSP_MIN_WIDTH else 0
+    # a count of up to SHIFT_ADD_BITS is multiplied by shifts and adds (accumulate_engine)
+    shift_add = 1 < in_bits <= SHIFT_ADD_BITS
+    dsp = products if in_bits >= DSP_MIN_WIDTH and w_bits >= DSP_MIN_WIDTH and not shift_add else 0
     # with one pixel per element and one group, each DSP takes its product's register and its
     # lane's accumulator (the P register accumulates)
     in_dsp = dsp and groups == 1 and simd == 1
@@ -60,6 +63,7 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # the varying bits)
     lut = {"accumulate_bits": 0 if in_dsp else t_in * pe * acc_w,
            "adder_tree_bits": t_in * pe * max(simd - 1, 0) * acc_w + (products * w_bits if in_bits == 1 else 0),
+           "shift_add_bits": products * (in_bits - 1) * dot_w if shift_add else 0,
            "current_bits": lanes * (p["OUT_BITS"] - p["FRAC_BITS"]),
            "rom_logic_bits": 0 if rom_in_bram else depth * width,
            "control": 1}
@@ -117,20 +121,38 @@ def serializer_terms(p: dict) -> tuple[dict, dict]:
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
+def membrane_memory(depth: int, width: int) -> tuple[int, int]:
+    """(LUTs, BRAM18) of the RAM that keeps a LIF layer's membranes between passes, as Yosys
+    synth_xilinx maps it: up to 32 words RAM32M (6 bits in 4 LUTs), up to 64 RAM64M (3 bits in
+    4 LUTs), deeper in block RAM (measured on lif_layer at 8..256 words of 128 and 256 bits)."""
+    if depth <= 32:
+        return 4 * math.ceil(width / 6), 0
+    if depth <= 64:
+        return 4 * math.ceil(width / 3), 0
+    return 0, bram18(depth, width)
+
+
 def lif_terms(p: dict) -> tuple[dict, dict]:
     """lif_layer, folded: LANES neuron updates, a beat walked in F = ceil(N / LANES) * T slots.
     LUTs: the slot's currents picked per lane (a multiplexer over the distinct currents a lane
     meets), x - theta, the update (the membrane's adder, the comparison's, the reset). The
-    spikes go to their bits by clock enables, which cost no LUT."""
+    spikes go to their bits by clock enables, which cost no LUT. In passes (CHUNKS > 1) the
+    membranes of M = POSITIONS x groups live in a RAM (membrane_memory), loaded through a
+    multiplexer in front of the lanes' registers (none when M = 1: the group stays put)."""
     n, t, lanes, x_bits, u_bits = p["N"], p["T"], p["LANES"], p["X_BITS"], p["U_BITS"]
     groups = -(-n // lanes)
     slots = groups * t
     distinct = groups * (t if p["X_STEPS"] == t else 1)       # currents a lane picks from
+    passes = p.get("CHUNKS", 1) > 1
+    m = p.get("POSITIONS", 1) * groups
+    memory_luts, memory_bram = membrane_memory(m, lanes * u_bits) if passes and m > 1 else (0, 0)
     lut = {"pick_bits": lanes * x_bits * (distinct - 1),
            # the membrane's adder (and the complement leak's subtraction before it), the reset's
            # multiplexer, the comparison's adder
            "neuron_bits": lanes * u_bits * (3 if p["SOFT_RESET"] else 2) + lanes * (u_bits + 1)
                           + lanes * u_bits * p.get("LEAK_COMPLEMENT", 0),
+           "membrane_load_bits": lanes * u_bits if passes and m > 1 else 0,
+           "membrane_lutram": memory_luts,
            "control": 1}
     slot_bits = clog2(slots) if slots > 1 else 0              # one slot: the counter is constant
     ff = (2 * slot_bits                                        # the slot walked, and in stage A
@@ -139,9 +161,11 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
           + slots                                              # stage B's one-hot of the spikes to write
           + 2 * lanes * x_bits                                 # the currents in A and B
           + lanes * (u_bits + 1) - p.get("THETA_SHARED_BITS", 0)   # x - theta in B, less the bits that are x's
-          + lanes * u_bits * (t > 1)                           # the membranes (from rest each step when T = 1)
+          + lanes * u_bits * (t > 1 or passes)                 # the membranes (from rest each step when T = 1)
           + 2 * n * t + 2)                                     # the beat assembled, the output; pending, valid
-    return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
+    if passes:      # the load register (a block RAM's own), the groups in A (and the next) and B, the pass, rest
+        ff += lanes * u_bits * (m > 1 and not memory_bram) + 3 * max(1, clog2(m)) + clog2(p["CHUNKS"]) + 1
+    return lut, {"FF": ff, "BRAM18": memory_bram, "DSP": 0}
 
 
 def pool_terms(p: dict) -> tuple[dict, dict]:
@@ -161,11 +185,11 @@ def readout_terms(p: dict) -> tuple[dict, dict]:
     """readout: lanes hold BITS varying bits (the sign extension is one bit copied; a spike is
     one bit); the sums are accumulated one step per cycle (an adder and a T-way choice per
     class), the scan reads a class, compares it and updates the best in three register stages."""
-    k, t, spikes = p["K"], p["T"], p.get("SPIKES", 0)
-    sum_w = p["BITS"] + clog2(t + 1)
+    k, t, spikes, passes = p["K"], p["T"], p.get("SPIKES", 0), p.get("CHUNKS", 1)
+    sum_w = p["BITS"] + clog2(passes * t + 1)      # passes: the sums run over all of them
     lut = {"sum_bits": k * sum_w * (2 if t > 1 else 1), "argmax_bits": 2 * sum_w + k, "control": 1}
     ff = (t * k * (1 if spikes else p["BITS"]) + k * sum_w + 2 * sum_w + p["CLASS_BITS"]
-          + 2 * max(1, clog2(k)) + max(1, clog2(t)) + 8)
+          + 2 * max(1, clog2(k)) + max(1, clog2(t)) + 8 + clog2(passes))
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 

@@ -326,12 +326,14 @@ def theta_shared_bits(theta: np.ndarray, n: int, lanes: int, x_bits: int, u_bits
     return total
 
 
-def spec_design(deploy: Deploy, spec, mode: str | None = None, **overrides) -> RtlDesign:
-    """The design a spec asks for: its RTL mode (or `mode`) and its layers' knobs, each
-    knob's {layer: value} in `overrides` laid over the spec's."""
+def spec_design(deploy: Deploy, spec, mode: str | None = None, time_chunk: int | None = None,
+                **overrides) -> RtlDesign:
+    """The design a spec asks for: its RTL mode (or `mode`), its steps per pass (or
+    `time_chunk`) and its layers' knobs, each knob's {layer: value} in `overrides` laid over
+    the spec's."""
     from qpsnn.spec import layer_knob
     knobs = {k: {**layer_knob(spec, k), **(overrides.get(k) or {})} for k in KNOBS}
-    return design(deploy, mode=mode or spec.rtl["mode"], time_chunk=spec.rtl.get("time_chunk"), **knobs)
+    return design(deploy, mode=mode or spec.rtl["mode"], time_chunk=time_chunk or spec.rtl["time_chunk"], **knobs)
 
 
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:

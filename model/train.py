@@ -156,8 +156,14 @@ def epoch_batches(spec: Spec, data: DataSet, phase_id: int, start: int, epochs: 
     for epoch in range(start, epochs):
         rng = np.random.default_rng([spec.train["seed"], phase_id, epoch])
         order = rng.permutation(len(data.x_train))
-        x = augment(data.x_train[order], rng, spec.train["shift"], spec.train["rotate"])
         y = data.y_train[order]
+        if not spec.train["shift"] and not spec.train["rotate"]:
+            # scaled a batch at a time: an epoch of event frames as float32 would not fit in
+            # memory (8,000 samples of 100 frames of 34x34x2: 7.4 GB)
+            for first in range(0, len(order), batch_size):
+                yield scaled(data.x_train[order[first:first + batch_size]]), y[first:first + batch_size]
+            continue
+        x = augment(data.x_train[order], rng, spec.train["shift"], spec.train["rotate"])
         for first in range(0, len(x), batch_size):
             yield x[first:first + batch_size], y[first:first + batch_size]
 

@@ -508,6 +508,8 @@ def verify_rtl(ws: Workspace, images, labels, golden, out_dir: str, timer: Timer
                    "cycles_per_image_analytic": model["stream_cycles_per_image"],
                    "images_cycles_differ": int((result.stream_cycles != model["stream_cycles_each"]).sum())},
                "parallelism": design.knobs(),
+               # T streams through in passes of time_chunk steps, the membranes kept between them
+               "time_chunk": design.time_chunk, "passes": design.passes,
                "mode": mode}
     problems = []
     if result.mismatches:

@@ -92,10 +92,13 @@ def test_tonic_layout_reads_the_same(tmp_path):
 
 @pytest.mark.slow(seconds=60)
 def test_event_flow_bit_exact(tmp_path):
+    """Events in two passes of two steps: the frames of each pass streamed in turn, the LIF's
+    membranes kept in its RAM between them."""
     from qpsnn.flow import run_flow
     digit_events(tmp_path / "events.npz")
-    spec = parse_spec(event_spec(tmp_path / "events.npz"), str(tmp_path / "spec.yaml"))
+    spec = parse_spec(event_spec(tmp_path / "events.npz", rtl={"time_chunk": 2}), str(tmp_path / "spec.yaml"))
     report = run_flow(spec, str(tmp_path / "out"), synth=False)
+    assert report["latency"]["passes"] == 2
     assert report["bit_exact"]["hls_csim"] == {"images": 20, "mismatches": 0}
     assert report["bit_exact"]["rtl"]["mismatches"] == 0
     latency = report["latency"]
@@ -110,6 +113,7 @@ def test_event_flow_bit_exact(tmp_path):
     ({"train": {"shift": 1}}, "train.shift"),
     ({"events": {"max_count": 0}}, "events.max_count"),
     ({"events": {"layout": "hwct"}}, "events.layout"),
+    ({"rtl": {"time_chunk": 3}}, "rtl.time_chunk"),
 ])
 def test_event_spec_refusals(tmp_path, changes, word):
     digit_events(tmp_path / "events.npz")

@@ -46,6 +46,7 @@ def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes, complement, ch
     (10, 4, 2, 1, 2, 1, 3, 1, 0.3, 0),  # the dense mode: zero elements take the full work
     (12, 6, 3, 4, 3, 1, 4, 2, 0.2, 1),  # four spike inputs per element
     (9, 4, 4, 3, 1, 8, 8, 1, 0.5, 0),   # three pixels per element, dense mode
+    (8, 6, 3, 2, 3, 3, 4, 2, 0.5, 1),   # counts of 3 bits (a sum pool's) x 3 steps: shifts and adds
 ])
 def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bits, frac, density, skip):
     s = 2**w_bits - 1

@@ -77,6 +77,10 @@ module accumulate_engine #(
     localparam [W_BITS-1:0] TOP_BIT = W_BITS'(1) << (W_BITS - 1);
     localparam integer ACC_W = IN_BITS + VW + $clog2(N_IN + 1);          // sum x*V, signed
     localparam integer DOT_W = IN_BITS + VW + $clog2(SIMD + 1);          // one element's sum, signed
+    // an input of at most this many bits (a count: an event count, a sum pool's) is multiplied
+    // by shifts and adds, IN_BITS - 1 adders, rather than in a DSP: the sum pools make every
+    // step and lane a product, more than an ECP5's 156 multipliers hold
+    localparam integer SHIFT_ADD_BITS = 4;
     localparam integer WIDE0 = ACC_W + FRAC_BITS;
     localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
@@ -197,11 +201,11 @@ module accumulate_engine #(
 `else
     localparam integer DSP_REGISTERS = 0;
 `endif
-    genvar gj, gp;
+    genvar gj, gp, gb;
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_dot_step
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-                if (DSP_REGISTERS != 0 && IN_BITS > 1 && SIMD == 1) begin : g_dsp
+                if (DSP_REGISTERS != 0 && IN_BITS > SHIFT_ADD_BITS && SIMD == 1) begin : g_dsp
                     wire [IN_BITS:0]      x = {1'b0, s0_x[gt*IN_BITS +: IN_BITS]};
                     wire [W_BITS-1:0]     code = w_rd[gp*W_BITS +: W_BITS];
                     wire [VW-1:0]         w = {code ^ TOP_BIT, 1'b1};    // 2 code - S
@@ -217,6 +221,13 @@ module accumulate_engine #(
                         wire signed [DOT_W-1:0] product;
                         if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
                             assign product = x[0] ? DOT_W'(w) : {DOT_W{1'b0}};
+                        end else if (IN_BITS <= SHIFT_ADD_BITS) begin : g_count
+                            wire signed [DOT_W-1:0] partial [0:IN_BITS];
+                            assign partial[0] = {DOT_W{1'b0}};
+                            for (gb = 0; gb < IN_BITS; gb = gb + 1) begin : g_bit
+                                assign partial[gb + 1] = partial[gb] + (x[gb] ? DOT_W'(w) <<< gb : {DOT_W{1'b0}});
+                            end
+                            assign product = partial[IN_BITS];
                         end else begin : g_pixel
                             assign product = $signed({1'b0, x}) * w;
                         end

@@ -1,0 +1,103 @@
+"""The Sinabs N-MNIST network's shape at T = 300 on the ECP5 (docs/measured.md, issue 27's target):
+2x34x34 -> conv 16 5x5 s2 pad 1 -> LIF -> conv 16 3x3 pad 1 -> LIF -> sum pool -> conv 8 3x3
+pad 1 -> LIF -> sum pool -> 128 -> 256 -> LIF -> 10, streamed in passes of --chunk steps.
+
+The weights are the event example's trained ones before its pruning (`make run-events`: the
+same shape, trained at T = 100 on 3 ms bins), run here unchanged on 300 bins of 1 ms of the
+simulated N-MNIST (`qpsnn events simulate --time-steps 300`), so the accuracy is what a
+network trained at another bin width gives; the hardware figures are the point:
+
+    make bench-long-window
+    .venv/bin/python benchmarks/long_window.py --example out/nmnist_sim_events \\
+        --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 --pnr
+
+Writes out/long_window (the flow: golden, RTL, simulation; no HLS), then the RTL checked on
+--images hold-out samples against the golden model with the ECP5 place and route
+(benchmarks/rtl_check.py), and the cycles of the same network in passes of one step (T x the
+cycles of one step) from the cycle model; benchmarks/results/long_window.json and a Markdown
+table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import yaml
+
+from qpsnn import api
+from qpsnn.codegen.estimate import design_cycles
+from qpsnn.codegen.rtl import spec_design
+from qpsnn.model.builder import build_model
+from qpsnn.model.data import load_spec_data
+from qpsnn.model.deploy import Deploy
+from qpsnn.model.golden import run_golden
+from qpsnn.model.keys import first_quantized
+from qpsnn.model.weights import model_weights, write_weights
+from qpsnn.spec import parse_spec
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtl_check import check, markdown  # noqa: E402
+
+
+def trained_weights(example_dir: str, out_path: str) -> dict:
+    """The example flow's trained model before pruning, written as a weights file; its raw spec."""
+    with open(os.path.join(example_dir, "report.json")) as fh:
+        raw = json.load(fh)["spec"]
+    spec = parse_spec(raw, os.path.join(example_dir, "report.json"))
+    data = load_spec_data(spec)
+    model = build_model(spec, data.input_shape, quantized=first_quantized(spec))
+    model.load_weights(os.path.join(example_dir, "trained", "weights.h5"))
+    write_weights(out_path, model_weights(model, spec))
+    return raw
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--example", default="out/nmnist_sim_events", help="the event example's flow directory")
+    ap.add_argument("--data", default="out/nmnist_sim_300_small.npz", help="event frames of 300 steps")
+    ap.add_argument("--out", default="out/long_window")
+    ap.add_argument("--chunk", type=int, default=10, help="rtl.time_chunk: steps per pass")
+    ap.add_argument("--images", type=int, default=5, help="hold-out samples simulated in RTL")
+    ap.add_argument("--pnr", action="store_true", help="place and route on the ECP5 (tens of minutes)")
+    args = ap.parse_args(argv)
+
+    os.makedirs(args.out, exist_ok=True)
+    weights = os.path.abspath(os.path.join(args.out, "weights.npz"))
+    raw = trained_weights(args.example, weights)
+    raw.update(name="long_window", time_steps=300, data={"dataset": os.path.abspath(args.data)},
+               rtl={**raw.get("rtl", {}), "time_chunk": args.chunk},
+               train={**raw["train"], "init": weights, "epochs": 0},
+               verify={**raw["verify"], "hls_images": 0, "rtl_images": args.images})
+    raw.pop("prune", None)        # the shape as Sinabs has it: no channel removed
+    spec_path = os.path.join(args.out, "spec.yaml")
+    with open(spec_path, "w") as fh:
+        yaml.safe_dump(raw, fh, sort_keys=False)
+    flow_dir = os.path.join(args.out, "flow")
+    report = api.flow(spec_path, flow_dir, hls=False, synth=False, resume=True)
+    res = check(flow_dir, args.images, ["event"], pnr=args.pnr)
+
+    # the same network in passes of one step: T x the cycles of one step
+    spec = parse_spec(raw, spec_path)
+    deploy = Deploy.load(os.path.join(flow_dir, "deploy"))
+    x = load_spec_data(spec).x_test[:args.images]
+    golden = run_golden(deploy, x)
+    one_step = design_cycles(spec_design(deploy, spec, time_chunk=1), deploy, x, golden, back_to_back=False)
+    res.update(time_steps=300, time_chunk=args.chunk, accuracy=report["accuracy"],
+               firing_rate=report.get("firing_rate"), sops=report.get("sops"),
+               cycles_in_one_step_passes=one_step["cycles_per_image"])
+    os.makedirs("benchmarks/results", exist_ok=True)
+    with open("benchmarks/results/long_window.json", "w") as fh:
+        json.dump(res, fh, indent=1, default=float)
+    event = res["modes"]["event"]
+    print(markdown(res))
+    print(f"\nT = 300 in {300 // args.chunk} passes of {args.chunk}: {event['cycles_per_image_mean']:,.0f} cycles per "
+          f"sample; in passes of one step (T x one step's cycles) {one_step['cycles_per_image']:,.0f}; golden "
+          f"accuracy {report['accuracy']['golden']:.3f} on {report['accuracy'].get('images', '?')} samples")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
