@@ -26,7 +26,8 @@ the steps of a flow, each rerunnable alone on the DIR the ones before it wrote:
 """
 
 STEP_FLAGS = {   # flags of the single-step subcommands beyond --spec and --out
-    "train": ("retrain", "resume"), "prune": ("retrain", "resume"), "rtl": ("no_synth", "pnr", "clock"),
+    "train": ("retrain", "resume"), "prune": ("retrain", "resume"),
+    "rtl": ("no_synth", "pnr", "clock", "target_fps", "lut_budget"),
     "board": ("clock", "allow_timing_fail")}
 
 
@@ -66,6 +67,11 @@ def add_flag(parser, flag: str) -> None:
                  "path when place and route misses it",
         "allow_timing_fail": "write the bitstream even when place and route misses the PLL clock (the report "
                              "and a warning name the critical path either way)",
+        "target_fps": "fold to this many images per second back to back at the clock (overrides the spec's "
+                      "rtl.target_images_per_s): every pe, simd and lanes the spec leaves open chosen with the "
+                      "fewest predicted LUTs",
+        "lut_budget": "fold to the highest throughput within this many predicted LUTs (overrides the spec's "
+                      "rtl.lut_budget)",
         "table": "a compression table's JSON (`qpsnn table`) for the report's accuracy / size / latency plot "
                  "(kept in DIR/table.json)"}
     name = "--" + flag.replace("_", "-")
@@ -73,6 +79,10 @@ def add_flag(parser, flag: str) -> None:
         parser.add_argument(name, help=helps[flag])
     elif flag == "clock":
         parser.add_argument(name, type=float, metavar="MHZ", help=helps[flag])
+    elif flag == "target_fps":
+        parser.add_argument(name, type=float, metavar="N", help=helps[flag])
+    elif flag == "lut_budget":
+        parser.add_argument(name, type=int, metavar="LUTS", help=helps[flag])
     else:
         parser.add_argument(name, action="store_true", help=helps[flag])
 
@@ -93,8 +103,17 @@ def print_summary(report: dict) -> None:
               f"PLL clock (Fmax {board['fmax_mhz']:.1f} MHz); bitstream "
               + (f"{board['bitstream']} ({board['bitstream_bytes']:,} bytes)" if board["bitstream"]
                  else f"not written: {board['bitstream_not_written']}"))
+    if "folding" in report:
+        fold = report["folding"]
+        knobs = "; ".join(f"{k} " + ", ".join(f"{n}={v}" for n, v in fold["knobs"][k].items()) for k in fold["knobs"])
+        print(f"[qpsnn] folding: {knobs}: {fold['images_per_s_predicted']:,.0f} images/s predicted at "
+              f"{fold['clock_mhz']:g} MHz, {fold['luts_predicted']:,} LUTs predicted, bottleneck {fold['bottleneck']}")
     if "latency" in report:
         print(f"[qpsnn] cycles per image (RTL, measured): {report['latency']['cycles_per_image_measured']:.0f}")
+        b2b = report["latency"].get("back_to_back")
+        if b2b:
+            print(f"[qpsnn] back to back (RTL, measured): {b2b['cycles_per_image_measured']:.0f} cycles per image, "
+                  f"predicted {b2b['cycles_per_image_analytic']:.0f}")
     stale = [f"{name} ({s['status']})" for name, s in report["steps"].items() if s["status"].startswith("stale")]
     if stale:
         print("[qpsnn] not current, left out of the report: " + "; ".join(stale))
@@ -115,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     p_flow.add_argument("--netlist", action="store_true",
                         help="also the gate-level check: the Yosys synth_ecp5 netlist simulated with the ECP5 cell "
                              "models against the golden model on verify.netlist_images images (minutes)")
-    for flag in ("no_synth", "pnr", "clock", "table", "retrain", "resume"):
+    for flag in ("no_synth", "pnr", "clock", "target_fps", "lut_budget", "table", "retrain", "resume"):
         add_flag(p_flow, flag)
     from qpsnn.steps import STEPS
     for name, step in STEPS.items():
@@ -271,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "clock", None) is not None:
             from qpsnn.spec import check_clock
             spec.rtl["clock_mhz"] = check_clock(args.clock, "--clock")
+        if getattr(args, "target_fps", None) is not None or getattr(args, "lut_budget", None) is not None:
+            from qpsnn.spec import check_fold_target
+            # a flag replaces the spec's folding target, whichever of the two the spec names
+            spec.rtl.update(target_images_per_s=args.target_fps, lut_budget=args.lut_budget)
+            check_fold_target(spec.rtl)
         if args.command == "validate":
             print(json.dumps(api.validate(spec), indent=1))
             return 0

@@ -41,7 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "train": {"epochs": 5, "batch_size": 64, "lr": 0.002, "seed": 0, "batch_norm": True,
               "schedule": "cosine", "weight_decay": 0.0, "shift": 0, "rotate": 0.0, "init": None},
     "verify": {"hls_images": 50, "rtl_images": 50, "netlist_images": 50, "board_images": 20},
-    "rtl": {"mode": "event", "part": None, "clock_mhz": None, "time_chunk": None},
+    "rtl": {"mode": "event", "part": None, "clock_mhz": None, "time_chunk": None, "target_images_per_s": None,
+            "lut_budget": None},
     # the float graph the network was imported from (qpsnn import-nir): {nir: path, dt, scheme,
     # reset}; the export step simulates it on the hold-out images next to the golden model
     "reference": None,
@@ -294,6 +295,20 @@ def _number(value: Any, where: str, lo: float, hi: float, what: str) -> float:
     return float(value)
 
 
+def check_fold_target(rtl: dict) -> None:
+    """rtl.target_images_per_s or rtl.lut_budget (codegen/fold.py), at most one; in place."""
+    if rtl["target_images_per_s"] is not None:
+        rtl["target_images_per_s"] = _number(rtl["target_images_per_s"], "rtl.target_images_per_s", 1.0, 1e9,
+                                             "images per second, a number in 1..1e9")
+    if rtl["lut_budget"] is not None:
+        budget = rtl["lut_budget"]
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise InputError(f"rtl.lut_budget: expected a positive whole number of LUTs, got {budget!r}")
+    if rtl["target_images_per_s"] is not None and rtl["lut_budget"] is not None:
+        raise InputError("rtl: target_images_per_s and lut_budget both given; accepted: one of them (the fewest "
+                         "LUTs that meet the target, or the fastest folding within the budget)")
+
+
 def check_clock(value: Any, where: str) -> float:
     """A target clock in MHz (place and route is checked against it)."""
     return _number(value, where, 1.0, 1000.0, "a clock in MHz, a number in 1..1000")
@@ -405,6 +420,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> Spec:
     if rtl["clock_mhz"] is not None:
         rtl["clock_mhz"] = check_clock(rtl["clock_mhz"], "rtl.clock_mhz")
     check_chunk(t_steps, rtl["time_chunk"])
+    check_fold_target(rtl)
     _pos_int(verify["hls_images"], "verify.hls_images", lo=0)
     _pos_int(verify["rtl_images"], "verify.rtl_images", lo=0)
     _pos_int(verify["netlist_images"], "verify.netlist_images", lo=1)

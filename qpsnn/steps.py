@@ -385,9 +385,44 @@ class Hls(Step):
         report["bit_exact"]["hls_csim"] = record["result"]["hls_csim"]
 
 
+FOLD_IMAGES = 8     # training images the folding's cycle model streams back to back
+
+
+def folding(ws: Workspace) -> dict | None:
+    """The folding rtl.target_images_per_s or rtl.lut_budget asks for (codegen/fold.py), on
+    training images, never the hold-out; the knobs set in the spec kept. Once per run."""
+    rtl = ws.model_spec.rtl
+    if rtl["target_images_per_s"] is None and rtl["lut_budget"] is None:
+        return None
+    if getattr(ws, "_folding", None) is None:
+        from qpsnn.codegen.fold import fold
+        from qpsnn.codegen.rtl import KNOBS
+        from qpsnn.model.golden import run_golden
+        deploy = ws.deploy()
+        images = ws.data().x_train[:FOLD_IMAGES]
+        ws._folding = fold(deploy, images, run_golden(deploy, images), rtl["mode"], rtl["time_chunk"],
+                           {k: layer_knob(ws.model_spec, k) for k in KNOBS}, rtl["target_images_per_s"],
+                           rtl["lut_budget"], rtl["clock_mhz"])
+    return ws._folding
+
+
+def folding_report(ws: Workspace, folded: dict) -> dict:
+    """What the folding chose and why: the target, every layer's knobs and own cycles, the
+    bottleneck, the predicted interval, and the path of moves it took."""
+    point, clock = folded["point"], folded["clock_mhz"]
+    rtl = ws.model_spec.rtl
+    return {"target_images_per_s": rtl["target_images_per_s"], "lut_budget": rtl["lut_budget"],
+            "clock_mhz": clock, "images": f"{FOLD_IMAGES} training images, back to back", "knobs": point.knobs,
+            "stage_cycles": point.stage_cycles, "bottleneck": point.bottleneck,
+            "interval_cycles_predicted": point.interval, "images_per_s_predicted": point.images_per_s(clock),
+            "luts_predicted": point.luts,
+            "path": [{"move": p.move, "interval_cycles": p.interval, "luts": p.luts} for p in folded["path"]]}
+
+
 def rtl_design(ws: Workspace):
     from qpsnn.codegen.rtl import spec_design
-    return spec_design(ws.deploy(), ws.model_spec)
+    folded = folding(ws)
+    return spec_design(ws.deploy(), ws.model_spec, **(folded["knobs"] if folded else {}))
 
 
 @register
@@ -404,7 +439,8 @@ class Rtl(Step):
         spec = ws.model_spec
         # not --no-synth / --pnr: they add figures to the report, the Verilog is the same
         return {**{knob: layer_knob(spec, knob) for knob in KNOBS}, "mode": spec.rtl["mode"], "part": spec.rtl["part"],
-                "clock_mhz": spec.rtl.get("clock_mhz")}
+                "clock_mhz": spec.rtl.get("clock_mhz"), "time_chunk": spec.rtl["time_chunk"],
+                "target_images_per_s": spec.rtl["target_images_per_s"], "lut_budget": spec.rtl["lut_budget"]}
 
     def run(self, ws, out_dir, timer):
         from qpsnn.codegen import rtl as rtl_gen
@@ -441,8 +477,12 @@ class Rtl(Step):
         else:
             fmax = {"skipped": "not requested (--pnr runs Yosys synth_ecp5 and nextpnr-ecp5, minutes for the "
                                "shipped examples)"}
-        return {"structure": structure, "resources": resources, "fmax": fmax, "lint": "clean",
-                "verilog_digest": digest(design.files)}, problems
+        out = {"structure": structure, "resources": resources, "fmax": fmax, "lint": "clean",
+               "verilog_digest": digest(design.files)}
+        folded = folding(ws)
+        if folded:
+            out["folding"] = folding_report(ws, folded)
+        return out, problems
 
     def key(self, result, config_key, inputs):
         return result["verilog_digest"]
@@ -459,8 +499,9 @@ class Rtl(Step):
         return notes
 
     def report(self, record, report):
-        for section in ("structure", "resources", "fmax"):
-            report[section] = record["result"][section]
+        for section in ("structure", "resources", "fmax", "folding"):
+            if section in record["result"]:
+                report[section] = record["result"][section]
         report["bit_exact"]["rtl"] = {"lint": record["result"]["lint"]}
 
 
