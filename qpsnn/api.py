@@ -403,6 +403,25 @@ class Accelerator:
                 "images_per_s": cycles["estimated_throughput_fps"], "resources": resources["total"],
                 "resources_per_stage": resources["stages"], "parallelism": design.knobs()}
 
+    def fold(self, target_images_per_s: float | None = None, lut_budget: int | None = None,
+             clock_mhz: float | None = None) -> dict:
+        """Fold the hardware to a target (codegen/fold.py): the fewest predicted LUTs that stream
+        `target_images_per_s` back to back at `clock_mhz` (default the spec's, else 100), or the
+        fastest folding within `lut_budget` LUTs; the knobs the spec sets are kept. The target
+        becomes the spec's (rtl.target_images_per_s / lut_budget), so write_rtl, simulate,
+        estimate and flow build the folded design. Returns the choice (the report's folding)."""
+        from qpsnn.spec import check_clock, check_fold_target
+        from qpsnn.steps import Options, Workspace, folding, folding_report
+        if target_images_per_s is None and lut_budget is None:
+            raise InputError("fold: give target_images_per_s or lut_budget")
+        self.build()
+        self.spec.rtl.update(target_images_per_s=target_images_per_s, lut_budget=lut_budget)
+        if clock_mhz is not None:
+            self.spec.rtl["clock_mhz"] = check_clock(clock_mhz, "clock_mhz")
+        check_fold_target(self.spec.rtl)
+        ws = Workspace(self.spec, self.output_dir, self.output_dir, Options())
+        return folding_report(ws, folding(ws))
+
     def report(self) -> dict:
         """report.json's content, assembled again from the steps' current results."""
         return report(self.output_dir)

@@ -83,6 +83,19 @@ def test_hand_set_knobs_kept_and_unreachable_refused(small):
         fold(deploy, images, trace, lut_budget=10)
 
 
+def test_python_api_folds(small):
+    """Accelerator.fold: the choice fold() makes on the spec's first training images, and the
+    spec then asks for it."""
+    from qpsnn.model.data import load_spec_data
+    from qpsnn.steps import FOLD_IMAGES
+    tmp, raw, deploy, _, _, _ = small
+    spec = parse_spec(dict(raw), str(tmp / "spec.yaml"))
+    chosen = api.Accelerator(spec, str(tmp / "out")).fold(lut_budget=1100)
+    x = load_spec_data(spec).x_train[:FOLD_IMAGES]
+    assert chosen["knobs"] == fold(deploy, x, run_golden(deploy, x), lut_budget=1100)["knobs"]
+    assert chosen["luts_predicted"] <= 1100 and spec.rtl["lut_budget"] == 1100
+
+
 def test_flow_folds_to_the_target(small, capsys):
     """The flow with a target: its design is the fold's, and the simulation measures the
     predicted back-to-back cycles (the hold-out's, which the folding never saw)."""
