@@ -72,8 +72,8 @@ out/nmnist_sim_300_small.npz: $(STAMP)
 	$(BIN)/qpsnn events simulate --dataset mnist --time-steps 300 --train-images 200 --test-images 200 --out $@
 bench-long-window: setup out/nmnist_sim_300_small.npz
 	test -f out/nmnist_sim_events/report.json || $(MAKE) run-events
-	$(BIN)/python benchmarks/long_window.py --example out/nmnist_sim_events --data out/nmnist_sim_300_small.npz \
-	  --out out/long_window --images 5 --pnr
+	$(BIN)/python benchmarks/long_window.py --example examples/nmnist_sim_events.yaml \
+	  --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 --pnr
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
 # fixture (a trained flow) stay on one process, every other test goes to whichever process is

@@ -3,13 +3,15 @@
 pad 1 -> LIF -> sum pool -> 128 -> 256 -> LIF -> 10, streamed in passes of --chunk steps.
 
 The weights are the event example's trained ones before its pruning (`make run-events`: the
-same shape, trained at T = 100 on 3 ms bins), run here unchanged on 300 bins of 1 ms of the
-simulated N-MNIST (`qpsnn events simulate --time-steps 300`), so the accuracy is what a
-network trained at another bin width gives; the hardware figures are the point:
+same shape, trained at T = 100 on 3 ms bins; --trained: its DIR/trained), run here unchanged
+on 300 bins of 1 ms of the simulated N-MNIST (`qpsnn events simulate --time-steps 300`), so
+the accuracy is what a network trained at another bin width gives; the hardware figures are
+the point:
 
     make bench-long-window
-    .venv/bin/python benchmarks/long_window.py --example out/nmnist_sim_events \\
-        --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 --pnr
+    .venv/bin/python benchmarks/long_window.py --example examples/nmnist_sim_events.yaml \\
+        --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz \\
+        --out out/long_window --images 5 --pnr
 
 Writes out/long_window (the flow: golden, RTL, simulation; no HLS), then the RTL checked on
 --images hold-out samples against the golden model with the ECP5 place and route
@@ -42,21 +44,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rtl_check import check, markdown  # noqa: E402
 
 
-def trained_weights(example_dir: str, out_path: str) -> dict:
-    """The example flow's trained model before pruning, written as a weights file; its raw spec."""
-    with open(os.path.join(example_dir, "report.json")) as fh:
-        raw = json.load(fh)["spec"]
-    spec = parse_spec(raw, os.path.join(example_dir, "report.json"))
-    data = load_spec_data(spec)
-    model = build_model(spec, data.input_shape, quantized=first_quantized(spec))
-    model.load_weights(os.path.join(example_dir, "trained", "weights.h5"))
+def trained_weights(raw: dict, trained_dir: str, out_path: str) -> None:
+    """The example's trained model before pruning (`trained_dir`/weights.h5), written as a
+    weights file for the spec `raw` (the same layers: the weights do not depend on T)."""
+    spec = parse_spec(raw, "<long window>")
+    model = build_model(spec, load_spec_data(spec).input_shape, quantized=first_quantized(spec))
+    model.load_weights(os.path.join(trained_dir, "weights.h5"))
     write_weights(out_path, model_weights(model, spec))
-    return raw
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--example", default="out/nmnist_sim_events", help="the event example's flow directory")
+    ap.add_argument("--example", default="examples/nmnist_sim_events.yaml", help="the event example's spec")
+    ap.add_argument("--trained", default="out/nmnist_sim_events/trained",
+                    help="its trained model before pruning (a flow's DIR/trained)")
     ap.add_argument("--data", default="out/nmnist_sim_300_small.npz", help="event frames of 300 steps")
     ap.add_argument("--out", default="out/long_window")
     ap.add_argument("--chunk", type=int, default=10, help="rtl.time_chunk: steps per pass")
@@ -66,12 +67,14 @@ def main(argv=None) -> int:
 
     os.makedirs(args.out, exist_ok=True)
     weights = os.path.abspath(os.path.join(args.out, "weights.npz"))
-    raw = trained_weights(args.example, weights)
+    with open(args.example) as fh:
+        raw = yaml.safe_load(fh)
     raw.update(name="long_window", time_steps=300, data={"dataset": os.path.abspath(args.data)},
                rtl={**raw.get("rtl", {}), "time_chunk": args.chunk},
-               train={**raw["train"], "init": weights, "epochs": 0},
                verify={**raw["verify"], "hls_images": 0, "rtl_images": args.images})
     raw.pop("prune", None)        # the shape as Sinabs has it: no channel removed
+    trained_weights(raw, args.trained, weights)
+    raw["train"] = {**raw["train"], "init": weights, "epochs": 0}
     spec_path = os.path.join(args.out, "spec.yaml")
     with open(spec_path, "w") as fh:
         yaml.safe_dump(raw, fh, sort_keys=False)
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
     print(markdown(res))
     print(f"\nT = 300 in {300 // args.chunk} passes of {args.chunk}: {event['cycles_per_image_mean']:,.0f} cycles per "
           f"sample; in passes of one step (T x one step's cycles) {one_step['cycles_per_image']:,.0f}; golden "
-          f"accuracy {report['accuracy']['golden']:.3f} on {report['accuracy'].get('images', '?')} samples")
+          f"accuracy {report['accuracy']['golden']:.3f} on the {len(load_spec_data(spec).x_test)} hold-out samples")
     return 0
 
 
