@@ -71,7 +71,7 @@ module conv_window #(
     localparam [RW-1:0] ZERO_WORD = RW'(SLOTS);
     (* no_rw_check, ram_style = "block" *)
     reg [C*ELEM_BITS-1:0] map [0:SLOTS];
-    initial map[SLOTS] = {(C*ELEM_BITS){1'b0}};
+    initial map[SLOTS] = '0;
     reg [AW-1:0]  wr_addr;      // the slot being written: row wr_row's slot, column wr_col
 
     // Rows are counted over the stream of maps (BW bits, modulo: only differences of at most
