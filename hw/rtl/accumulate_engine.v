@@ -302,7 +302,7 @@ module accumulate_engine #(
             else bank_done[0] <= 1'b0;
             out_bank <= !out_bank;
         end
-        if (copy_zero) shadow <= '0;      // a fill, not a replication: LANES * ACC_W reaches Verilator's limit (dense 256 x 10 steps)
+        if (copy_zero) shadow <= 0;     // a constant 0, not a replication: LANES * ACC_W passes Verilator's limit (dense 256 x 10 steps)
         else if (copy_go) shadow <= acc;
         shadow_valid <= copy_go || (shadow_valid && !load_out);
 
