@@ -183,6 +183,14 @@ class Folder:
             point = best
 
 
+    def best(self, path: list, fixed: dict, allowed, order) -> FoldPoint:
+        """The best point by `order` that is `allowed`: a local search from each point of the
+        path that is allowed and from the best allowed one seen, the best of those."""
+        seen = min((p for p in self.cache.values() if allowed(p)), key=order)
+        seeds = [p for p in path if allowed(p)] + [seen]
+        return min((self.refine(p, fixed, allowed, lambda a, b: order(a) < order(b)) for p in seeds), key=order)
+
+
 def fold(deploy, images: np.ndarray, trace, mode: str = "event", time_chunk: int | None = None,
          fixed: dict | None = None, target_images_per_s: float | None = None, lut_budget: int | None = None,
          clock_mhz: float | None = None, weights: dict | None = None) -> dict:
@@ -206,30 +214,21 @@ def fold(deploy, images: np.ndarray, trace, mode: str = "event", time_chunk: int
             return bool(first) and p.luts > PAST_TARGET * first[0].luts
 
         path = folder.path(fixed, stop=far_enough)
-        meets = [p for p in folder.cache.values() if p.interval <= interval]
-        if not meets:
+        if not any(p.interval <= interval for p in folder.cache.values()):
             best = min(folder.cache.values(), key=lambda p: (p.interval, p.luts))
             raise InputError(
                 f"rtl.target_images_per_s: {target_images_per_s:,.0f} images/s at {clock:g} MHz is out of reach; the "
                 f"fastest folding found streams {best.images_per_s(clock):,.0f} images/s "
                 f"({best.interval:,.0f} cycles per image, {best.luts:,} LUTs predicted), held by {best.bottleneck}; "
                 f"accepted: a target up to that, or a higher rtl.clock_mhz")
-        # the fewest LUTs that meet the target, then the shortest interval at them: a local search
-        # from each point of the path that meets it (and the best seen), the best of those
-        order = lambda p: (p.luts, p.interval)   # noqa: E731
-        seeds = [p for p in path if p.interval <= interval] + [min(meets, key=order)]
-        chosen = min((folder.refine(p, fixed, lambda q: q.interval <= interval, lambda a, b: order(a) < order(b))
-                      for p in seeds), key=order)
+        # the fewest LUTs that meet the target, then the shortest interval at them
+        chosen = folder.best(path, fixed, lambda q: q.interval <= interval, lambda p: (p.luts, p.interval))
     else:
         path = folder.path(fixed, stop=lambda p: p.luts > lut_budget)
-        within = [p for p in folder.cache.values() if p.luts <= lut_budget]
-        if not within:
+        if not any(p.luts <= lut_budget for p in folder.cache.values()):
             small = min(folder.cache.values(), key=lambda p: (p.luts, p.interval))
             raise InputError(f"rtl.lut_budget: {lut_budget:,} LUTs is below the smallest folding found, "
                              f"{small.luts:,} predicted LUTs ({small.images_per_s(clock):,.0f} images/s at "
                              f"{clock:g} MHz); accepted: a budget of at least that")
-        order = lambda p: (p.interval, p.luts)   # noqa: E731
-        seeds = [p for p in path if p.luts <= lut_budget] + [min(within, key=order)]
-        chosen = min((folder.refine(p, fixed, lambda q: q.luts <= lut_budget, lambda a, b: order(a) < order(b))
-                      for p in seeds), key=order)
+        chosen = folder.best(path, fixed, lambda q: q.luts <= lut_budget, lambda p: (p.interval, p.luts))
     return {"knobs": chosen.knobs, "point": chosen, "path": path, "clock_mhz": clock}
