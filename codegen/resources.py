@@ -60,11 +60,11 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     in_dsp = dsp and groups == 1 and simd == 1
     # one adder per step and PE lane (its G accumulators turn through it as a ring), unless in
     # the DSP; the bias added to the shadow's sums for the output register (a carry chain on
-    # the varying bits)
+    # the varying bits; none without a bias)
     lut = {"accumulate_bits": 0 if in_dsp else t_in * pe * acc_w,
            "adder_tree_bits": t_in * pe * max(simd - 1, 0) * acc_w + (products * w_bits if in_bits == 1 else 0),
            "shift_add_bits": products * (in_bits - 1) * dot_w if shift_add else 0,
-           "current_bits": lanes * (p["OUT_BITS"] - p["FRAC_BITS"]),
+           "current_bits": lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) if p.get("HAS_BIAS", 1) else 0,
            "rom_logic_bits": 0 if rom_in_bram else depth * width,
            "control": 1}
     # the accumulators and the shadow (`2 * lanes * acc_w`); the output register holds

@@ -216,9 +216,11 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
             steps = 1 if analog else T        # an image's current is computed once
             bias = deploy.array(layer["bias"])
             bias_bits = signed_width(int(np.abs(bias).max()))
+            has_bias = int(np.any(bias))
             out_bits = layer["out_bits"]
             files[f"{name}_weights.mem"] = hex_words(weight_words(codes, p, layer["bits"], q), q * p * layer["bits"])
-            files[f"{name}_bias.mem"] = hex_words(bias, bias_bits)
+            if has_bias:
+                files[f"{name}_bias.mem"] = hex_words(bias, bias_bits)
             stages.append(Stage("accumulate_engine", f"u_{name}_engine",
                                 f"{name}: {n_in} inputs -> {n_out} outputs, {layer['bits']}-bit ReScaW codes, "
                                 f"PE={p}, SIMD={q}",
@@ -227,9 +229,10 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("IN_BITS", layer["input_bits"]), ("W_BITS", layer["bits"]),
                                  ("FRAC_BITS", layer["frac_bits"]),
                                  ("OUT_BITS", out_bits), ("BIAS_BITS", bias_bits),
-                                 ("SKIP_ZEROS", skip),
-                                 ("WEIGHT_FILE", _quote(f"{name}_weights.mem")),
-                                 ("BIAS_FILE", _quote(f"{name}_bias.mem")), ("INDEX_BITS", idx_bits)]))
+                                 ("SKIP_ZEROS", skip), ("HAS_BIAS", has_bias),
+                                 ("WEIGHT_FILE", _quote(f"{name}_weights.mem"))]
+                                + [("BIAS_FILE", _quote(f"{name}_bias.mem"))] * has_bias
+                                + [("INDEX_BITS", idx_bits)]))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])

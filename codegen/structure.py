@@ -112,7 +112,8 @@ def expected_stages(deploy, layer_pe: dict, layer_simd: dict, layer_lanes: dict 
                         {"N_IN": fan_in, "N_OUT": n_out, "PE": layer_pe[name], "SIMD": simd, "T_IN": steps,
                          "IN_BITS": layer["input_bits"], "W_BITS": layer["bits"], "FRAC_BITS": layer["frac_bits"],
                          "OUT_BITS": layer["out_bits"], "WEIGHT_FILE": f"{name}_weights.mem",
-                         "BIAS_FILE": f"{name}_bias.mem"},
+                         **({"HAS_BIAS": 1, "BIAS_FILE": f"{name}_bias.mem"}
+                            if np.any(deploy.array(layer["bias"])) else {"HAS_BIAS": 0})},
                         steps * n_out * layer["out_bits"]))
         elif kind == "lif":
             n = layer["out_shape"][-1]

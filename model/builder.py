@@ -79,9 +79,9 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], quantized: bool = True
                     x = keras.layers.ZeroPadding2D(tuple(padding), name=f"{name}_pad")(x)
                     padding = "valid"
                 x = QConv2D(layer["filters"], layer["kernel"], strides=layer["stride"],
-                            padding=padding, kernel_quantizer=quant, name=name)(x)
+                            padding=padding, use_bias=layer["bias"], kernel_quantizer=quant, name=name)(x)
             else:
-                x = QDense(layer["units"], kernel_quantizer=quant, name=name)(x)
+                x = QDense(layer["units"], use_bias=layer["bias"], kernel_quantizer=quant, name=name)(x)
             if name in normalized:
                 # before the time repeat on the first layer: the same statistics, T times less work
                 x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM,

@@ -136,6 +136,7 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
     # TensorFlow only here: readers of the deploy form (golden, testbenches) stay light
     from qpsnn.model.builder import weight_layer_bits
     from qpsnn.model.rescaw import codes_numpy, gamma_numpy
+    from qpsnn.model.weights import kernel_and_bias
 
     bits_of = weight_layer_bits(spec)
     F = spec.quant["frac_bits"]
@@ -154,7 +155,7 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
         kind, name = layer["type"], layer["name"]
         entry: dict = {"name": name, "type": kind, "in_shape": list(shape)}
         if kind in ("conv", "dense"):
-            kernel, bias = [np.asarray(v, np.float32) for v in model.get_layer(name).get_weights()]
+            kernel, bias = kernel_and_bias(model, name)
             b, per_channel = bits_of[name]
             s = 2**b - 1
             gamma = gamma_numpy(kernel, spec.quant["gamma"], per_channel)

@@ -61,10 +61,11 @@ def _quantizer(layer) -> ReScaW:
 
 
 def _weight_layer(layer) -> tuple[dict, list, ReScaW]:
-    """(spec layer, [kernel, bias], quantizer) of a QConv2D or QDense."""
+    """(spec layer, [kernel] or [kernel, bias], quantizer) of a QConv2D or QDense."""
     quantizer = _quantizer(layer)
-    kernel = np.asarray(layer.kernel.numpy(), np.float32)
-    bias = np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias else np.zeros(kernel.shape[-1], np.float32)
+    weights = [np.asarray(layer.kernel.numpy(), np.float32)]
+    if layer.use_bias:
+        weights.append(np.asarray(layer.bias.numpy(), np.float32))
     if type(layer).__name__ == "QConv2D":
         kh, kw = layer.kernel_size
         sh, sw = layer.strides
@@ -80,7 +81,8 @@ def _weight_layer(layer) -> tuple[dict, list, ReScaW]:
                 "padding": layer.padding}
     else:
         spec = {"type": "dense", "units": int(layer.units)}
-    return spec, [kernel, bias], quantizer
+    spec["bias"] = bool(layer.use_bias)
+    return spec, weights, quantizer
 
 
 def _batch_norm(layer) -> list:
@@ -125,14 +127,14 @@ def spec_from_keras(model, time_steps: int | None = None) -> tuple[dict, dict]:
         if kind in ("QConv2D", "QDense"):
             if pending_bn is not None:
                 raise _refuse(pending_bn[0], "a BatchNormalization not followed by a qpsnn.LIF")
-            entry, (kernel, bias), quantizer = _weight_layer(layer)
+            entry, weights, quantizer = _weight_layer(layer)
             if pending_pad is not None:
                 if entry["type"] != "conv" or entry["padding"] != "valid":
                     raise _refuse(pending_pad[0], "a ZeroPadding2D not followed by a QConv2D with padding 'valid'")
                 entry["padding"] = pending_pad[1]
                 pending_pad = None
             entry["name"] = spec_name(layer.name, used)
-            arrays[f"{entry['name']}/kernel"], arrays[f"{entry['name']}/bias"] = kernel, bias
+            arrays.update({f"{entry['name']}/{weight}": value for weight, value in zip(("kernel", "bias"), weights)})
             quantizers.append((layer, quantizer))
             spec_layers.append(entry)
         elif kind in ("Conv2D", "Dense", "Conv1D", "DepthwiseConv2D", "SeparableConv2D"):

@@ -237,9 +237,13 @@ def spec_from_nir(path: str, time_steps: int, dt: float | None = None, scheme: s
 
 
 def _close(pending: dict, arrays: dict) -> None:
+    """A weight layer's arrays, once its scales are folded in; without a bias (none in the graph,
+    or all zeros) the layer is `bias: false`, no bias ROM or adder in the accelerator."""
     name = pending["entry"]["name"]
     arrays[f"{name}/kernel"] = pending["kernel"].astype(np.float32)
-    arrays[f"{name}/bias"] = np.asarray(pending["bias"], np.float32)
+    pending["entry"]["bias"] = bool(np.any(pending["bias"]))
+    if pending["entry"]["bias"]:
+        arrays[f"{name}/bias"] = np.asarray(pending["bias"], np.float32)
 
 
 def _with_flatten(layers: list) -> list:

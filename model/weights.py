@@ -5,7 +5,7 @@ One .npz, one array per weight, keyed `<layer>/<weight>` with the spec's layer n
 Keras layout of the model `build_model` makes from the spec:
 
     <conv>/kernel      (kh, kw, in, out)     <dense>/kernel   (in, out)
-    <layer>/bias       (out,)
+    <layer>/bias       (out,)                a layer with `bias: false` has none
     <layer>_bn/gamma, beta, moving_mean, moving_variance   (out,)   the batch norm before its LIF
 
 Light on purpose (numpy only): the front ends write it without TensorFlow.
@@ -50,7 +50,8 @@ def expected_shapes(spec, input_shape) -> dict[str, tuple]:
         elif layer["type"] == "dense":
             shapes[f"{name}/kernel"] = (previous[0], layer["units"])
         if layer["type"] in WEIGHT_KINDS:
-            shapes[f"{name}/bias"] = (out[-1],)
+            if layer["bias"]:
+                shapes[f"{name}/bias"] = (out[-1],)
             if name in normalized:
                 for weight in BATCH_NORM_WEIGHTS:
                     shapes[f"{batch_norm_name(name)}/{weight}"] = (out[-1],)
@@ -96,13 +97,20 @@ def model_weights(model, spec) -> dict[str, np.ndarray]:
     for layer in spec.layers:
         if layer["type"] not in WEIGHT_KINDS:
             continue
-        kernel, bias = model.get_layer(layer["name"]).get_weights()
-        arrays[f"{layer['name']}/kernel"], arrays[f"{layer['name']}/bias"] = kernel, bias
+        arrays.update({f"{layer['name']}/{weight}": value for weight, value
+                       in zip(("kernel", "bias"), model.get_layer(layer["name"]).get_weights())})
         bn = batch_norm_of(model, layer["name"])
         if bn is not None:
             for weight, value in zip(BATCH_NORM_WEIGHTS, bn.get_weights()):
                 arrays[f"{bn.name}/{weight}"] = value
     return arrays
+
+
+def kernel_and_bias(model, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A conv or dense layer's kernel and bias, zeros for a layer without one (`bias: false`)."""
+    layer = model.get_layer(name)
+    weights = [np.asarray(v, np.float32) for v in layer.get_weights()]
+    return weights[0], weights[1] if layer.use_bias else np.zeros(weights[0].shape[-1], np.float32)
 
 
 def set_model_weights(model, spec, arrays: dict[str, np.ndarray]) -> None:
@@ -113,7 +121,8 @@ def set_model_weights(model, spec, arrays: dict[str, np.ndarray]) -> None:
         if layer["type"] not in WEIGHT_KINDS:
             continue
         name = layer["name"]
-        model.get_layer(name).set_weights([arrays[f"{name}/kernel"], arrays[f"{name}/bias"]])
+        model.get_layer(name).set_weights([arrays[f"{name}/{weight}"] for weight
+                                           in ("kernel", "bias")[:1 + layer["bias"]]])
         bn = batch_norm_of(model, name)
         if bn is not None:
             bn.set_weights([arrays[f"{bn.name}/{weight}"] for weight in BATCH_NORM_WEIGHTS])

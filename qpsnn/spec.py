@@ -163,11 +163,12 @@ def _pos_int(value: Any, where: str, lo: int = 1) -> int:
 
 
 LAYER_KEYS = {
-    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "pe": None, "simd": None, "name": None},
+    "conv": {"filters": None, "kernel": 3, "stride": 1, "padding": "same", "bias": True, "pe": None, "simd": None,
+             "name": None},
     "maxpool": {"size": 2, "name": None},
     "sumpool": {"size": 2, "name": None},
     "flatten": {"name": None},
-    "dense": {"units": None, "pe": None, "simd": None, "name": None},
+    "dense": {"units": None, "bias": True, "pe": None, "simd": None, "name": None},
     "lif": {"tau": None, "threshold": None, "reset": None, "strict": False, "lanes": None, "name": None},
     "readout": {"mode": "membrane", "name": None},
 }
@@ -226,6 +227,9 @@ def _check_layer(i: int, layer: Any, neuron: dict) -> dict:
             raise InputError(f"{where} {kind}.size: accepted 2, got {merged['size']!r}")
     elif kind == "dense":
         _pos_int(merged["units"], f"{where} dense.units")
+    if kind in ("conv", "dense") and not isinstance(merged["bias"], bool):
+        raise InputError(f"{where} {kind}.bias: accepted true (a learned bias per output) or false (none), "
+                         f"got {merged['bias']!r}")
     if kind in ("conv", "dense") and merged["pe"] is not None:
         outputs = merged["filters"] if kind == "conv" else merged["units"]
         if not isinstance(merged["pe"], int) or merged["pe"] < 1 or outputs % merged["pe"]:

@@ -95,4 +95,7 @@ def random_network(seed: int, data_dir: str) -> dict:
     steps = spec["time_steps"]
     if steps > 1 and rng.random() < 0.4:    # a window in passes: the membranes kept between them
         spec["rtl"]["time_chunk"] = _divisor(rng, steps, proper=True)
+    for layer in layers:
+        if layer["type"] in ("conv", "dense") and rng.random() < 0.3:
+            layer["bias"] = False     # no bias variable in the model (its batch norm's shift is still one)
     return spec

@@ -153,8 +153,8 @@ def test_import_qpsnn_is_light_and_quiet():
 
 def test_keras_front_end_reads_back_the_builders_model():
     """A model qpsnn builds from a spec (explicit padding, a strict soft LIF, batch norm, max-pool,
-    a spike-count readout) read by the Keras front end gives back the spec's layers, bits and
-    weights: what convert takes is what the flow would have built."""
+    layers without bias, a spike-count readout) read by the Keras front end gives back the spec's
+    layers, bits and weights: what convert takes is what the flow would have built."""
     from helpers import make_spec
     from qpsnn.model.builder import build_model
     from qpsnn.model.keras_frontend import spec_from_keras
@@ -163,8 +163,8 @@ def test_keras_front_end_reads_back_the_builders_model():
            "quant": {"bits": 3, "first_bits": 7, "last_bits": 6, "gamma": "max"},
            "layers": [{"type": "conv", "filters": 4, "kernel": 5, "padding": [2, 1], "stride": 2},
                       {"type": "lif", "strict": True, "reset": "soft", "tau": 0.25, "threshold": 0.75},
-                      {"type": "maxpool"}, {"type": "flatten"}, {"type": "dense", "units": 12}, {"type": "lif"},
-                      {"type": "dense", "units": 10},
+                      {"type": "maxpool"}, {"type": "flatten"}, {"type": "dense", "units": 12, "bias": False},
+                      {"type": "lif"}, {"type": "dense", "units": 10},
                       {"type": "lif", "tau": 1.0}, {"type": "readout", "mode": "spikes"}]}
     spec = make_spec(raw)
     model = build_model(spec, (8, 8, 1))
@@ -176,6 +176,8 @@ def test_keras_front_end_reads_back_the_builders_model():
         [strip(layer) for layer in spec.layers]
     names = {a: b for a, b in zip([layer["name"] for layer in keys["layers"]], [layer["name"] for layer in spec.layers])}
     built = model_weights(model, spec)
+    assert "dense0/bias" not in built and not model.get_layer("dense0").use_bias
+    assert len(arrays) == len(built)
     for key, value in arrays.items():
         layer, weight = key.split("/")
         own = names.get(layer) or names[layer[:-len("_bn")]] + "_bn"

@@ -61,6 +61,7 @@ BAD = [
      ["readout.mode", "'spikes'"]),
     ("spike readout without lif", dict(MLP_SPEC, layers=MLP_SPEC["layers"][:-1] + [{"type": "readout", "mode": "spikes"}]),
      ["must end with ['dense', 'lif', 'readout']"]),
+    ("bias not a bool", with_layer(1, bias=0), ["dense.bias", "true", "false", "got 0"]),
     ("kernel 4", dict(MLP_SPEC, layers=[{"type": "conv", "filters": 2, "kernel": 4}] + MLP_SPEC["layers"]),
      ["conv.kernel", "1, 3 or 5"]),
     # digits' 8x8 -> 6x6 (a 'valid' 3x3 conv) -> 3x3 (max-pool): the second max-pool gets an odd map

@@ -39,29 +39,33 @@ def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes, complement, ch
     assert failures == 0
 
 
-@pytest.mark.parametrize("n_in,n_out,pe,simd,t_in,in_bits,w_bits,frac,density,skip", [
-    (12, 8, 4, 1, 4, 1, 4, 4, 0.4, 1),  # spikes x 4 steps, 4-bit codes, two groups per element
-    (9, 6, 6, 1, 1, 8, 8, 0, 0.5, 1),   # pixels (direct encoding), 8-bit codes, all outputs parallel
-    (7, 5, 1, 1, 3, 1, 2, 2, 0.7, 1),   # spikes x 3 steps, 2-bit codes, one output per cycle
-    (10, 4, 2, 1, 2, 1, 3, 1, 0.3, 0),  # the dense mode: zero elements take the full work
-    (12, 6, 3, 4, 3, 1, 4, 2, 0.2, 1),  # four spike inputs per element
-    (9, 4, 4, 3, 1, 8, 8, 1, 0.5, 0),   # three pixels per element, dense mode
-    (8, 6, 3, 2, 3, 3, 4, 2, 0.5, 1),   # counts of 3 bits (a sum pool's) x 3 steps: shifts and adds
+@pytest.mark.parametrize("n_in,n_out,pe,simd,t_in,in_bits,w_bits,frac,density,skip,has_bias", [
+    (12, 8, 4, 1, 4, 1, 4, 4, 0.4, 1, 1),  # spikes x 4 steps, 4-bit codes, two groups per element
+    (9, 6, 6, 1, 1, 8, 8, 0, 0.5, 1, 1),   # pixels (direct encoding), 8-bit codes, all outputs parallel
+    (7, 5, 1, 1, 3, 1, 2, 2, 0.7, 1, 1),   # spikes x 3 steps, 2-bit codes, one output per cycle
+    (10, 4, 2, 1, 2, 1, 3, 1, 0.3, 0, 1),  # the dense mode: zero elements take the full work
+    (12, 6, 3, 4, 3, 1, 4, 2, 0.2, 1, 1),  # four spike inputs per element
+    (9, 4, 4, 3, 1, 8, 8, 1, 0.5, 0, 1),   # three pixels per element, dense mode
+    (8, 6, 3, 2, 3, 3, 4, 2, 0.5, 1, 1),   # counts of 3 bits (a sum pool's) x 3 steps: shifts and adds
+    (6, 4, 2, 2, 2, 1, 4, 3, 0.5, 1, 0),   # no bias (`bias: false`): no ROM, no file, no adder
 ])
-def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bits, frac, density, skip):
+def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bits, frac, density, skip, has_bias):
     s = 2**w_bits - 1
     rng = np.random.default_rng(n_in * n_out)
     codes = rng.integers(0, s + 1, size=(n_in, n_out))
     bias_bits = 11
-    bias = rng.integers(-500, 500, size=n_out)
+    bias = rng.integers(-500, 500, size=n_out) * has_bias
     # the extremes of BIAS_BITS: the engine folds a bias's upper bits into its accumulators
-    bias[:2] = [-(1 << (bias_bits - 1)), (1 << (bias_bits - 1)) - 1]
+    bias[:2] = [-(1 << (bias_bits - 1)), (1 << (bias_bits - 1)) - 1] if has_bias else 0
     bound = n_in * ((1 << in_bits) - 1) * s * (1 << frac) + (1 << (bias_bits - 1))
     out_bits = bound.bit_length() + 1
     params = {"N_IN": n_in, "N_OUT": n_out, "PE": pe, "SIMD": simd, "T_IN": t_in, "IN_BITS": in_bits, "W_BITS": w_bits,
               "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
-              "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem", "INDEX_BITS": index_bits(n_in // simd)}
-    files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), simd * pe * w_bits), "b.mem": hex_words(bias, bias_bits)}
+              "HAS_BIAS": has_bias, "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem" if has_bias else "",
+              "INDEX_BITS": index_bits(n_in // simd)}
+    files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), simd * pe * w_bits)}
+    if has_bias:
+        files["b.mem"] = hex_words(bias, bias_bits)
     failures = run_unit("accumulate_engine", params, str(tmp_path),
                         {"seed": 5, "positions": 10, "density": density, "codes": codes.tolist(),
                          "bias": bias.tolist(), **STRESS}, files=files)

@@ -67,7 +67,7 @@ def imported(request, weights, tmp_path_factory):
 
 @pytest.mark.slow(seconds=60)
 def test_imported_graph_bit_exact(imported):
-    exporter, _, spec, report = imported
+    exporter, tmp, spec, report = imported
     assert report["bit_exact"]["hls_csim"] == {"images": VERIFY["hls_images"], "mismatches": 0}
     assert report["bit_exact"]["rtl"]["mismatches"] == 0 and report["bit_exact"]["rtl"]["images"] == VERIFY["rtl_images"]
     assert report["latency"]["images_cycles_differ"] == 0
@@ -77,6 +77,11 @@ def test_imported_graph_bit_exact(imported):
     assert all(layer["reset"] == ("hard" if exporter == "norse" else "soft") for layer in lifs)
     assert all(layer["strict"] == (exporter != "sinabs") for layer in lifs)
     assert [layer["type"] for layer in spec.layers].count("sumpool") == (exporter == "sinabs")
+    # Sinabs' zero biases: layers without bias, no bias ROM in the accelerator
+    weight_layers = [layer for layer in spec.layers if layer["type"] in ("conv", "dense")]
+    assert all(layer["bias"] == (exporter != "sinabs") for layer in weight_layers)
+    top = (tmp / "out" / "rtl" / f"qpsnn_{spec.name}.v").read_text()
+    assert top.count(".HAS_BIAS(0)") == (len(weight_layers) if exporter == "sinabs" else 0)
     acc = report["accuracy"]
     assert 0 <= acc["reference"] <= 1 and 0 <= acc["reference_golden_agreement"] <= 1
     assert max(report["firing_rate"].values()) > 0

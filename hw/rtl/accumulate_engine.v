@@ -37,7 +37,7 @@
 // the currents (sums plus biases) in the output register.
 // Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
 // bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
-// biases from BIAS_FILE. Output lane (t, o) is at t*N_OUT + o.
+// biases from BIAS_FILE (unless HAS_BIAS = 0). Output lane (t, o) is at t*N_OUT + o.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -54,6 +54,7 @@ module accumulate_engine #(
     parameter integer OUT_BITS = 24,
     parameter integer BIAS_BITS = 24,
     parameter integer SKIP_ZEROS = 1,
+    parameter integer HAS_BIAS = 1,
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem",
     parameter integer INDEX_BITS = ($clog2(N_IN / SIMD) > 0) ? $clog2(N_IN / SIMD) : 1
@@ -87,11 +88,22 @@ module accumulate_engine #(
     localparam [GW-1:0] LAST_G = GW'(G - 1);
 
     reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
-    reg signed [BIAS_BITS-1:0] bias [0:N_OUT-1];
-    initial begin
-        $readmemh(WEIGHT_FILE, rom);
-        $readmemh(BIAS_FILE, bias);
-    end
+    initial $readmemh(WEIGHT_FILE, rom);
+    // output o's bias at [o*BIAS_BITS]; none for a layer without (HAS_BIAS = 0: `bias: false`
+    // and no batch norm), whose currents are the sums shifted, no adder
+    wire [N_OUT*BIAS_BITS-1:0] biases;
+    generate
+        if (HAS_BIAS != 0) begin : g_bias
+            reg [BIAS_BITS-1:0] bias [0:N_OUT-1];
+            initial $readmemh(BIAS_FILE, bias);
+            genvar gbo;
+            for (gbo = 0; gbo < N_OUT; gbo = gbo + 1) begin : g_out
+                assign biases[gbo*BIAS_BITS +: BIAS_BITS] = bias[gbo];
+            end
+        end else begin : g_no_bias
+            assign biases = {(N_OUT*BIAS_BITS){1'b0}};
+        end
+    endgenerate
 
     localparam integer LANES = T_IN * N_OUT;
 
@@ -178,7 +190,8 @@ module accumulate_engine #(
                 wire signed [ACC_W-1:0] sum = shadow[(gt*N_OUT + go)*ACC_W +: ACC_W];
                 // the deploy form bounds |X| to OUT_BITS: the upper working bits are sign copies
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire signed [WIDE-1:0] cur = (WIDE'(sum) <<< FRAC_BITS) + WIDE'(bias[go]);
+                wire signed [BIAS_BITS-1:0] bias = biases[go*BIAS_BITS +: BIAS_BITS];
+                wire signed [WIDE-1:0] cur = (WIDE'(sum) <<< FRAC_BITS) + WIDE'(bias);
                 /* verilator lint_on UNUSEDSIGNAL */
                 assign currents[(gt*N_OUT + go)*OUT_BITS +: OUT_BITS] = cur[OUT_BITS-1:0];
             end
