@@ -19,7 +19,10 @@ def digest(value) -> str:
 
 
 def layers_without_knobs(spec_dict: dict) -> list:
-    return [{k: v for k, v in layer.items() if k not in HARDWARE_KNOBS} for layer in spec_dict["layers"]]
+    """The layers as training sees them. `bias: true`, what every layer had before the key
+    existed, is left out: models trained before it stay current."""
+    return [{k: v for k, v in layer.items() if k not in HARDWARE_KNOBS and not (k == "bias" and v is True)}
+            for layer in spec_dict["layers"]]
 
 
 def data_part(spec_dict: dict) -> dict:
