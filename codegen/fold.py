@@ -3,7 +3,7 @@ and every LIF layer's `lanes` chosen from the exact cycle model (codegen/estimat
 streamed back to back) and the resource model (codegen/resources.py).
 
 The search starts from the smallest design (every free knob 1) and speeds up one knob at a
-time: each step tries the next value of every free knob and keeps the move that takes the most
+time: each step tries the next value of every free knob of the slowest stages and keeps the move that takes the most
 cycles off the interval per LUT it adds (if none shortens it, two stages tie as the bottleneck:
 the one that leaves the fastest design, and the walk goes on while such moves can still pay). The
 steps make a path from small to fast; a target interval picks the first point on it that meets
@@ -25,6 +25,8 @@ from qpsnn.errors import InputError
 
 MAX_STEPS = 96      # moves along the path: each adds one knob's next value
 PAST_TARGET = 1.25  # the walk goes on past the target until the LUTs grow by this factor
+SEEDS = 3               # the local search starts from this many of the path's best points
+NEAR_BOTTLENECK = 0.9   # the walk speeds up the stages within this fraction of the slowest
 
 
 @dataclass
@@ -124,8 +126,15 @@ class Folder:
             current = points[-1]
             if stop and stop(current):
                 break
-            candidates = [self.evaluate(k, move) for layer in current.stage_cycles
+            # the moves of the stages that hold the interval (the slowest, and those within
+            # NEAR_BOTTLENECK of it): a faster stage elsewhere shortens nothing
+            slowest = max(current.stage_cycles.values())
+            candidates = [self.evaluate(k, move) for layer, cycles in current.stage_cycles.items()
+                          if cycles >= NEAR_BOTTLENECK * slowest
                           for move, k in self.moves(current.knobs, layer, fixed)]
+            if not candidates:      # the slowest stages' knobs are at their ends: any other's
+                candidates = [self.evaluate(k, move) for layer in current.stage_cycles
+                              for move, k in self.moves(current.knobs, layer, fixed)]
             if not candidates:
                 break
             faster = [p for p in candidates if p.interval < current.interval]
@@ -184,10 +193,10 @@ class Folder:
 
 
     def best(self, path: list, fixed: dict, allowed, order) -> FoldPoint:
-        """The best point by `order` that is `allowed`: a local search from each point of the
-        path that is allowed and from the best allowed one seen, the best of those."""
+        """The best point by `order` that is `allowed`: a local search from the SEEDS best allowed
+        points of the path and from the best allowed one seen, the best of those."""
         seen = min((p for p in self.cache.values() if allowed(p)), key=order)
-        seeds = [p for p in path if allowed(p)] + [seen]
+        seeds = sorted((p for p in path if allowed(p)), key=order)[:SEEDS] + [seen]
         return min((self.refine(p, fixed, allowed, lambda a, b: order(a) < order(b)) for p in seeds), key=order)
 
 
