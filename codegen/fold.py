@@ -150,8 +150,12 @@ class Folder:
         return points
 
     def neighbours(self, point: FoldPoint, fixed: dict) -> list[FoldPoint]:
-        """Each free knob one value up or down, and each pair of free knobs one down and one up."""
+        """Each free knob one value up or down, and pairs of one knob down and another up: the
+        other a knob of the same layer (a ROM of another shape) or of a stage that holds the
+        interval (within NEAR_BOTTLENECK of the slowest: what a knob down elsewhere pays for)."""
         free = [(k, layer) for k in KNOBS for layer in point.knobs[k] if layer not in fixed.get(k, {})]
+        slowest = max(point.stage_cycles.values())
+        holding = {layer for layer, cycles in point.stage_cycles.items() if cycles >= NEAR_BOTTLENECK * slowest}
 
         def step(knobs, k, layer, direction):
             options = self.values[k][layer]
@@ -172,7 +176,7 @@ class Folder:
                 continue
             out.append(self.evaluate(down, f"{layer} {k} {down[k][layer]}"))
             for k2, layer2 in free:
-                if (k2, layer2) != (k, layer):
+                if (k2, layer2) != (k, layer) and (layer2 == layer or layer2 in holding):
                     both = step(down, k2, layer2, +1)
                     if both is not None:
                         out.append(self.evaluate(both, f"{layer} {k} {down[k][layer]}, {layer2} {k2} "
