@@ -67,13 +67,16 @@ run-events: setup $(EVENT_FRAMES)
 	$(BIN)/qpsnn flow --spec examples/nmnist_sim_events.yaml --out out/nmnist_sim_events
 
 # The Sinabs N-MNIST shape at T = 300 in passes, placed and routed on the ECP5 (docs/measured.md):
-# the event example's trained weights before pruning on 200 simulated recordings of 300 1-ms bins
+# the event example's trained weights before pruning on 200 simulated recordings of 300 1-ms bins,
+# in 100 passes of 3 steps: at 10 steps per pass the dense 256's accumulators alone are 109k
+# flip-flops (the T = 100 example's Yosys figure), more than the LFE5U-85F's 84k
 out/nmnist_sim_300_small.npz: $(STAMP)
 	$(BIN)/qpsnn events simulate --dataset mnist --time-steps 300 --train-images 200 --test-images 200 --out $@
 bench-long-window: setup out/nmnist_sim_300_small.npz
 	test -f out/nmnist_sim_events/report.json || $(MAKE) run-events
 	$(BIN)/python benchmarks/long_window.py --example examples/nmnist_sim_events.yaml \
-	  --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 --pnr
+	  --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 \
+	  --chunk 3 --pnr
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
 # fixture (a trained flow) stay on one process, every other test goes to whichever process is
