@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_conv_pruned.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup mnist-data run run-events bench-long-window test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
+.PHONY: setup mnist-data run run-events bench-long-window fold-ends test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -77,6 +77,20 @@ bench-long-window: setup out/nmnist_sim_300_small.npz
 	$(BIN)/python benchmarks/long_window.py --example examples/nmnist_sim_events.yaml \
 	  --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 \
 	  --chunk 3 --pnr
+
+# The shipped model folded to the two ends of its trade (issue 28, docs/measured.md): the same
+# trained model as make run (its directory copied, so the flow reuses the training), the fewest
+# LUTs at 2,000 images/s (examples/mnist_conv_small.yaml) and at 45,000 images/s at 125 MHz
+# (examples/mnist_conv_fast.yaml), each checked on 200 hold-out images, placed and routed
+FOLD_ENDS ?= small fast
+fold-ends: setup
+	test -f out/mnist_conv_pruned/report.json || $(MAKE) run
+	for end in $(FOLD_ENDS); do \
+	  test -d out/mnist_conv_$$end || cp -r out/mnist_conv_pruned out/mnist_conv_$$end; \
+	  $(BIN)/qpsnn flow --spec examples/mnist_conv_$$end.yaml --out out/mnist_conv_$$end && \
+	  $(BIN)/python benchmarks/rtl_check.py --flow out/mnist_conv_$$end --images 200 --modes event --pnr \
+	    --tag $$end || exit 1; \
+	done
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
 # fixture (a trained flow) stay on one process, every other test goes to whichever process is

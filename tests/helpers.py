@@ -107,3 +107,19 @@ def steps_dir(tmp_path_factory, raw: dict, last_step: str):
     for step in ("train", "prune", "export", "rtl", last_step):
         assert main([step, "--spec", str(spec), "--out", str(out)] + (["--no-synth"] if step == "rtl" else [])) == 0
     return tmp, spec, out
+
+
+def assert_analytic_matches(analytic: dict, stages, synthesis: dict) -> None:
+    """The resource model against a Yosys synth_xilinx of the same design: LUT and FF within
+    20%, BRAM18 and DSP48E1 exact; a LIF layer's flip-flops follow from its structure alone,
+    whatever its lanes: exact. `analytic`: the model's total; `stages`: (instance, module,
+    numeric parameters) of the design; `synthesis`: the top's and each instance's cells."""
+    from qpsnn.codegen.resources import stage_resources
+    syn = synthesis["top"]
+    for key in ("LUT", "FF"):
+        assert abs(analytic[key] / syn[key] - 1) <= 0.20, (key, analytic, syn)
+    for key in ("BRAM18", "DSP"):
+        assert analytic[key] == syn[key], (key, analytic, syn)
+    for instance, module, params in stages:
+        if module == "lif_layer":
+            assert stage_resources(module, params)["FF"] == synthesis["instances"][instance]["FF"], params

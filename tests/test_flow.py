@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import CONV_SPEC, MLP_SPEC
+from helpers import CONV_SPEC, MLP_SPEC, assert_analytic_matches
 from qpsnn.cli import main
 
 pytestmark = pytest.mark.slow(seconds=200)   # the module fixture: a whole flow per spec
@@ -63,6 +63,13 @@ def test_output_contract(flow_out):
     assert res["analytic"]["total"]["LUT"] > 0
     if "top" in res["synthesis"]:
         assert res["synthesis"]["top"]["LUT"] > 0 and all("yosys" in row for row in res["per_layer"].values())
+        # the resource model against the synthesis (the conv network in event mode at its default knobs)
+        from qpsnn.codegen.rtl import spec_design
+        from qpsnn.model.deploy import Deploy
+        from qpsnn.spec import parse_spec
+        rtl = spec_design(Deploy.load(str(flow_out / "deploy")), parse_spec(report["spec"], "report.json"))
+        assert_analytic_matches(res["analytic"]["total"], [(s.instance, s.module, s.numeric_params()) for s in rtl.stages],
+                                {"top": res["synthesis"]["top"], "instances": res["synthesis"]["stages"]})
     else:
         assert "--no-synth" in res["synthesis"]["skipped"]
     if report["spec"]["rtl"]["part"]:
