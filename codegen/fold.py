@@ -44,6 +44,12 @@ class FoldPoint:
     def bottleneck(self) -> str:
         return max(self.stage_cycles, key=self.stage_cycles.get)
 
+    @property
+    def holding(self) -> list:
+        """The stages that hold the interval: the slowest and those within NEAR_BOTTLENECK of it."""
+        slowest = max(self.stage_cycles.values())
+        return [layer for layer, cycles in self.stage_cycles.items() if cycles >= NEAR_BOTTLENECK * slowest]
+
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
@@ -116,6 +122,10 @@ class Folder:
                 out.append((f"{layer} {knob} {bigger[0]}", changed))
         return out
 
+    def next_points(self, point: FoldPoint, layers, fixed: dict) -> list[FoldPoint]:
+        """The points one move on from `point` on the free knobs of `layers`."""
+        return [self.evaluate(k, move) for layer in layers for move, k in self.moves(point.knobs, layer, fixed)]
+
     def path(self, fixed: dict, stop=None) -> list[FoldPoint]:
         """From the smallest design towards the fastest, one knob at a time (module docstring);
         `stop(point)` ends the walk early."""
@@ -126,15 +136,10 @@ class Folder:
             current = points[-1]
             if stop and stop(current):
                 break
-            # the moves of the stages that hold the interval (the slowest, and those within
-            # NEAR_BOTTLENECK of it): a faster stage elsewhere shortens nothing
-            slowest = max(current.stage_cycles.values())
-            candidates = [self.evaluate(k, move) for layer, cycles in current.stage_cycles.items()
-                          if cycles >= NEAR_BOTTLENECK * slowest
-                          for move, k in self.moves(current.knobs, layer, fixed)]
-            if not candidates:      # the slowest stages' knobs are at their ends: any other's
-                candidates = [self.evaluate(k, move) for layer in current.stage_cycles
-                              for move, k in self.moves(current.knobs, layer, fixed)]
+            # the moves of the stages that hold the interval: a faster stage elsewhere shortens
+            # nothing; when their knobs are at their ends, any other's
+            candidates = (self.next_points(current, current.holding, fixed)
+                          or self.next_points(current, current.stage_cycles, fixed))
             if not candidates:
                 break
             faster = [p for p in candidates if p.interval < current.interval]
@@ -154,8 +159,7 @@ class Folder:
         other a knob of the same layer (a ROM of another shape) or of a stage that holds the
         interval (within NEAR_BOTTLENECK of the slowest: what a knob down elsewhere pays for)."""
         free = [(k, layer) for k in KNOBS for layer in point.knobs[k] if layer not in fixed.get(k, {})]
-        slowest = max(point.stage_cycles.values())
-        holding = {layer for layer, cycles in point.stage_cycles.items() if cycles >= NEAR_BOTTLENECK * slowest}
+        holding = point.holding
 
         def step(knobs, k, layer, direction):
             options = self.values[k][layer]

@@ -142,7 +142,7 @@ def prune_spec_and_weights(spec: Spec, model, input_shape, keep: dict[str, np.nd
     var]} with the channels in `keep` (layer -> kept output channel indices) and the matching
     next-layer inputs removed."""
     from qpsnn.model.builder import batch_norm_name, batch_norm_of
-    from qpsnn.model.weights import kernel_and_bias
+    from qpsnn.model.weights import kernel_and_bias, weight_names
 
     shapes = infer_shapes(spec, input_shape)
     layers = copy.deepcopy(spec.layers)
@@ -163,7 +163,7 @@ def prune_spec_and_weights(spec: Spec, model, input_shape, keep: dict[str, np.nd
             if norm is not None:          # its scale, shift and statistics go with the channels
                 weights[batch_norm_name(name)] = [v if kept is None else v[kept] for v in norm.get_weights()]
             in_keep = kept
-            weights[name] = [kernel, bias][:1 + layer["bias"]]
+            weights[name] = [{"kernel": kernel, "bias": bias}[weight] for weight in weight_names(layer)]
         elif kind == "flatten" and in_keep is not None:
             h, w, c = shape
             in_keep = np.arange(h * w * c).reshape(h, w, c)[:, :, in_keep].ravel()

@@ -25,6 +25,11 @@ ACCEPTED = ("a .npz of float arrays keyed <layer>/kernel, <layer>/bias and, for 
             "<layer>_bn/gamma, beta, moving_mean, moving_variance (qpsnn.model.weights)")
 
 
+def weight_names(layer: dict) -> tuple[str, ...]:
+    """A conv or dense layer's weights, in Keras' order: its kernel, and its bias unless `bias: false`."""
+    return ("kernel", "bias") if layer["bias"] else ("kernel",)
+
+
 def file_digest(path: str) -> str:
     """16 hex digits of the SHA-256 of a file's bytes: part of the keys of what is made from it."""
     h = hashlib.sha256()
@@ -50,7 +55,7 @@ def expected_shapes(spec, input_shape) -> dict[str, tuple]:
         elif layer["type"] == "dense":
             shapes[f"{name}/kernel"] = (previous[0], layer["units"])
         if layer["type"] in WEIGHT_KINDS:
-            if layer["bias"]:
+            if "bias" in weight_names(layer):
                 shapes[f"{name}/bias"] = (out[-1],)
             if name in normalized:
                 for weight in BATCH_NORM_WEIGHTS:
@@ -98,7 +103,7 @@ def model_weights(model, spec) -> dict[str, np.ndarray]:
         if layer["type"] not in WEIGHT_KINDS:
             continue
         arrays.update({f"{layer['name']}/{weight}": value for weight, value
-                       in zip(("kernel", "bias"), model.get_layer(layer["name"]).get_weights())})
+                       in zip(weight_names(layer), model.get_layer(layer["name"]).get_weights())})
         bn = batch_norm_of(model, layer["name"])
         if bn is not None:
             for weight, value in zip(BATCH_NORM_WEIGHTS, bn.get_weights()):
@@ -121,8 +126,7 @@ def set_model_weights(model, spec, arrays: dict[str, np.ndarray]) -> None:
         if layer["type"] not in WEIGHT_KINDS:
             continue
         name = layer["name"]
-        model.get_layer(name).set_weights([arrays[f"{name}/{weight}"] for weight
-                                           in ("kernel", "bias")[:1 + layer["bias"]]])
+        model.get_layer(name).set_weights([arrays[f"{name}/{weight}"] for weight in weight_names(layer)])
         bn = batch_norm_of(model, name)
         if bn is not None:
             bn.set_weights([arrays[f"{bn.name}/{weight}"] for weight in BATCH_NORM_WEIGHTS])
