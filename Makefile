@@ -7,7 +7,7 @@ STAMP := $(VENV)/.qpsnn-installed
 SPEC ?= examples/mnist_conv_pruned.yaml
 OUT ?= out/$(basename $(notdir $(SPEC)))
 
-.PHONY: setup mnist-data run run-events bench-long-window fold-ends test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
+.PHONY: setup mnist-data run run-events bench-long-window fold-flows fold-ends test test-random bench-rtl bench-seeds fmax pareto table calibrate lint clean
 
 setup: $(STAMP)
 
@@ -83,11 +83,15 @@ bench-long-window: setup out/nmnist_sim_300_small.npz
 # LUTs at 2,000 images/s (examples/mnist_conv_small.yaml) and at 45,000 images/s at 125 MHz
 # (examples/mnist_conv_fast.yaml), each checked on 200 hold-out images, placed and routed
 FOLD_ENDS ?= small fast
-fold-ends: setup
+fold-flows: setup
 	test -f out/mnist_conv_pruned/report.json || $(MAKE) run
 	for end in $(FOLD_ENDS); do \
 	  test -d out/mnist_conv_$$end || cp -r out/mnist_conv_pruned out/mnist_conv_$$end; \
-	  $(BIN)/qpsnn flow --spec examples/mnist_conv_$$end.yaml --out out/mnist_conv_$$end && \
+	  $(BIN)/qpsnn flow --spec examples/mnist_conv_$$end.yaml --out out/mnist_conv_$$end || exit 1; \
+	done
+
+fold-ends: fold-flows
+	for end in $(FOLD_ENDS); do \
 	  $(BIN)/python benchmarks/rtl_check.py --flow out/mnist_conv_$$end --images 200 --modes event --pnr \
 	    --tag $$end || exit 1; \
 	done
@@ -157,12 +161,11 @@ table: setup
 	$(BIN)/qpsnn table --spec $(TABLE_SPEC) --seeds 0,1,2 --bits 4,2 --ratios 0.5,0.75 \
 	  --epochs $(TABLE_EPOCHS) --finetune-epochs $(TABLE_FINETUNE) --out $(TABLE_OUT)
 
-# refit the LUT weights of the analytic resource model to Yosys (the shipped examples' flow
-# outputs and seeded random networks); writes codegen/resource_coefficients.json
-calibrate: setup
-	test -f $(BENCH_OUT)/report.json || $(BIN)/qpsnn flow --spec $(BENCH_SPEC) --out $(BENCH_OUT)
-	test -f out/mnist_skeleton/report.json || $(BIN)/qpsnn flow --spec examples/mnist_skeleton.yaml --out out/mnist_skeleton
-	$(BIN)/python benchmarks/calibrate_resources.py
+# refit the LUT weights of the analytic resource model to Yosys (the shipped network at its
+# own knobs and folded to both ends, and seeded random networks); writes
+# codegen/resource_coefficients.json
+calibrate: fold-flows
+	$(BIN)/python benchmarks/calibrate_resources.py --flows out/mnist_conv_pruned,out/mnist_conv_small,out/mnist_conv_fast
 
 lint: setup
 	$(BIN)/python -m qpsnn.sim.lint_library

@@ -1,6 +1,8 @@
 """Fit the LUT weights of the analytic resource model (codegen/resources.py) to Yosys.
 
     make calibrate        (after `make run SPEC=examples/mnist_conv_pruned.yaml`)
+    .venv/bin/python benchmarks/calibrate_resources.py --extend --flows out/mnist_conv_fast --seeds ""
+                          (one more flow's instances next to the stored ones)
 
 For the shipped example networks (their flow output directories) and seeded random networks,
 in event and dense mode, generate the RTL, synthesize it with Yosys (synth_xilinx, hierarchy
@@ -22,7 +24,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from qpsnn.codegen.resources import COEFFICIENTS, MODULE_TERMS, RESOURCE_KEYS, stage_resources
-from qpsnn.codegen.rtl import spec_design, write
+from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.codegen.synth import synthesize
 from qpsnn.flow import run_flow
 from qpsnn.model.deploy import Deploy
@@ -31,25 +33,26 @@ from qpsnn.spec import parse_spec
 
 
 def networks(flow_dirs: list[str], seeds: list[int], work: str):
-    """(label, deploy, spec) of each flow output and random network (untrained weights)."""
+    """(label, deploy, spec, report) of each flow output and random network (untrained weights)."""
     for flow_dir in flow_dirs:
         with open(os.path.join(flow_dir, "report.json")) as fh:
-            spec = parse_spec(json.load(fh)["spec"], flow_dir)
-        yield os.path.basename(flow_dir.rstrip("/")), Deploy.load(os.path.join(flow_dir, "deploy")), spec
+            report = json.load(fh)
+        spec = parse_spec(report["spec"], flow_dir)
+        yield os.path.basename(flow_dir.rstrip("/")), Deploy.load(os.path.join(flow_dir, "deploy")), spec, report
     for seed in seeds:
         raw = random_network(seed, os.path.join(work, "data"))
         raw["verify"] = {"hls_images": 0, "rtl_images": 0}
         spec = parse_spec(raw, f"random_{seed}")
         out = os.path.join(work, f"random_{seed}")
         run_flow(spec, out, hls=False)
-        yield f"random_{seed}", Deploy.load(os.path.join(out, "deploy")), spec
+        yield f"random_{seed}", Deploy.load(os.path.join(out, "deploy")), spec, {}
 
 
 def synthesized_instances(flow_dirs, seeds, modes, work):
     rows = []
-    for label, deploy, spec in networks(flow_dirs, seeds, work):
+    for label, deploy, spec, report in networks(flow_dirs, seeds, work):
         for mode in modes:
-            rtl = spec_design(deploy, spec, mode=mode)
+            rtl = flow_design(deploy, spec, report, mode=mode)      # a folded flow: its fold's knobs
             rtl_dir = os.path.join(work, f"{label}_{mode}")
             syn = synthesize(rtl_dir, write(rtl, rtl_dir), rtl.top)
             print(f"{label} {mode}: {syn['top']} in {syn['seconds']} s", flush=True)
@@ -80,22 +83,32 @@ def fit(rows) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--flows", default="out/mnist_conv_pruned,out/mnist_skeleton",
+    ap.add_argument("--flows", default="out/mnist_conv_pruned,out/mnist_conv_small,out/mnist_conv_fast",
                     help="flow output directories of the shipped examples (comma list)")
     ap.add_argument("--seeds", default="4,6,7,11,19,21,27")
     ap.add_argument("--modes", default="event,dense")
     ap.add_argument("--refit", action="store_true",
                     help="fit again to the stored synthesis (benchmarks/results/resource_synthesis.json)")
+    ap.add_argument("--extend", action="store_true",
+                    help="synthesize only --flows and --seeds, add them to the stored synthesis "
+                         "(replacing the same networks), and fit all of it")
     args = ap.parse_args(argv)
     flows = [f for f in args.flows.split(",") if os.path.isfile(os.path.join(f, "report.json"))]
     seeds = [int(s) for s in args.seeds.split(",") if s]
     cache = os.path.join(os.path.dirname(__file__), "results", "resource_synthesis.json")
     if args.refit:          # the model's terms changed, the RTL did not: fit the stored synthesis
         with open(cache) as fh:
-            rows = json.load(fh)["rows"]
+            stored = json.load(fh)
+        rows, flows, seeds = stored["rows"], stored["flows"], stored["seeds"]
     else:
         with tempfile.TemporaryDirectory() as work:
             rows = synthesized_instances(flows, seeds, args.modes.split(","), work)
+        if args.extend:     # the stored networks, those synthesized now in place of their namesakes
+            with open(cache) as fh:
+                stored = json.load(fh)
+            labels = {r["network"] for r in rows}
+            rows = [r for r in stored["rows"] if r["network"] not in labels] + rows
+            flows, seeds = sorted(set(stored["flows"]) | set(flows)), sorted(set(stored["seeds"]) | set(seeds))
         with open(cache, "w") as fh:
             json.dump({"flows": flows, "seeds": seeds, "modes": args.modes, "rows": rows}, fh, indent=0)
     weights = fit(rows)

@@ -21,7 +21,7 @@ import time
 
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
 from qpsnn.codegen.pnr import place_and_route
-from qpsnn.codegen.rtl import spec_design, write
+from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.errors import InputError
 from qpsnn.model.data import load_spec_data
 from qpsnn.model.deploy import Deploy
@@ -45,12 +45,8 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
     golden = run_golden(deploy, x)
     out = {"name": spec.name, "images": len(x), "deploy_digest": deploy.digest(),
            "clock_mhz_assumed": NOMINAL_CLOCK_MHZ, "modes": {}}
-    # a flow folded to a target (rtl.target_images_per_s / lut_budget): its chosen knobs, under
-    # the ones given here
-    folded = (report.get("folding") or {}).get("knobs", {})
-    knobs = {k: {**folded.get(k, {}), **(given or {})} for k, given in (("pe", pe), ("simd", simd), ("lanes", lanes))}
     for mode in modes:
-        rtl = spec_design(deploy, spec, mode=mode, **knobs)
+        rtl = flow_design(deploy, spec, report, mode=mode, pe=pe, simd=simd, lanes=lanes)
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             sources = write(rtl, os.path.join(tmp, "rtl"))

@@ -339,6 +339,15 @@ def spec_design(deploy: Deploy, spec, mode: str | None = None, time_chunk: int |
     return design(deploy, mode=mode or spec.rtl["mode"], time_chunk=time_chunk or spec.rtl["time_chunk"], **knobs)
 
 
+def flow_design(deploy: Deploy, spec, report: dict, mode: str | None = None, **overrides) -> RtlDesign:
+    """The design a flow built: the spec's, with the knobs its fold chose (report["folding"],
+    a spec with rtl.target_images_per_s or lut_budget), each knob's {layer: value} in
+    `overrides` laid over those."""
+    folded = (report.get("folding") or {}).get("knobs", {})
+    knobs = {k: {**folded.get(k, {}), **(overrides.get(k) or {})} for k in KNOBS}
+    return spec_design(deploy, spec, mode=mode, **knobs)
+
+
 def write(rtl: RtlDesign, out_dir: str) -> list[str]:
     """Write the design (top, memories, library copy) into out_dir; returns the Verilog sources."""
     os.makedirs(out_dir, exist_ok=True)

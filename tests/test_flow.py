@@ -101,8 +101,8 @@ def test_rtl_is_lint_clean_and_memories_match_deploy(flow_out):
     lint(rtl.sources(str(flow_out / "rtl")), rtl.top, cwd=str(flow_out / "rtl"))
 
 
-@pytest.mark.parametrize("mode,idle,backpressure", [("latency", 0.4, 0.6), ("stream", 0.0, 0.0),
-                                                    ("stream", 0.3, 0.3)])
+# (back to back without stalls: the flow's own sim step, on its first 20 hold-out images)
+@pytest.mark.parametrize("mode,idle,backpressure", [("latency", 0.4, 0.6), ("stream", 0.3, 0.3)])
 def test_rtl_under_stalls_and_back_to_back(flow_out, tmp_path, mode, idle, backpressure):
     from qpsnn.codegen.rtl import design
     from qpsnn.model.data import load_dataset

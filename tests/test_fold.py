@@ -11,6 +11,7 @@ import pytest
 
 from qpsnn import api
 from qpsnn.codegen.fold import Folder, fold
+from qpsnn.codegen.rtl import flow_design
 from qpsnn.errors import InputError
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import run_golden
@@ -106,6 +107,11 @@ def test_flow_folds_to_the_target(small, capsys):
     folding = report["folding"]
     assert folding["images_per_s_predicted"] >= target
     assert report["latency"]["parallelism"] == folding["knobs"]
+    # the benchmarks (rtl_check, calibrate_resources) rebuild the flow's design from its report
+    rebuilt = flow_design(Deploy.load(str(tmp / "folded" / "deploy")), spec, report)
+    assert rebuilt.knobs() == folding["knobs"]
+    for name, text in rebuilt.files.items():
+        assert (tmp / "folded" / "rtl" / name).read_text() == text, name
     b2b = report["latency"]["back_to_back"]
     assert b2b["images_cycles_differ"] == 0
     with pytest.raises(InputError, match="both"):
