@@ -64,7 +64,10 @@ def synthesized_instances(flow_dirs, seeds, modes, work):
     return rows
 
 
-def fit(rows) -> dict:
+def fit(rows, before: dict) -> dict:
+    """Per module, the weights of its LUT terms by non-negative least squares. A term no
+    instance exercises (zero in every row: e.g. the shift-and-add products of counts when no
+    network has a sum pool) keeps its weight from `before` (the coefficients so far), 1.0 if new."""
     by_module = defaultdict(list)
     for r in rows:
         if r["module"]:
@@ -74,9 +77,13 @@ def fit(rows) -> dict:
         terms = sorted(MODULE_TERMS[module](items[0]["params"])[0])
         a = np.array([[MODULE_TERMS[module](r["params"])[0][t] for t in terms] for r in items], float)
         b = np.array([r["yosys"]["LUT"] for r in items], float)
+        unseen = ~a.any(axis=0)
+        prior = np.array([before.get(module, {}).get(t, 1.0) for t in terms])
+        b = b - a[:, unseen] @ prior[unseen]        # zero: those terms are zero in every row
         # relative error matters: weight each instance by 1/its size
         scale = 1.0 / np.maximum(b, 10.0)
-        x, _ = nnls(a * scale[:, None], b * scale)
+        x = prior.copy()
+        x[~unseen], _ = nnls(a[:, ~unseen] * scale[:, None], b * scale)
         weights[module] = {t: round(float(v), 4) for t, v in zip(terms, x)}
     return weights
 
@@ -111,7 +118,9 @@ def main(argv=None) -> int:
             flows, seeds = sorted(set(stored["flows"]) | set(flows)), sorted(set(stored["seeds"]) | set(seeds))
         with open(cache, "w") as fh:
             json.dump({"flows": flows, "seeds": seeds, "modes": args.modes, "rows": rows}, fh, indent=0)
-    weights = fit(rows)
+    with open(COEFFICIENTS) as fh:
+        before = json.load(fh)["lut_weights"]
+    weights = fit(rows, before)
     with open(COEFFICIENTS, "w") as fh:
         json.dump({"lut_weights": weights, "calibrated_on": {"flows": flows, "seeds": seeds, "modes": args.modes}},
                   fh, indent=1, sort_keys=True)

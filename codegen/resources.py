@@ -58,11 +58,15 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # with one pixel per element and one group, each DSP takes its product's register and its
     # lane's accumulator (the P register accumulates)
     in_dsp = dsp and groups == 1 and simd == 1
+    tree_bits = t_in * pe * max(simd - 1, 0) * dot_w + (products * w_bits if in_bits == 1 else 0)
     # one adder per step and PE lane (its G accumulators turn through it as a ring), unless in
     # the DSP; the bias added to the shadow's sums for the output register (a carry chain on
     # the varying bits; none without a bias)
     lut = {"accumulate_bits": 0 if in_dsp else t_in * pe * acc_w,
-           "adder_tree_bits": t_in * pe * max(simd - 1, 0) * acc_w + (products * w_bits if in_bits == 1 else 0),
+           # the element's SIMD products summed in a chain of DOT_W-bit adders, per step and lane;
+           # a ROM of one word holds constants, which synthesis folds into the adders
+           "adder_tree_bits": tree_bits if depth > 1 else 0,
+           "constant_tree_bits": tree_bits if depth == 1 else 0,
            "shift_add_bits": products * (in_bits - 1) * dot_w if shift_add else 0,
            "current_bits": lanes * (p["OUT_BITS"] - p["FRAC_BITS"]) if p.get("HAS_BIAS", 1) else 0,
            "rom_logic_bits": 0 if rom_in_bram else depth * width,

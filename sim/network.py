@@ -68,6 +68,15 @@ def first_wrong_spike(probed: dict, probes: list[dict], golden_spikes: dict) -> 
     return None
 
 
+# Input values streamed (images x values per image, twice in mode "both") from which the
+# simulation's C++ is compiled with optimization (Verilator's -Os): below, compiling costs more
+# than it saves. The NIR demo network (conv 8, LIF, dense 32, LIF, dense 10) on 20 8x8 digits,
+# each alone then back to back (2,560 values), build and simulation: 52.5 and 53.1 s at -Os,
+# 43.5 and 51.2 s at -O0 (`benchmarks/sim_compile.py --flow out/nirdemo/flow`, 2026-12-05, the
+# 2-core machine beside other jobs). The shipped network's 50 MNIST images are 39,200 values.
+OPTIMIZE_FROM_VALUES = 20_000
+
+
 def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, images: np.ndarray,
                      golden_logits: np.ndarray, lane: int, mode: str = "latency",
                      idle: float = 0.0, backpressure: float = 0.0, probes: list | None = None,
@@ -78,7 +87,8 @@ def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, 
     RtlResult.stream_cycles; an image mismatches if either pass differs). `probes`
     (RtlDesign.probes) are recorded and returned in RtlResult.probed when given. The testbench
     reaches the top's own signals only (its ports and stage streams); `gate_level`: `top` is a
-    synthesized netlist (codegen/netlist.py), whose C++ is compiled without optimization."""
+    synthesized netlist (codegen/netlist.py), whose C++ is compiled without optimization, as is
+    that of a short simulation (OPTIMIZE_FROM_VALUES)."""
     os.makedirs(work_dir, exist_ok=True)
     vectors = os.path.join(work_dir, "vectors.npz")
     results = os.path.join(work_dir, "rtl_results.npz")
@@ -93,7 +103,8 @@ def simulate_network(sources: list[str], top: str, rtl_dir: str, work_dir: str, 
         json.dump(cfg, fh)
     xml = run_cocotb(sources, top, "network", build_dir=os.path.join(work_dir, "sim_build"),
                      test_dir=os.path.abspath(rtl_dir), extra_env={"QPSNN_TB_CONFIG": os.path.abspath(cfg_path)},
-                     top_signals_only=True, fast_compile=gate_level)
+                     top_signals_only=True,
+                     fast_compile=gate_level or images.size * (2 if mode == "both" else 1) < OPTIMIZE_FROM_VALUES)
     if not os.path.exists(results):
         raise RuntimeError(f"the network testbench did not finish (see {xml})")
     with np.load(results) as f:
