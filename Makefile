@@ -76,7 +76,7 @@ bench-long-window: setup out/nmnist_sim_300_small.npz
 	test -f out/nmnist_sim_events/report.json || $(MAKE) run-events
 	$(BIN)/python benchmarks/long_window.py --example examples/nmnist_sim_events.yaml \
 	  --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 \
-	  --chunk 3 --pnr
+	  --chunk 3 --pnr --pnr-timeout 10800
 
 # The shipped model folded to the two ends of its trade (issue 28, docs/measured.md): the same
 # trained model as make run (its directory copied, so the flow reuses the training), the fewest
@@ -93,7 +93,7 @@ fold-flows: setup
 fold-ends: fold-flows
 	for end in $(FOLD_ENDS); do \
 	  $(BIN)/python benchmarks/rtl_check.py --flow out/mnist_conv_$$end --images 200 --modes event --pnr \
-	    --tag $$end || exit 1; \
+	    --pnr-timeout 10800 --tag $$end || exit 1; \
 	done
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module

@@ -63,6 +63,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=10, help="rtl.time_chunk: steps per pass")
     ap.add_argument("--images", type=int, default=5, help="hold-out samples simulated in RTL")
     ap.add_argument("--pnr", action="store_true", help="place and route on the ECP5 (tens of minutes)")
+    ap.add_argument("--pnr-timeout", type=int, default=3600, help="seconds the place and route may take")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
         yaml.safe_dump(raw, fh, sort_keys=False)
     flow_dir = os.path.join(args.out, "flow")
     report = api.flow(spec_path, flow_dir, hls=False, synth=False, resume=True)
-    res = check(flow_dir, args.images, ["event"], pnr=args.pnr)
+    res = check(flow_dir, args.images, ["event"], pnr=args.pnr, pnr_timeout=args.pnr_timeout)
 
     # the same network in passes of one step: T x the cycles of one step
     spec = parse_spec(raw, spec_path)

@@ -22,7 +22,7 @@ import time
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
 from qpsnn.codegen.pnr import place_and_route
 from qpsnn.codegen.rtl import flow_design, write
-from qpsnn.errors import InputError
+from qpsnn.errors import DesignError, InputError
 from qpsnn.model.data import load_spec_data
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import run_golden
@@ -32,10 +32,12 @@ from qpsnn.spec import parse_spec
 
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
-          lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,)) -> dict:
-    """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `pnr`: place and route
-    each mode's RTL on an ECP5 (codegen/pnr.py) for its Fmax, once per placement seed in `seeds`:
-    the best is the mode's Fmax, every seed's is kept (`pnr_seeds`)."""
+          lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = 3600) -> dict:
+    """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `pnr`: the images
+    also back to back, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
+    Fmax, once per placement seed in `seeds` (each within `pnr_timeout` seconds): the best is the
+    mode's Fmax, every seed's is kept (`pnr_seeds`). A place and route that fails is said in
+    `pnr_failed`, the simulation's figures kept."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
     spec = parse_spec(report["spec"], os.path.join(flow_dir, "report.json"))
@@ -54,12 +56,18 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             result = simulate_network(sources, rtl.top, os.path.join(tmp, "rtl"), os.path.join(tmp, "sim"), x,
                                       golden.logits, rtl.lane)
             wall = time.perf_counter() - start
-            runs = [place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top, seed=seed) for seed in seeds] if pnr else []
-            placed = max(runs, key=lambda run: run["fmax_mhz"]) if runs else None
             # back to back: every image sent as soon as the accelerator takes it, cycles from the
             # first pixel in to the last class out, per image (the throughput)
             stream = simulate_network(sources, rtl.top, os.path.join(tmp, "rtl"), os.path.join(tmp, "stream"), x,
                                       golden.logits, rtl.lane, mode="stream") if pnr else None
+            runs, pnr_failed = [], None
+            if pnr:
+                try:
+                    runs = [place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top, seed=seed, timeout=pnr_timeout)
+                            for seed in seeds]
+                except DesignError as exc:      # e.g. past its timeout: what was simulated stands
+                    pnr_failed = str(exc)
+            placed = max(runs, key=lambda run: run["fmax_mhz"]) if runs else None
         model = design_cycles(rtl, deploy, x, golden, back_to_back=pnr)
         back_to_back = float(stream.cycles[-1]) / len(x) if stream else None   # the last class came at cycles[-1]
         out["modes"][mode] = {
@@ -72,15 +80,19 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
             "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
             "parallelism": rtl.knobs(), "wall_s_build_and_sim": round(wall, 1)}
+        if stream:
+            out["modes"][mode]["back_to_back"] = {
+                "mismatches": stream.mismatches, "cycles_per_image": back_to_back,
+                "cycles_per_image_predicted": model["stream_cycles_per_image"],
+                "images_cycles_differ": int((stream.cycles != model["stream_cycles_each"]).sum())}
+        if pnr_failed:
+            out["modes"][mode]["pnr_failed"] = pnr_failed
         if placed:
             fmax = placed["fmax_mhz"]
             out["modes"][mode].update({
                 "pnr": placed, "latency_us_at_fmax": result.cycles_mean / fmax,
                 "pnr_seeds": [{"seed": seed, "fmax_mhz": run["fmax_mhz"], "critical_path": run["critical_path"]}
                               for seed, run in zip(seeds, runs)],
-                "back_to_back": {"mismatches": stream.mismatches, "cycles_per_image": back_to_back,
-                                 "cycles_per_image_predicted": model["stream_cycles_per_image"],
-                                 "images_cycles_differ": int((stream.cycles != model["stream_cycles_each"]).sum())},
                 "throughput_images_per_s_at_fmax": fmax * 1e6 / back_to_back})
     if "event" in out["modes"] and "dense" in out["modes"]:
         out["dense_over_event_cycles"] = (out["modes"]["dense"]["cycles_per_image_mean"]
@@ -105,6 +117,11 @@ def markdown(res: dict) -> str:
     lines += ["Cycles per layer (analytic, mean): " + ", ".join(
         f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
     for mode, m in res["modes"].items():
+        if "pnr_failed" in m:
+            b2b = m["back_to_back"]
+            lines.append(f"{mode} mode back to back: {b2b['cycles_per_image']:,.0f} cycles per image measured, "
+                         f"{b2b['cycles_per_image_predicted']:,.0f} predicted, {b2b['mismatches']} mismatches; "
+                         f"place and route failed: {m['pnr_failed']}")
         if "pnr" in m:
             p = m["pnr"]
             path = p["critical_path"]
@@ -135,6 +152,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pnr", action="store_true", help="also place and route each mode on an ECP5 (minutes)")
     ap.add_argument("--seeds", default="1", help="placement seeds for --pnr, comma list: the best Fmax counts, "
                     "every seed's is reported")
+    ap.add_argument("--pnr-timeout", type=int, default=3600,
+                    help="seconds each place and route may take (a design of 28k LUTs took more than 3,600)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
@@ -155,7 +174,8 @@ def main(argv=None) -> int:
         print("error: --seeds takes placement seeds separated by commas, e.g. 1,2,3", file=sys.stderr)
         return 2
     try:
-        res = check(args.flow, args.images, args.modes.split(","), pnr=args.pnr, seeds=seeds, **knobs)
+        res = check(args.flow, args.images, args.modes.split(","), pnr=args.pnr, seeds=seeds,
+                    pnr_timeout=args.pnr_timeout, **knobs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -71,7 +71,7 @@ def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: s
     """Yosys `synth` (synth_xilinx, synth_ecp5) of `top` (sources in rtl_dir, where the $readmemh
     files are), the netlist written as JSON to `netlist` (and, given `verilog`, as Verilog there
     too: the gate-level simulation's source). Returns (script, seconds); a failure raises
-    DesignError with the end of Yosys' log."""
+    DesignError with the end of Yosys' log, as does one past `timeout` seconds."""
     files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
     # -defer: elaborate modules only with the parameters the top gives them; QPSNN_ECP5: the
     # RTL's ECP5 primitives where Yosys would not use a block's own registers (registered_product)
@@ -80,8 +80,11 @@ def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: s
     if verilog:
         script += f"; write_verilog -noattr {verilog}"
     start = time.perf_counter()
-    run = subprocess.run([find_yosys(), "-q", "-p", script], cwd=rtl_dir, capture_output=True, text=True,
-                         timeout=timeout, check=False)
+    try:
+        run = subprocess.run([find_yosys(), "-q", "-p", script], cwd=rtl_dir, capture_output=True, text=True,
+                             timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise DesignError(f"yosys {synth} of {top} did not finish within {timeout} s") from None
     if run.returncode != 0 or not os.path.exists(netlist) or (verilog and not os.path.exists(verilog)):
         tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-5:])
         raise DesignError(f"yosys {synth} of {top} failed:\n{tail}")

@@ -63,3 +63,18 @@ def test_place_and_route_past_its_timeout_is_a_design_error(monkeypatch, tmp_pat
     monkeypatch.setattr(pnr.subprocess, "run", too_slow)
     with pytest.raises(DesignError, match="nextpnr-ecp5 of top did not finish within 7 s"):
         pnr.place_and_route(str(tmp_path), [], "top", timeout=7)
+
+
+def test_synthesis_past_its_timeout_is_a_design_error(monkeypatch, tmp_path):
+    """The synthesis before place and route, out of time: one message too (before: a traceback
+    of subprocess.TimeoutExpired from `rtl_check.py --pnr-timeout`, 2026-12-05)."""
+    import subprocess
+
+    from qpsnn.codegen import synth
+    from qpsnn.errors import DesignError
+
+    def too_slow(cmd, timeout, **kwargs):
+        raise subprocess.TimeoutExpired(cmd, timeout)
+    monkeypatch.setattr(synth.subprocess, "run", too_slow)
+    with pytest.raises(DesignError, match="yosys synth_ecp5 of top did not finish within 3 s"):
+        synth.run_yosys(str(tmp_path), [], "top", "synth_ecp5", str(tmp_path / "n.json"), timeout=3)
