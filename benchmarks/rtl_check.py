@@ -32,9 +32,10 @@ from qpsnn.spec import parse_spec
 
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
-          lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = 3600) -> dict:
-    """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `pnr`: the images
-    also back to back, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
+          lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = 3600,
+          back_to_back: bool = False) -> dict:
+    """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `back_to_back`:
+    the images also sent back to back (the throughput); `pnr`: that, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
     Fmax, once per placement seed in `seeds` (each within `pnr_timeout` seconds): the best is the
     mode's Fmax, every seed's is kept (`pnr_seeds`). A place and route that fails is said in
     `pnr_failed`, the simulation's figures kept."""
@@ -59,7 +60,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             # back to back: every image sent as soon as the accelerator takes it, cycles from the
             # first pixel in to the last class out, per image (the throughput)
             stream = simulate_network(sources, rtl.top, os.path.join(tmp, "rtl"), os.path.join(tmp, "stream"), x,
-                                      golden.logits, rtl.lane, mode="stream") if pnr else None
+                                      golden.logits, rtl.lane, mode="stream") if pnr or back_to_back else None
             runs, pnr_failed = [], None
             if pnr:
                 try:
@@ -68,8 +69,8 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
                 except DesignError as exc:      # e.g. past its timeout: what was simulated stands
                     pnr_failed = str(exc)
             placed = max(runs, key=lambda run: run["fmax_mhz"]) if runs else None
-        model = design_cycles(rtl, deploy, x, golden, back_to_back=pnr)
-        back_to_back = float(stream.cycles[-1]) / len(x) if stream else None   # the last class came at cycles[-1]
+        model = design_cycles(rtl, deploy, x, golden, back_to_back=stream is not None)
+        stream_cycles = float(stream.cycles[-1]) / len(x) if stream else None   # the last class came at cycles[-1]
         out["modes"][mode] = {
             "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
             "rtl_class_accuracy": float((result.classes == data.y_test[:len(x)]).mean()),
@@ -80,9 +81,9 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             "cycles_per_layer_analytic": model["cycles_per_layer"], "bottleneck": model["bottleneck"],
             "latency_us_at_clock": result.cycles_mean / NOMINAL_CLOCK_MHZ,
             "parallelism": rtl.knobs(), "wall_s_build_and_sim": round(wall, 1)}
-        if stream:
+        if stream is not None:
             out["modes"][mode]["back_to_back"] = {
-                "mismatches": stream.mismatches, "cycles_per_image": back_to_back,
+                "mismatches": stream.mismatches, "cycles_per_image": stream_cycles,
                 "cycles_per_image_predicted": model["stream_cycles_per_image"],
                 "images_cycles_differ": int((stream.cycles != model["stream_cycles_each"]).sum())}
         if pnr_failed:
@@ -93,7 +94,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
                 "pnr": placed, "latency_us_at_fmax": result.cycles_mean / fmax,
                 "pnr_seeds": [{"seed": seed, "fmax_mhz": run["fmax_mhz"], "critical_path": run["critical_path"]}
                               for seed, run in zip(seeds, runs)],
-                "throughput_images_per_s_at_fmax": fmax * 1e6 / back_to_back})
+                "throughput_images_per_s_at_fmax": fmax * 1e6 / stream_cycles})
     if "event" in out["modes"] and "dense" in out["modes"]:
         out["dense_over_event_cycles"] = (out["modes"]["dense"]["cycles_per_image_mean"]
                                           / out["modes"]["event"]["cycles_per_image_mean"])
@@ -117,11 +118,11 @@ def markdown(res: dict) -> str:
     lines += ["Cycles per layer (analytic, mean): " + ", ".join(
         f"{k} {v:.0f}" for k, v in first["cycles_per_layer_analytic"].items())]
     for mode, m in res["modes"].items():
-        if "pnr_failed" in m:
+        if "back_to_back" in m and "pnr" not in m:
             b2b = m["back_to_back"]
             lines.append(f"{mode} mode back to back: {b2b['cycles_per_image']:,.0f} cycles per image measured, "
-                         f"{b2b['cycles_per_image_predicted']:,.0f} predicted, {b2b['mismatches']} mismatches; "
-                         f"place and route failed: {m['pnr_failed']}")
+                         f"{b2b['cycles_per_image_predicted']:,.0f} predicted, {b2b['mismatches']} mismatches"
+                         + (f"; place and route failed: {m['pnr_failed']}" if "pnr_failed" in m else ""))
         if "pnr" in m:
             p = m["pnr"]
             path = p["critical_path"]
@@ -152,6 +153,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pnr", action="store_true", help="also place and route each mode on an ECP5 (minutes)")
     ap.add_argument("--seeds", default="1", help="placement seeds for --pnr, comma list: the best Fmax counts, "
                     "every seed's is reported")
+    ap.add_argument("--back-to-back", action="store_true",
+                    help="also send the images back to back (the throughput; --pnr does too)")
     ap.add_argument("--pnr-timeout", type=int, default=3600,
                     help="seconds each place and route may take (a design of 28k LUTs took more than 3,600)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
@@ -175,7 +178,7 @@ def main(argv=None) -> int:
         return 2
     try:
         res = check(args.flow, args.images, args.modes.split(","), pnr=args.pnr, seeds=seeds,
-                    pnr_timeout=args.pnr_timeout, **knobs)
+                    pnr_timeout=args.pnr_timeout, back_to_back=args.back_to_back, **knobs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
