@@ -6,6 +6,8 @@ simulation next to the analytic model, per layer; wall time including the Verila
     .venv/bin/python benchmarks/rtl_check.py --flow out/mnist_conv --images 200
     ... --simd conv1=4,dense0=8 --pe conv1=4 --tag simd     (other parallelism than the spec's)
     make fmax                       (event mode, placed and routed on an ECP5: Fmax, us per image)
+    ... --back-to-back              (the images also back to back: the throughput, without place and route)
+    ... --pnr --pnr-timeout 10800   (a large design: nextpnr-ecp5 may take hours)
 Writes benchmarks/results/rtl_<name>[_<tag>].json and prints a Markdown table for BENCHMARKS.md.
 """
 
