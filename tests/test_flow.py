@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import CONV_SPEC, MLP_SPEC, assert_analytic_matches
+from helpers import CONV_SPEC, assert_analytic_matches
 from qpsnn.cli import main
 
 pytestmark = pytest.mark.slow(seconds=200)   # the module fixture: a whole flow per spec
@@ -25,7 +25,8 @@ PRUNED_CONV_SPEC = dict(CONV_SPEC, prune={"method": "svs", "ratios": {"conv0": 0
                         rtl={"part": "xc7a35t"})
 
 
-@pytest.fixture(scope="module", params=[MLP_SPEC, PRUNED_CONV_SPEC], ids=["mlp", "conv_pruned"])
+# (an MLP, unpruned and without synthesis, goes through the flow in tests/test_steps.py)
+@pytest.fixture(scope="module", params=[PRUNED_CONV_SPEC], ids=["conv_pruned"])
 def flow_out(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("flow")
     spec = tmp / "spec.yaml"
@@ -33,9 +34,7 @@ def flow_out(tmp_path_factory, request):
     out = tmp / "out"
     out.mkdir()
     (out / "stale.txt").write_text("from an earlier run")
-    # the synthesis is checked on the conv network (and in test_resources.py); the MLP skips it
-    synth = [] if request.param.get("rtl", {}).get("part") else ["--no-synth"]
-    assert main(["flow", "--spec", str(spec), "--out", str(out)] + synth) == 0
+    assert main(["flow", "--spec", str(spec), "--out", str(out)]) == 0
     return out
 
 
@@ -61,32 +60,25 @@ def test_output_contract(flow_out):
     deployed = json.loads((flow_out / "deploy" / "deploy.json").read_text())["layers"]
     assert {layer["name"] for layer in deployed if layer["type"] in ("conv", "dense", "lif")} <= set(res["per_layer"])
     assert res["analytic"]["total"]["LUT"] > 0
-    if "top" in res["synthesis"]:
-        assert res["synthesis"]["top"]["LUT"] > 0 and all("yosys" in row for row in res["per_layer"].values())
-        # the resource model against the synthesis (the conv network in event mode at its default knobs)
-        from qpsnn.codegen.rtl import spec_design
-        from qpsnn.model.deploy import Deploy
-        from qpsnn.spec import parse_spec
-        rtl = spec_design(Deploy.load(str(flow_out / "deploy")), parse_spec(report["spec"], "report.json"))
-        assert_analytic_matches(res["analytic"]["total"], [(s.instance, s.module, s.numeric_params()) for s in rtl.stages],
-                                {"top": res["synthesis"]["top"], "instances": res["synthesis"]["stages"]})
-    else:
-        assert "--no-synth" in res["synthesis"]["skipped"]
-    if report["spec"]["rtl"]["part"]:
-        fit = res["part"]
-        assert fit["counted"] == "yosys" and fit["utilization_pct"]["LUT"] == round(
-            100 * res["synthesis"]["top"]["LUT"] / fit["capacity"]["LUT"], 1)
+    assert res["synthesis"]["top"]["LUT"] > 0 and all("yosys" in row for row in res["per_layer"].values())
+    # the resource model against the synthesis (the conv network in event mode at its default knobs)
+    from qpsnn.codegen.rtl import spec_design
+    from qpsnn.model.deploy import Deploy
+    from qpsnn.spec import parse_spec
+    rtl = spec_design(Deploy.load(str(flow_out / "deploy")), parse_spec(report["spec"], "report.json"))
+    assert_analytic_matches(res["analytic"]["total"], [(s.instance, s.module, s.numeric_params()) for s in rtl.stages],
+                            {"top": res["synthesis"]["top"], "instances": res["synthesis"]["stages"]})
+    fit = res["part"]
+    assert fit["counted"] == "yosys" and fit["utilization_pct"]["LUT"] == round(
+        100 * res["synthesis"]["top"]["LUT"] / fit["capacity"]["LUT"], 1)
     text = (flow_out / "report.md").read_text()
     assert "| **total** |" in text and "Bit-exact" in text
-    if "prune" in report["spec"] and report["spec"]["prune"]["ratios"]:
-        assert report["pruning"]["channels"] == {"conv0": [4, 2], "conv1": [6, 3]}
-        deploy = json.loads((flow_out / "deploy" / "deploy.json").read_text())
-        widths = [layer["out_shape"][-1] for layer in deploy["layers"] if layer["type"] == "conv"]
-        assert widths == [2, 3]
-        # conv0 and conv1 keep 1/2 of their outputs, conv1 and dense0 1/2 of their inputs
-        assert report["model"]["connections_pct"] < 50
-    else:
-        assert "pruning" not in report and report["model"]["connections_pct"] == 100.0
+    assert report["pruning"]["channels"] == {"conv0": [4, 2], "conv1": [6, 3]}
+    deploy = json.loads((flow_out / "deploy" / "deploy.json").read_text())
+    widths = [layer["out_shape"][-1] for layer in deploy["layers"] if layer["type"] == "conv"]
+    assert widths == [2, 3]
+    # conv0 and conv1 keep 1/2 of their outputs, conv1 and dense0 1/2 of their inputs
+    assert report["model"]["connections_pct"] < 50
 
 
 def test_rtl_is_lint_clean_and_memories_match_deploy(flow_out):

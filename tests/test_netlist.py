@@ -23,7 +23,7 @@ from qpsnn.sim.runner import TB_DIR, results_failures, run_cocotb
 # training, so that the conv's neurons spike (untrained, none does, and the dense layer would
 # see zeros wherever the windows are)
 SMALL = dict(MLP_SPEC, train=dict(MLP_SPEC["train"], epochs=3),
-             verify={"hls_images": 0, "rtl_images": 0, "netlist_images": 20},
+             verify={"hls_images": 0, "rtl_images": 0, "netlist_images": 50},
              layers=[{"type": "conv", "filters": 2, "kernel": 3, "padding": "same"}, {"type": "lif"},
                      {"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "readout"}])
 
@@ -55,7 +55,7 @@ def test_netlist_equals_the_golden_model(small_dir):
     _, _, out = small_dir
     report = json.loads((out / "report.json").read_text())
     check = report["bit_exact"]["netlist"]
-    assert check["images"] == 20 and check["mismatches"] == 0 and check["first_mismatch"] is None, check
+    assert check["images"] == 50 and check["mismatches"] == 0 and check["first_mismatch"] is None, check
     assert check["images_cycles_differ_from_analytic"] == 0, check
     assert report["firing_rate"]["lif0"] > 0.05, report["firing_rate"]     # the conv's values reach the readout
     # every cell simulated has a model: Yosys' own, or the project's multiplier and block RAM

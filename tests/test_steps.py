@@ -47,6 +47,9 @@ def test_steps_one_by_one_give_the_flow(dirs):
     assert a["bit_exact"] == b["bit_exact"] and b["bit_exact"]["rtl"]["mismatches"] == 0
     assert b["bit_exact"]["hls_csim"] == {"images": 6, "mismatches": 0}
     assert a["latency"]["cycles_per_image_measured"] == b["latency"]["cycles_per_image_measured"]
+    # the flow of an unpruned network without synthesis (tests/test_flow.py has a pruned one with it)
+    assert "pruning" not in a and a["model"]["connections_pct"] == 100.0
+    assert "--no-synth" in a["resources"]["synthesis"]["skipped"]
     assert all(len(s["key"]) == 16 for s in b["steps"].values())
     assert "## Steps" in (steps / "report.md").read_text()
 
