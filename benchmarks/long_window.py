@@ -31,6 +31,7 @@ import yaml
 
 from qpsnn import api
 from qpsnn.codegen.estimate import design_cycles
+from qpsnn.codegen.pnr import TIMEOUT_S
 from qpsnn.codegen.rtl import spec_design
 from qpsnn.model.builder import build_model
 from qpsnn.model.data import load_spec_data
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=10, help="rtl.time_chunk: steps per pass")
     ap.add_argument("--images", type=int, default=5, help="hold-out samples simulated in RTL")
     ap.add_argument("--pnr", action="store_true", help="place and route on the ECP5 (tens of minutes)")
-    ap.add_argument("--pnr-timeout", type=int, default=3600, help="seconds the place and route may take")
+    ap.add_argument("--pnr-timeout", type=int, default=TIMEOUT_S, help="seconds the place and route may take")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)

