@@ -22,7 +22,7 @@ import time
 
 
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
-from qpsnn.codegen.pnr import TIMEOUT_S, place_and_route
+from qpsnn.codegen.pnr import ROUTERS, TIMEOUT_S, place_and_route
 from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.errors import DesignError, InputError
 from qpsnn.model.data import load_spec_data
@@ -35,11 +35,11 @@ from qpsnn.spec import parse_spec
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
           lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = TIMEOUT_S,
-          back_to_back: bool = False) -> dict:
+          back_to_back: bool = False, router: str = "router1") -> dict:
     """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `back_to_back`:
     the images also sent back to back (the throughput); `pnr`: that, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
     Fmax, once per placement seed in `seeds` (each within `pnr_timeout` seconds): the best is the
-    mode's Fmax, every seed's is kept (`pnr_seeds`). A place and route that fails is said in
+    mode's Fmax, every seed's is kept (`pnr_seeds`); `router` is nextpnr's (codegen.pnr.ROUTERS). A place and route that fails is said in
     `pnr_failed`, the simulation's figures kept."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
@@ -66,7 +66,8 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             runs, pnr_failed = [], None
             if pnr:
                 try:
-                    runs = [place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top, seed=seed, timeout=pnr_timeout)
+                    runs = [place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top, seed=seed, timeout=pnr_timeout,
+                                            router=router)
                             for seed in seeds]
                 except DesignError as exc:      # e.g. past its timeout: what was simulated stands
                     pnr_failed = str(exc)
@@ -159,6 +160,8 @@ def main(argv=None) -> int:
                     help="also send the images back to back (the throughput; --pnr does too)")
     ap.add_argument("--pnr-timeout", type=int, default=TIMEOUT_S,
                     help="seconds each place and route may take (a design of 28k LUTs took more than 3,600)")
+    ap.add_argument("--router", default="router1", choices=ROUTERS,
+                    help="nextpnr's router (router2 for designs of tens of thousands of LUTs)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
@@ -180,7 +183,7 @@ def main(argv=None) -> int:
         return 2
     try:
         res = check(args.flow, args.images, args.modes.split(","), pnr=args.pnr, seeds=seeds,
-                    pnr_timeout=args.pnr_timeout, back_to_back=args.back_to_back, **knobs)
+                    pnr_timeout=args.pnr_timeout, back_to_back=args.back_to_back, router=args.router, **knobs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,6 +30,9 @@ SYNTH = "synth_ecp5"   # the synthesis before place and route; the gate-level ch
 # seconds a synthesis and a place and route may each take by default (the 28k-LUT fast end's
 # nextpnr-ecp5 took more: rtl_check.py --pnr-timeout)
 TIMEOUT_S = 3600
+# nextpnr's routers: router1 is its ECP5 default and what every Fmax was measured with unless
+# BENCHMARKS.md says otherwise; router2 is its newer congestion-driven one, meant for large designs
+ROUTERS = ("router1", "router2")
 
 
 def find_nextpnr() -> list[str] | None:
@@ -57,9 +60,18 @@ def _tail(run: subprocess.CompletedProcess, lines: int = 6) -> str:
     return "\n".join((run.stdout + run.stderr).strip().splitlines()[-lines:])
 
 
+def _log_tail(tmp: str, lines: int = 4) -> str:
+    """The end of nextpnr's log: which pass a run that timed out was in."""
+    try:
+        with open(os.path.join(tmp, "nextpnr.log")) as fh:
+            return "\n".join(fh.read().strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log written)"
+
+
 def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = TIMEOUT_S,
                     path_levels: int = 1, target_mhz: float = TARGET_MHZ, lpf: str | None = None,
-                    textcfg: str | None = None, check_cells=None) -> dict:
+                    textcfg: str | None = None, check_cells=None, router: str = "router1") -> dict:
     """synth_ecp5 + nextpnr-ecp5 of `top`. Returns {"fmax_mhz", "device", "utilization",
     "seconds", "commands", ...}; a tool failure (including a design that does not fit) raises
     DesignError with the end of the tool's log.
@@ -69,7 +81,9 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     writes the configuration there that ecppack turns into a bitstream. `check_cells(cells)`
     sees the synthesized cells ({type: count}) before nextpnr runs and may refuse them (the
     board's fit check); the result has them under "cells" and every clock's achieved and
-    constrained MHz under "clocks"."""
+    constrained MHz under "clocks". `router` is one of ROUTERS."""
+    if router not in ROUTERS:
+        raise ValueError(f"router {router!r}: nextpnr-ecp5 routes with one of {', '.join(ROUTERS)}")
     reason = missing_tool()
     if reason:
         raise FileNotFoundError(reason)
@@ -84,7 +98,7 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
         # relative paths: the WebAssembly build sees only its working directory
         args = [f"--{DEVICE['device']}", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),
                 "--json", "ecp5.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                "--seed", str(seed), "--report", "pnr.json", "--quiet"]
+                "--seed", str(seed), "--router", router, "--report", "pnr.json", "--log", "nextpnr.log", "--quiet"]
         if lpf:
             shutil.copyfile(lpf, os.path.join(tmp, "board.lpf"))
             args += ["--lpf", "board.lpf"] + (["--textcfg", "board.config"] if textcfg else [])
@@ -95,7 +109,7 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
                                  check=False)
         except subprocess.TimeoutExpired:
             raise DesignError(f"nextpnr-ecp5 of {top} did not finish within {timeout} s on {DEVICE['name']} "
-                              "(place_and_route's timeout)") from None
+                              f"(place_and_route's timeout); its log ended:\n{_log_tail(tmp)}") from None
         report_path = os.path.join(tmp, "pnr.json")
         if run.returncode != 0 or not os.path.exists(report_path) or (textcfg and not
                                                                       os.path.exists(os.path.join(tmp, "board.config"))):
@@ -111,7 +125,7 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     achieved = min(clock["achieved"] for clock in fmax.values())
     used = {cell: entry["used"] for cell, entry in report["utilization"].items() if entry["used"]}
     commands = [f"yosys -p '{script}'", " ".join([os.path.basename(nextpnr[0])] + args)]
-    return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": target_mhz,
+    return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": target_mhz, "router": router,
             "critical_path": critical_path(report.get("critical_paths", []), path_levels), "utilization": used,
             "cells": cells, "clocks": {name: {"achieved_mhz": round(c["achieved"], 2), "constraint_mhz":
                                               round(c["constraint"], 2)} for name, c in fmax.items()},

@@ -3,6 +3,8 @@ generated network, its multipliers the same in number as the analytic model's DS
 differ: Yosys maps small ROMs to DP16KD on an ECP5 where 7-series uses LUT RAM), and a clear
 reason with the install command when the tool is missing."""
 
+import os
+
 import pytest
 
 from helpers import MLP_SPEC, trained
@@ -54,15 +56,21 @@ def test_place_and_route_past_its_timeout_is_a_design_error(monkeypatch, tmp_pat
 
     from qpsnn.errors import DesignError
 
-    def too_slow(cmd, timeout, **kwargs):
+    def too_slow(cmd, timeout, cwd, **kwargs):
+        # the log nextpnr had written when it was stopped: the message says which pass it was in
+        with open(os.path.join(cwd, cmd[cmd.index("--log") + 1]), "w") as fh:
+            fh.write("Info: Running main analytical placer.\nInfo: Routing..\nInfo: iter=40 overused=812\n")
         raise subprocess.TimeoutExpired(cmd, timeout)
     monkeypatch.setattr(pnr, "missing_tool", lambda: None)
     monkeypatch.setattr(pnr, "find_nextpnr", lambda: ["nextpnr-ecp5"])
     monkeypatch.setattr(pnr, "run_yosys", lambda *args: ("synth_ecp5", 0.0))
     monkeypatch.setattr(pnr, "synthesized_cells", lambda *args: {})
     monkeypatch.setattr(pnr.subprocess, "run", too_slow)
-    with pytest.raises(DesignError, match="nextpnr-ecp5 of top did not finish within 7 s"):
+    with pytest.raises(DesignError, match="nextpnr-ecp5 of top did not finish within 7 s") as err:
         pnr.place_and_route(str(tmp_path), [], "top", timeout=7)
+    assert str(err.value).endswith("Info: Routing..\nInfo: iter=40 overused=812")
+    with pytest.raises(ValueError, match="router3"):
+        pnr.place_and_route(str(tmp_path), [], "top", router="router3")
 
 
 def test_synthesis_past_its_timeout_is_a_design_error(monkeypatch, tmp_path):
