@@ -15,9 +15,13 @@ the point:
 
 Writes out/long_window (the flow: golden, RTL, simulation; no HLS), then the RTL checked on
 --images hold-out samples against the golden model with the ECP5 place and route
-(benchmarks/rtl_check.py), and the cycles of the same network in passes of one step (T x the
-cycles of one step) from the cycle model; benchmarks/results/long_window.json and a Markdown
-table.
+(benchmarks/rtl_check.py; the synthesized netlist kept as OUT/ecp5_synth.json), and the cycles
+of the same network in passes of one step (T x the cycles of one step) from the cycle model;
+benchmarks/results/long_window.json and a Markdown table.
+
+--place-only places OUT/ecp5_synth.json as it is (no simulation, no synthesis: those took an
+hour) and gives the Fmax with the cycles the flow measured (OUT/flow/report.json):
+benchmarks/results/long_window_pnr.json.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ import yaml
 
 from qpsnn import api
 from qpsnn.codegen.estimate import design_cycles
-from qpsnn.codegen.pnr import TIMEOUT_S
-from qpsnn.codegen.rtl import spec_design
+from qpsnn.codegen.pnr import ROUTERS, TIMEOUT_S, place_and_route
+from qpsnn.codegen.rtl import flow_design, spec_design
+from qpsnn.errors import DesignError
 from qpsnn.model.builder import build_model
 from qpsnn.model.data import load_spec_data
 from qpsnn.model.deploy import Deploy
@@ -54,6 +59,37 @@ def trained_weights(raw: dict, trained_dir: str, out_path: str) -> None:
     write_weights(out_path, model_weights(model, spec))
 
 
+def place_only(out: str, netlist: str, timeout: int, router: str) -> int:
+    """The synthesized netlist placed and routed; microseconds per sample and samples per second
+    at its Fmax from the cycles the flow's simulation measured."""
+    report_path = os.path.join(out, "flow", "report.json")
+    if not (os.path.isfile(netlist) and os.path.isfile(report_path)):
+        print(f"error: --place-only needs {netlist} and {report_path}: run with --pnr first", file=sys.stderr)
+        return 2
+    with open(report_path) as fh:
+        report = json.load(fh)
+    spec = parse_spec(report["spec"], report_path)
+    top = flow_design(Deploy.load(os.path.join(out, "flow", "deploy")), spec, report, mode="event").top
+    try:
+        placed = place_and_route("", [], top, timeout=timeout, router=router, netlist=netlist)
+    except DesignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    latency = report["latency"]
+    alone, stream = latency["cycles_per_image_measured"], latency["back_to_back"]["cycles_per_image_measured"]
+    res = {"name": spec.name, "netlist": netlist, "pnr": placed, "cycles_per_sample_measured": alone,
+           "cycles_per_sample_back_to_back_measured": stream, "us_per_sample_at_fmax": alone / placed["fmax_mhz"],
+           "samples_per_s_back_to_back_at_fmax": placed["fmax_mhz"] * 1e6 / stream}
+    os.makedirs("benchmarks/results", exist_ok=True)
+    with open("benchmarks/results/long_window_pnr.json", "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(f"{top} placed on {placed['device']} ({router}, {placed['seconds']:.0f} s): Fmax {placed['fmax_mhz']:.1f} MHz, "
+          f"{res['us_per_sample_at_fmax']:,.0f} us per sample ({alone:,.0f} cycles), "
+          f"{res['samples_per_s_back_to_back_at_fmax']:.1f} samples/s back to back; "
+          f"utilization {placed['utilization']}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--example", default="examples/nmnist_sim_events.yaml", help="the event example's spec")
@@ -65,7 +101,13 @@ def main(argv=None) -> int:
     ap.add_argument("--images", type=int, default=5, help="hold-out samples simulated in RTL")
     ap.add_argument("--pnr", action="store_true", help="place and route on the ECP5 (tens of minutes)")
     ap.add_argument("--pnr-timeout", type=int, default=TIMEOUT_S, help="seconds the place and route may take")
+    ap.add_argument("--router", default="router1", choices=ROUTERS, help="nextpnr's router")
+    ap.add_argument("--place-only", action="store_true",
+                    help="place OUT/ecp5_synth.json (an earlier --pnr run's synthesis) with the flow's measured cycles")
     args = ap.parse_args(argv)
+    netlist = os.path.join(args.out, "ecp5_synth.json")
+    if args.place_only:
+        return place_only(args.out, netlist, args.pnr_timeout, args.router)
 
     os.makedirs(args.out, exist_ok=True)
     weights = os.path.abspath(os.path.join(args.out, "weights.npz"))
@@ -82,7 +124,8 @@ def main(argv=None) -> int:
         yaml.safe_dump(raw, fh, sort_keys=False)
     flow_dir = os.path.join(args.out, "flow")
     report = api.flow(spec_path, flow_dir, hls=False, synth=False, resume=True)
-    res = check(flow_dir, args.images, ["event"], pnr=args.pnr, pnr_timeout=args.pnr_timeout)
+    res = check(flow_dir, args.images, ["event"], pnr=args.pnr, pnr_timeout=args.pnr_timeout, router=args.router,
+                keep_netlist=os.path.abspath(netlist))
 
     # the same network in passes of one step: T x the cycles of one step
     spec = parse_spec(raw, spec_path)

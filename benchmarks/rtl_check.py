@@ -35,11 +35,12 @@ from qpsnn.spec import parse_spec
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
           lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = TIMEOUT_S,
-          back_to_back: bool = False, router: str = "router1") -> dict:
+          back_to_back: bool = False, router: str = "router1", keep_netlist: str | None = None) -> dict:
     """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `back_to_back`:
     the images also sent back to back (the throughput); `pnr`: that, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
     Fmax, once per placement seed in `seeds` (each within `pnr_timeout` seconds): the best is the
-    mode's Fmax, every seed's is kept (`pnr_seeds`); `router` is nextpnr's (codegen.pnr.ROUTERS). A place and route that fails is said in
+    mode's Fmax, every seed's is kept (`pnr_seeds`); `router` is nextpnr's (codegen.pnr.ROUTERS),
+    `keep_netlist` where the synthesized netlist is kept (to place it again without synthesis). A place and route that fails is said in
     `pnr_failed`, the simulation's figures kept."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
         report = json.load(fh)
@@ -67,7 +68,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             if pnr:
                 try:
                     runs = [place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top, seed=seed, timeout=pnr_timeout,
-                                            router=router)
+                                            router=router, keep_netlist=keep_netlist)
                             for seed in seeds]
                 except DesignError as exc:      # e.g. past its timeout: what was simulated stands
                     pnr_failed = str(exc)

@@ -71,7 +71,8 @@ def _log_tail(tmp: str, lines: int = 4) -> str:
 
 def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = TIMEOUT_S,
                     path_levels: int = 1, target_mhz: float = TARGET_MHZ, lpf: str | None = None,
-                    textcfg: str | None = None, check_cells=None, router: str = "router1") -> dict:
+                    textcfg: str | None = None, check_cells=None, router: str = "router1",
+                    netlist: str | None = None, keep_netlist: str | None = None) -> dict:
     """synth_ecp5 + nextpnr-ecp5 of `top`. Returns {"fmax_mhz", "device", "utilization",
     "seconds", "commands", ...}; a tool failure (including a design that does not fit) raises
     DesignError with the end of the tool's log.
@@ -81,7 +82,9 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     writes the configuration there that ecppack turns into a bitstream. `check_cells(cells)`
     sees the synthesized cells ({type: count}) before nextpnr runs and may refuse them (the
     board's fit check); the result has them under "cells" and every clock's achieved and
-    constrained MHz under "clocks". `router` is one of ROUTERS."""
+    constrained MHz under "clocks". `router` is one of ROUTERS. `keep_netlist`: a path the
+    synthesized netlist is copied to; `netlist`: such a copy, placed as it is (no synthesis:
+    a design whose synthesis took minutes placed again, e.g. with another router)."""
     if router not in ROUTERS:
         raise ValueError(f"router {router!r}: nextpnr-ecp5 routes with one of {', '.join(ROUTERS)}")
     reason = missing_tool()
@@ -90,8 +93,14 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     nextpnr = find_nextpnr()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        script, synth_seconds = run_yosys(rtl_dir, sources, top, SYNTH, os.path.join(tmp, "ecp5.json"),
-                                          timeout)
+        if netlist:
+            shutil.copyfile(netlist, os.path.join(tmp, "ecp5.json"))
+            script, synth_seconds = f"(none: the netlist {netlist})", 0.0
+        else:
+            script, synth_seconds = run_yosys(rtl_dir, sources, top, SYNTH, os.path.join(tmp, "ecp5.json"),
+                                              timeout)
+            if keep_netlist:
+                shutil.copyfile(os.path.join(tmp, "ecp5.json"), keep_netlist)
         cells = synthesized_cells(os.path.join(tmp, "ecp5.json"), top)
         if check_cells:
             check_cells(cells)

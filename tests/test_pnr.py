@@ -24,8 +24,10 @@ def test_place_and_route_small_network(tmp_path):
     assert pnr.missing_tool() is None, pnr.missing_tool()
     _, _, _, deploy = trained(SMALL_SPEC, train={"epochs": 0, "seed": 1})
     rtl = design(deploy, mode="event")
-    result = pnr.place_and_route(str(tmp_path), write(rtl, str(tmp_path)), rtl.top)
+    kept = str(tmp_path / "ecp5_kept.json")
+    result = pnr.place_and_route(str(tmp_path), write(rtl, str(tmp_path)), rtl.top, keep_netlist=kept)
     assert 5 < result["fmax_mhz"] < 500, result
+    assert result["router"] == "router1" and result["cells"] == pnr.synthesized_cells(kept, rtl.top)
     analytic = design_resources(rtl.stages)["total"]
     assert analytic["DSP"] > 0 and result["utilization"].get("MULT18X18D", 0) == analytic["DSP"], (result, analytic)
     assert result["utilization"]["TRELLIS_FF"] > 0
@@ -71,6 +73,29 @@ def test_place_and_route_past_its_timeout_is_a_design_error(monkeypatch, tmp_pat
     assert str(err.value).endswith("Info: Routing..\nInfo: iter=40 overused=812")
     with pytest.raises(ValueError, match="router3"):
         pnr.place_and_route(str(tmp_path), [], "top", router="router3")
+
+
+def test_a_kept_netlist_is_placed_without_synthesis(monkeypatch, tmp_path):
+    """`netlist`: an earlier synthesis placed as it is (the T = 300 design's took 12 minutes),
+    with the router asked for."""
+    kept = tmp_path / "kept.json"
+    kept.write_text('{"modules": {"top": {"cells": {"a": {"type": "LUT4"}, "b": {"type": "LUT4"}}}}}')
+    placed = {}
+
+    def nextpnr(cmd, cwd, **kwargs):
+        placed.update(netlist=open(os.path.join(cwd, cmd[cmd.index("--json") + 1])).read(),
+                      router=cmd[cmd.index("--router") + 1])
+        with open(os.path.join(cwd, "pnr.json"), "w") as fh:
+            fh.write('{"fmax": {"clk": {"achieved": 80.5, "constraint": 100}}, "utilization": {}}')
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+    import subprocess
+    monkeypatch.setattr(pnr, "missing_tool", lambda: None)
+    monkeypatch.setattr(pnr, "find_nextpnr", lambda: ["nextpnr-ecp5"])
+    monkeypatch.setattr(pnr, "run_yosys", lambda *args: pytest.fail("synthesized again"))
+    monkeypatch.setattr(pnr.subprocess, "run", nextpnr)
+    result = pnr.place_and_route("", [], "top", netlist=str(kept), router="router2")
+    assert placed == {"netlist": kept.read_text(), "router": "router2"}
+    assert result["fmax_mhz"] == 80.5 and result["cells"] == {"LUT4": 2} and result["synth_seconds"] == 0
 
 
 def test_synthesis_past_its_timeout_is_a_design_error(monkeypatch, tmp_path):
