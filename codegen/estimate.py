@@ -168,22 +168,29 @@ class EngineReplay:
         and the engine takes it the cycle after at the earliest. Returns (the cycle the
         serializer takes its next vector: when the last element is picked, or the cycle after
         the accept for a vector with nothing to send; the last element's take cycle)."""
+        # a stream's elements one after the other: the first is taken once picked and the engine
+        # is ready, each later one as soon as the engine is (it is picked as the one before is
+        # taken, and the engine is busy at least that cycle), so the takes after the first are
+        # the first's plus a running sum of the elements' busy cycles
+        mask = mask.astype(bool)
         pick = np.maximum(accept + 1.0, self.register_free)
-        last_pick = accept + 1.0
-        last_take = np.zeros(len(accept))
-        for k in np.flatnonzero(mask.any(axis=0)):      # an element no stream sends changes nothing
-            m = mask[:, k]
-            take = np.maximum(pick + 1, self.ready)
-            worked = self.dense | (values[:, k] != 0)
-            self.first_take = np.where(m & np.isnan(self.first_take), take, self.first_take)
-            self.ready = np.where(m, take + np.where(worked, self.groups, 1), self.ready)
-            # its last group's weights are read G - 1 cycles after the take, then summed, then accumulated
-            self.work_done = np.where(m & worked, take + self.groups + ACCUMULATE_CYCLES, self.work_done)
-            self.register_free = np.where(m, take, self.register_free)
-            last_pick = np.where(m, pick, last_pick)
-            last_take = np.where(m, take, last_take)
-            pick = np.where(m, take, pick)          # the next element is picked as this one is taken
-        return last_pick, last_take
+        first = np.maximum(pick + 1, self.ready)
+        worked = self.dense | (values != 0)
+        busy = np.where(mask, np.where(worked, self.groups, 1), 0)
+        ends = first[:, None] + np.cumsum(busy, axis=1)            # element k's take + its busy cycles
+        takes = np.where(mask, ends - busy, -np.inf)
+        sent = mask.any(axis=1)
+        last_take = takes.max(axis=1)
+        # the last element was picked as the one before it was taken (the first: at `pick`)
+        before = np.where(takes < last_take[:, None], takes, -np.inf).max(axis=1)
+        last_pick = np.where(sent, np.where(np.isfinite(before), before, pick), accept + 1.0)
+        done = np.where(mask & worked, takes, -np.inf).max(axis=1)
+        self.first_take = np.where(sent & np.isnan(self.first_take), first, self.first_take)
+        self.ready = np.where(sent, ends[:, -1], self.ready)
+        # its last group's weights are read G - 1 cycles after the take, then summed, then accumulated
+        self.work_done = np.where(np.isfinite(done), done + self.groups + ACCUMULATE_CYCLES, self.work_done)
+        self.register_free = np.where(sent, last_take, self.register_free)
+        return last_pick, np.where(sent, last_take, 0.0)
 
     def finish_position(self, last_take):
         """After the position's last element: its currents are presented to the consumer. The
