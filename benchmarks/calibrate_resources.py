@@ -3,6 +3,8 @@
     make calibrate        (after `make run SPEC=examples/mnist_conv_pruned.yaml`)
     .venv/bin/python benchmarks/calibrate_resources.py --extend --flows out/mnist_conv_fast --seeds ""
                           (one more flow's instances next to the stored ones)
+    .venv/bin/python benchmarks/calibrate_resources.py --resynth-module readout
+                          (a module's RTL changed: its stored instances synthesized again, alone)
 
 For the shipped example networks (their flow output directories) and seeded random networks,
 in event and dense mode, generate the RTL, synthesize it with Yosys (synth_xilinx, hierarchy
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections import defaultdict
@@ -24,12 +27,14 @@ import numpy as np
 from scipy.optimize import nnls
 
 from qpsnn.codegen.resources import COEFFICIENTS, MODULE_TERMS, RESOURCE_KEYS, stage_resources
-from qpsnn.codegen.rtl import flow_design, write
+from qpsnn.codegen.rtl import HW_RTL, flow_design, write
 from qpsnn.codegen.synth import synthesize
 from qpsnn.flow import run_flow
 from qpsnn.model.deploy import Deploy
 from qpsnn.sim.random_network import random_network
 from qpsnn.spec import parse_spec
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def networks(flow_dirs: list[str], seeds: list[int], work: str):
@@ -62,6 +67,38 @@ def synthesized_instances(flow_dirs, seeds, modes, work):
             rows.append({"network": f"{label}:{mode}", "instance": "TOTAL", "module": None,
                          "stages": [[st.module, st.instance, st.params] for st in rtl.stages], "yosys": syn["top"]})
     return rows
+
+
+def resynthesized(rows: list, module: str, work: str) -> list:
+    """The stored rows with every instance of `module` synthesized again alone (its parameters
+    as stored, its ports behind registers: module_fmax.wrapper), seconds per instance instead of
+    every network again. A network's total changes by its instances' differences. Only for a
+    module that reads no memory file (the wrapper has no weights to give it)."""
+    from module_fmax import defaults, wrapper
+    text = (HW_RTL / f"{module}.v").read_text()
+    start = text.index(f"module {module}")
+    header = text[start:text.index(");", start)]
+    memo: dict = {}
+    out, delta = [], defaultdict(lambda: dict.fromkeys(RESOURCE_KEYS, 0))
+    for r in rows:
+        if r["module"] != module:
+            out.append(r)
+            continue
+        key = json.dumps(r["params"], sort_keys=True)
+        if key not in memo:
+            rtl_dir = os.path.join(work, f"{module}_{len(memo)}")
+            os.makedirs(rtl_dir)
+            shutil.copyfile(HW_RTL / f"{module}.v", os.path.join(rtl_dir, f"{module}.v"))
+            with open(os.path.join(rtl_dir, "wrap.v"), "w") as fh:
+                fh.write(wrapper(module, list({**defaults(header), **r["params"]}.items()), header))
+            syn = synthesize(rtl_dir, [os.path.join(rtl_dir, f) for f in (f"{module}.v", "wrap.v")], "wrap")
+            memo[key] = syn["instances"]["u_dut"]
+            print(f"{module} {r['params']}: {memo[key]['LUT']} LUTs (stored {r['yosys']['LUT']})", flush=True)
+        for k in RESOURCE_KEYS:
+            delta[r["network"]][k] += memo[key][k] - r["yosys"][k]
+        out.append({**r, "yosys": memo[key]})
+    return [{**r, "yosys": {**r["yosys"], **{k: r["yosys"][k] + delta[r["network"]][k] for k in RESOURCE_KEYS}}}
+            if r["module"] is None else r for r in out]
 
 
 def fit(rows, before: dict) -> dict:
@@ -99,14 +136,21 @@ def main(argv=None) -> int:
     ap.add_argument("--extend", action="store_true",
                     help="synthesize only --flows and --seeds, add them to the stored synthesis "
                          "(replacing the same networks), and fit all of it")
+    ap.add_argument("--resynth-module", metavar="MODULE",
+                    help="synthesize the stored instances of MODULE again, alone, and fit all of it")
     args = ap.parse_args(argv)
     flows = [f for f in args.flows.split(",") if os.path.isfile(os.path.join(f, "report.json"))]
     seeds = [int(s) for s in args.seeds.split(",") if s]
     cache = os.path.join(os.path.dirname(__file__), "results", "resource_synthesis.json")
-    if args.refit:          # the model's terms changed, the RTL did not: fit the stored synthesis
+    if args.refit or args.resynth_module:   # fit the stored synthesis (a module's instances made again)
         with open(cache) as fh:
             stored = json.load(fh)
         rows, flows, seeds = stored["rows"], stored["flows"], stored["seeds"]
+        if args.resynth_module:
+            with tempfile.TemporaryDirectory() as work:
+                rows = resynthesized(rows, args.resynth_module, work)
+            with open(cache, "w") as fh:
+                json.dump({**stored, "rows": rows}, fh, indent=0)
     else:
         with tempfile.TemporaryDirectory() as work:
             rows = synthesized_instances(flows, seeds, args.modes.split(","), work)

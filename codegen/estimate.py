@@ -41,7 +41,7 @@ from qpsnn.model.golden import GoldenTrace, im2col, maxpool, sumpool
 
 STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
 LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
-READOUT_CYCLES = 4      # readout: take the beat, the scan's stages, hand over the output (plus one per step, two per class)
+READOUT_CYCLES = 4      # readout: take the beat, read a class, its pass's sum, hand over the output (plus one per class and tree level; two more to compare)
 ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address registered, its read, its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
@@ -124,13 +124,14 @@ class Pool:
 
 
 class Readout:
-    """readout: takes a beat when idle (the S steps of its pass summed; on an image's last pass
-    the K classes scanned, the class out and taken), its class received READOUT_CYCLES + S +
-    2K cycles after the take (a class scanned every two cycles); a pass before the last goes
-    out as soon as it is summed, received READOUT_CYCLES + S - 1 cycles after the take."""
+    """readout: takes a beat when idle and scans its K classes one per cycle, each summed over
+    the S steps of its pass by a tree of LEVELS = ceil(log2 S) registered levels: a pass before
+    the last is received READOUT_CYCLES + K + LEVELS cycles after the take, an image's last
+    (its classes compared, the class out) two cycles later."""
 
     def __init__(self, n: int, steps: int, classes: int, passes: int = 1):
-        self.steps, self.classes, self.passes = steps, classes, passes
+        self.passes = passes
+        self.scan = classes + max(0, int(steps - 1).bit_length())    # K + LEVELS
         self.free = np.full(n, -np.inf)
         self.done: list[np.ndarray] = []
         self.beat = 0
@@ -139,10 +140,10 @@ class Readout:
         take = np.maximum(t, self.free)
         self.beat = (self.beat + 1) % self.passes
         if self.beat == 0:      # an image's last pass
-            done = take + READOUT_CYCLES + self.steps + 2 * self.classes
+            done = take + READOUT_CYCLES + self.scan + 2
             self.done.append(done)
         else:
-            done = take + READOUT_CYCLES + self.steps - 1
+            done = take + READOUT_CYCLES + self.scan
         self.free = done - 1
         return take
 

@@ -186,14 +186,22 @@ def pool_terms(p: dict) -> tuple[dict, dict]:
 
 
 def readout_terms(p: dict) -> tuple[dict, dict]:
-    """readout: lanes hold BITS varying bits (the sign extension is one bit copied; a spike is
-    one bit); the sums are accumulated one step per cycle (an adder and a T-way choice per
-    class), the scan reads a class, compares it and updates the best in three register stages."""
+    """readout: the classes scanned one per cycle: a class's T currents picked from the
+    registered lanes (a K-way choice of BITS each; a spike's lane is one varying bit), summed by
+    a tree of T - 1 adders with a register after each level, added to the passes' sum (CHUNKS
+    > 1: the sums in a ring that turns, no choice), compared with the best so far (the update
+    before forwarded: a choice and a comparator)."""
     k, t, spikes, passes = p["K"], p["T"], p.get("SPIKES", 0), p.get("CHUNKS", 1)
+    value_bits = 1 if spikes else p["BITS"]
+    levels = clog2(t) if t > 1 else 0
+    tree_w = p["BITS"] + levels
     sum_w = p["BITS"] + clog2(passes * t + 1)      # passes: the sums run over all of them
-    lut = {"sum_bits": k * sum_w * (2 if t > 1 else 1), "argmax_bits": 2 * sum_w + k, "control": 1}
-    ff = (t * k * (1 if spikes else p["BITS"]) + k * sum_w + 2 * sum_w + p["CLASS_BITS"]
-          + 2 * max(1, clog2(k)) + max(1, clog2(t)) + 8 + clog2(passes))
+    nodes = sum(-(-t // (1 << level)) for level in range(levels + 1))
+    kw = max(1, clog2(k))
+    lut = {"pick_bits": t * value_bits * (k - 1), "adder_bits": (t - 1) * tree_w + (sum_w if passes > 1 else 0),
+           "argmax_bits": 2 * sum_w, "control": 1}
+    ff = (t * k * value_bits + nodes * tree_w + 3 * sum_w + (k * sum_w if passes > 1 else 0) + p["CLASS_BITS"]
+          + kw * (levels + 4) + levels + 8 + clog2(passes))
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 

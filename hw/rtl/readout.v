@@ -11,13 +11,15 @@
 // CHUNKS > 1: an image comes as CHUNKS beats of T steps each (codegen/rtl.py's passes); each
 // goes out as its own beat (tlast low), the sums carried on, and the last pass's beat carries
 // the class and tlast.
-// Timing: the beat is registered as it is taken (the output lanes), the sums are then
-// accumulated one step per cycle from those registers (one adder per class, T cycles), and
-// the argmax scans one class every two cycles, in three register stages (the class read, its
-// comparison with the best so far, the best updated by the comparison's registered result: one
-// comparator whatever K is, and no path from the comparison's carry chain through the update's
-// enables, which was the readout's longest path alone: 8.6 ns): T + 2K + 2 cycles from the
-// beat to the class.
+// The classes are scanned one per cycle, each summed over its steps as it goes: the beat is
+// registered as it is taken (the output lanes); a class's T currents are read from there (one
+// K-way choice), summed by a tree of adders with a register after each level (LEVELS =
+// clog2(T)), added to the class's sum of the passes before (a ring of K sums that turns once
+// per class, so the class's own sum is always at its head: no choice), compared with the best
+// so far (the update of the class before forwarded into the comparison: no path from the
+// comparison's carry chain to the update's enables), and the best updated: one adder per
+// tree node and one for the passes, one comparator, whatever K is. A pass's beat goes out
+// K + LEVELS + 1 cycles after its take, the last pass's (with the class) K + LEVELS + 3.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -44,52 +46,49 @@ module readout #(
     output wire                      m_axis_tlast,
     input  wire                      m_axis_tready
 );
-    localparam integer SUM_W = BITS + $clog2(CHUNKS * T + 1);
-    localparam integer KW = (K > 1) ? $clog2(K) : 1;     // indexes the classes
+    localparam integer LEVELS = (T > 1) ? $clog2(T) : 0;
+    localparam integer TREE_W = BITS + LEVELS;                      // a class's sum over one pass
+    localparam integer SUM_W = BITS + $clog2(CHUNKS * T + 1);       // ... over all passes
+    localparam integer KW = (K > 1) ? $clog2(K) : 1;                // indexes the classes
     localparam [KW-1:0] LAST_K = KW'(K - 1);
 
-    localparam integer TW = (T > 1) ? $clog2(T) : 1;     // indexes the steps
-    localparam [TW-1:0] LAST_T = TW'(T - 1);
+    // the adder tree's nodes, level by level in one vector: level l has ceil(T / 2^l) nodes
+    function integer nodes_at(input integer level);
+        nodes_at = (T + (1 << level) - 1) >> level;
+    endfunction
+    function integer base_at(input integer level);
+        integer j;
+        begin
+            base_at = 0;
+            for (j = 0; j < level; j = j + 1) base_at = base_at + nodes_at(j);
+        end
+    endfunction
+    localparam integer NODES = base_at(LEVELS + 1);
+    localparam integer ROOT = NODES - 1;
 
-    reg signed [SUM_W-1:0] sums [0:K-1];
-    reg                    summing;     // adding step t_sum of the beat to the sums
-    reg [TW-1:0]           t_sum;
-    reg                    scanning;    // reading class k_scan (every other cycle: scan_wait low)
-    reg                    scan_wait;
-    reg [KW-1:0]           k_scan;
-    reg                    cand_valid;  // the class read in the cycle before, to compare
+    reg                    reading;     // reading class k_read's currents into the tree's level 0
+    reg [KW-1:0]           k_read;
+    reg [LEVELS:0]         level_valid;     // level l holds a class
+    reg [KW-1:0]           level_k [0:LEVELS];
+    reg [NODES*TREE_W-1:0] tree;
+    reg                    cand_valid;  // a class's sum over the passes so far
     reg                    cand_last;
     reg [KW-1:0]           cand_k;
     reg signed [SUM_W-1:0] cand;
-    reg                    better_valid;    // cand compared in the cycle before: update
+    reg                    better_valid;    // the class compared in the cycle before: update
     reg                    better;          // ... and it is the best so far
+    reg                    prev_last;
+    reg [KW-1:0]           prev_k;
+    reg signed [SUM_W-1:0] prev;            // its sum
     reg signed [SUM_W-1:0] best;
 
-    assign s_axis_tready = !summing && !scanning && !cand_valid && !better_valid && !m_axis_tvalid;
+    assign s_axis_tready = !reading && level_valid == {(LEVELS+1){1'b0}} && !cand_valid && !better_valid
+                           && !m_axis_tvalid;
     wire take = s_axis_tvalid && s_axis_tready;
-
-    // the pass of the beat taken last: the sums start at its first, the class follows its last
-    wire first_pass, last_pass;
-    generate
-        if (CHUNKS > 1) begin : g_passes
-            localparam integer CW = $clog2(CHUNKS);
-            reg [CW-1:0] pass;
-            always @(posedge clk)
-                if (rst) pass <= CW'(CHUNKS - 1);
-                else if (take) pass <= (pass == CW'(CHUNKS - 1)) ? {CW{1'b0}} : pass + 1'b1;
-            assign first_pass = pass == {CW{1'b0}};
-            assign last_pass = pass == CW'(CHUNKS - 1);
-        end else begin : g_one_pass
-            assign first_pass = 1'b1;
-            assign last_pass = 1'b1;
-        end
-    endgenerate
-    assign m_axis_tlast = last_pass;
-
 
     // the lanes of the incoming beat
     wire [T*K*LANE-1:0] lanes;
-    genvar gt, gk;
+    genvar gt, gk, gl, gi;
     generate
         for (gk = 0; gk < K; gk = gk + 1) begin : g_class
             for (gt = 0; gt < T; gt = gt + 1) begin : g_step
@@ -102,66 +101,115 @@ module readout #(
                 end
                 assign lanes[(gt*K + gk)*LANE +: LANE] = {{(LANE-BITS){v[BITS-1]}}, v};
             end
-            // step t_sum of class k from the registered lanes: a T-way multiplexer, one adder
-            reg signed [BITS-1:0] step_value;     // a lane's value: its low BITS
-            integer j;
-            always @* begin
-                step_value = m_axis_tdata[gk*LANE +: BITS];
-                for (j = 1; j < T; j = j + 1)
-                    if (t_sum == TW'(j)) step_value = m_axis_tdata[(j*K + gk)*LANE +: BITS];
+        end
+
+        // level 0: class k_read's current of each step from the registered lanes (a K-way choice)
+        for (gt = 0; gt < T; gt = gt + 1) begin : g_read
+            wire [BITS-1:0] step_values [0:K-1];      // the step's current of each class
+            for (gk = 0; gk < K; gk = gk + 1) begin : g_of_class
+                assign step_values[gk] = m_axis_tdata[(gt*K + gk)*LANE +: BITS];
             end
+            wire signed [BITS-1:0] step_value = step_values[k_read];
             always @(posedge clk)
-                if (summing)
-                    sums[gk] <= (t_sum == {TW{1'b0}} && first_pass ? {SUM_W{1'b0}} : sums[gk]) + SUM_W'(step_value);
+                if (reading) tree[gt*TREE_W +: TREE_W] <= TREE_W'(step_value);
+        end
+        // level l: pairs of level l - 1 added (an odd one out handed on)
+        for (gl = 1; gl <= LEVELS; gl = gl + 1) begin : g_level
+            for (gi = 0; gi < nodes_at(gl); gi = gi + 1) begin : g_node
+                localparam integer A = base_at(gl - 1) + 2 * gi;
+                wire signed [TREE_W-1:0] a = tree[A*TREE_W +: TREE_W];
+                wire signed [TREE_W-1:0] node;
+                if (2 * gi + 1 < nodes_at(gl - 1)) begin : g_pair
+                    wire signed [TREE_W-1:0] b = tree[(A+1)*TREE_W +: TREE_W];
+                    assign node = a + b;
+                end else begin : g_odd
+                    assign node = a;
+                end
+                always @(posedge clk)
+                    if (level_valid[gl-1]) tree[(base_at(gl) + gi)*TREE_W +: TREE_W] <= node;
+            end
         end
     endgenerate
 
+    wire signed [TREE_W-1:0] root = tree[ROOT*TREE_W +: TREE_W];
+    wire signed [SUM_W-1:0] pass_sum = SUM_W'(root);
+
+    // the pass of the beat taken last: the sums start at its first, the class follows its last;
+    // the sums of the passes before in a ring of K that turns as each class's sum is formed
+    wire last_pass;
+    wire signed [SUM_W-1:0] carried;
+    wire signed [SUM_W-1:0] total = carried + pass_sum;     // the class's sum so far
+    generate
+        if (CHUNKS > 1) begin : g_passes
+            localparam integer CW = $clog2(CHUNKS);
+            reg [CW-1:0] pass;
+            always @(posedge clk)
+                if (rst) pass <= CW'(CHUNKS - 1);
+                else if (take) pass <= (pass == CW'(CHUNKS - 1)) ? {CW{1'b0}} : pass + 1'b1;
+            wire first_pass = pass == {CW{1'b0}};
+            assign last_pass = pass == CW'(CHUNKS - 1);
+            reg signed [SUM_W-1:0] ring [0:K-1];
+            integer r;
+            always @(posedge clk)
+                if (level_valid[LEVELS]) begin
+                    for (r = 0; r < K - 1; r = r + 1) ring[r] <= ring[r+1];
+                    ring[K-1] <= total;
+                end
+            assign carried = first_pass ? {SUM_W{1'b0}} : ring[0];
+        end else begin : g_one_pass
+            assign last_pass = 1'b1;
+            assign carried = {SUM_W{1'b0}};
+        end
+    endgenerate
+    assign m_axis_tlast = last_pass;
+
+    // the comparison sees the best after the update still in flight (the class before)
+    wire signed [SUM_W-1:0] best_so_far = (better_valid && better) ? prev : best;
+
+    integer l;
     always @(posedge clk) begin
         if (take) begin
             m_axis_tdata <= lanes;
-            summing <= 1'b1;
-            t_sum <= {TW{1'b0}};
+            reading <= 1'b1;
+            k_read <= {KW{1'b0}};
         end
-        if (summing) begin
-            t_sum <= t_sum + 1'b1;
-            if (t_sum == LAST_T && !last_pass) begin    // the pass's currents out, no class yet
-                summing <= 1'b0;
+        if (reading) begin
+            k_read <= k_read + 1'b1;
+            if (k_read == LAST_K) reading <= 1'b0;
+        end
+        level_valid <= (level_valid << 1) | (LEVELS+1)'(reading);
+        level_k[0] <= k_read;
+        for (l = 1; l <= LEVELS; l = l + 1) level_k[l] <= level_k[l-1];
+
+        cand_valid <= level_valid[LEVELS] && last_pass;
+        if (level_valid[LEVELS]) begin
+            cand <= total;
+            cand_k <= level_k[LEVELS];
+            cand_last <= level_k[LEVELS] == LAST_K;
+            if (level_k[LEVELS] == LAST_K && !last_pass)    // the pass's currents out, no class yet
                 m_axis_tvalid <= 1'b1;
-            end
-            if (t_sum == LAST_T && last_pass) begin
-                summing <= 1'b0;
-                scanning <= 1'b1;
-                scan_wait <= 1'b0;
-                k_scan <= {KW{1'b0}};
-            end
         end
 
-        // a class read while the one before is updated: cand is read for the update before
-        // this edge replaces it
-        cand_valid <= scanning && !scan_wait;
-        if (scanning) scan_wait <= !scan_wait;
-        if (scanning && !scan_wait) begin
-            cand <= sums[k_scan];
-            cand_k <= k_scan;
-            cand_last <= k_scan == LAST_K;
-            if (k_scan == LAST_K) scanning <= 1'b0;
-            k_scan <= k_scan + 1'b1;
-        end
         better_valid <= cand_valid;
-        if (cand_valid) better <= cand_k == {KW{1'b0}} || cand > best;
+        if (cand_valid) begin
+            better <= cand_k == {KW{1'b0}} || cand > best_so_far;
+            prev <= cand;
+            prev_k <= cand_k;
+            prev_last <= cand_last;
+        end
         if (better_valid) begin
             if (better) begin
-                best <= cand;
-                m_axis_tuser <= CLASS_BITS'(cand_k);
+                best <= prev;
+                m_axis_tuser <= CLASS_BITS'(prev_k);
             end
-            if (cand_last) m_axis_tvalid <= 1'b1;
+            if (prev_last) m_axis_tvalid <= 1'b1;
         end
 
         if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
 
         if (rst) begin
-            summing <= 1'b0;
-            scanning <= 1'b0;
+            reading <= 1'b0;
+            level_valid <= {(LEVELS+1){1'b0}};
             cand_valid <= 1'b0;
             better_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
