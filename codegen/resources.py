@@ -39,6 +39,16 @@ def bram18(depth: int, width: int) -> int:
     return min(best, best36)
 
 
+def adder_tree_bits(n: int, w: int) -> int:
+    """The adders' bits of adder_tree over n values of w bits: at level l, n / 2^l pairs (an
+    odd one out handed on) of w + l bits."""
+    bits, nodes, level = 0, n, 1
+    while nodes > 1:
+        bits += (nodes // 2) * (w + level)
+        nodes, level = -(-nodes // 2), level + 1
+    return bits
+
+
 def engine_terms(p: dict) -> tuple[dict, dict]:
     """accumulate_engine: (structural LUT terms, exact FF / BRAM18 / DSP)."""
     simd, pe, t_in, n_out = p.get("SIMD", 1), p["PE"], p["T_IN"], p["N_OUT"]
@@ -58,13 +68,16 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # with one pixel per element and one group, each DSP takes its product's register and its
     # lane's accumulator (the P register accumulates)
     in_dsp = dsp and groups == 1 and simd == 1
-    tree_bits = t_in * pe * max(simd - 1, 0) * dot_w + (products * w_bits if in_bits == 1 else 0)
+    # the products (PW bits: a spike's is its weight) summed by a balanced tree (adder_tree),
+    # level l's adders PW + l bits wide; a spike's selection is one more LUT per weight bit
+    pw = w_bits + 1 if in_bits == 1 else in_bits + w_bits + 1 + (0 if shift_add else 1)
+    tree_bits = (t_in * pe * adder_tree_bits(simd, pw) + (products * w_bits if in_bits == 1 else 0))
     # one adder per step and PE lane (its G accumulators turn through it as a ring), unless in
     # the DSP; the bias added to the shadow's sums for the output register (a carry chain on
     # the varying bits; none without a bias)
     lut = {"accumulate_bits": 0 if in_dsp else t_in * pe * acc_w,
-           # the element's SIMD products summed in a chain of DOT_W-bit adders, per step and lane;
-           # a ROM of one word holds constants, which synthesis folds into the adders
+           # the element's SIMD products summed per step and lane; a ROM of one word holds
+           # constants, which synthesis folds into the adders
            "adder_tree_bits": tree_bits if depth > 1 else 0,
            "constant_tree_bits": tree_bits if depth == 1 else 0,
            "shift_add_bits": products * (in_bits - 1) * dot_w if shift_add else 0,

@@ -132,7 +132,7 @@ def _quote(name: str) -> str:
 RTL_MODES = ("event", "dense")
 # library modules that other library modules instantiate
 SUBMODULES = {"lif_layer": ("lif_unit",), "conv_window": ("element_serializer",),
-              "accumulate_engine": ("registered_product",),
+              "accumulate_engine": ("registered_product", "adder_tree"), "readout": ("adder_tree",),
               "vector_serializer": ("element_serializer",), "uart_link": ("uart_rx", "uart_tx")}
 
 

@@ -88,6 +88,14 @@ def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip, rows):
                     {"seed": 11, "maps": 3, "pads": list(pads), "zeros": 0.6, **STRESS}) == 0
 
 
+# one value; an odd one out at two levels; the engine's 16 spike-selected weights into its wider
+# DOT_W; the readout's registered tree over 5 steps
+@pytest.mark.parametrize("n,w,registered,sum_w", [(1, 5, 0, 5), (5, 6, 0, 9), (16, 5, 0, 11), (5, 8, 1, 12)])
+def test_adder_tree(tmp_path, n, w, registered, sum_w):
+    assert run_unit("adder_tree", {"N": n, "W": w, "REGISTERED": registered, "SUM_W": sum_w}, str(tmp_path),
+                    {"seed": 5, "sets": 200}) == 0
+
+
 # the first layer's pixel products (9 bits x a 4-bit code's V at 5), the widest, a product wider than
 # P_BITS keeps its low bits
 @pytest.mark.parametrize("a_bits,b_bits,p_bits", [(9, 5, 14), (18, 18, 36), (6, 7, 8)])

@@ -225,29 +225,33 @@ module accumulate_engine #(
                     registered_product #(.A_BITS(IN_BITS + 1), .B_BITS(VW), .P_BITS(DOT_W)) u_product (
                         .clk(clk), .a(x), .b(w), .p(dot_q[(gt*PE + gp)*DOT_W +: DOT_W]));
                 end else begin : g_sum
-                    wire signed [DOT_W-1:0] terms [0:SIMD];
-                    assign terms[0] = {DOT_W{1'b0}};
+                    // the products, PW bits each, summed by a balanced tree (adder_tree)
+                    localparam integer PW = (IN_BITS == 1) ? VW : (IN_BITS <= SHIFT_ADD_BITS) ? IN_BITS + VW
+                                                                                           : IN_BITS + 1 + VW;
+                    wire [SIMD*PW-1:0] products;
                     for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
                         wire [IN_BITS-1:0]     x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
                         wire [W_BITS-1:0]      code = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
                         wire signed [VW-1:0]   w = $signed({code ^ TOP_BIT, 1'b1});    // 2 code - S
-                        wire signed [DOT_W-1:0] product;
+                        wire signed [PW-1:0]   product;
                         if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
-                            assign product = x[0] ? DOT_W'(w) : {DOT_W{1'b0}};
+                            assign product = x[0] ? w : {PW{1'b0}};
                         end else if (IN_BITS <= SHIFT_ADD_BITS) begin : g_count
-                            wire signed [DOT_W-1:0] partial [0:IN_BITS];
-                            assign partial[0] = {DOT_W{1'b0}};
+                            wire signed [PW-1:0] partial [0:IN_BITS];
+                            assign partial[0] = {PW{1'b0}};
                             for (gb = 0; gb < IN_BITS; gb = gb + 1) begin : g_bit
-                                assign partial[gb + 1] = partial[gb] + (x[gb] ? DOT_W'(w) <<< gb : {DOT_W{1'b0}});
+                                assign partial[gb + 1] = partial[gb] + (x[gb] ? PW'(w) <<< gb : {PW{1'b0}});
                             end
                             assign product = partial[IN_BITS];
                         end else begin : g_pixel
                             assign product = $signed({1'b0, x}) * w;
                         end
-                        assign terms[gj + 1] = terms[gj] + product;
+                        assign products[gj*PW +: PW] = product;
                     end
+                    wire [DOT_W-1:0] dot;
+                    adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (.clk(clk), .terms(products), .sum(dot));
                     reg [DOT_W-1:0] dot_r;
-                    always @(posedge clk) dot_r <= terms[SIMD];
+                    always @(posedge clk) dot_r <= dot;
                     assign dot_q[(gt*PE + gp)*DOT_W +: DOT_W] = dot_r;
                 end
             end

@@ -13,8 +13,8 @@
 // the class and tlast.
 // The classes are scanned one per cycle, each summed over its steps as it goes: the beat is
 // registered as it is taken (the output lanes); a class's T currents are read from there (one
-// K-way choice), summed by a tree of adders with a register after each level (LEVELS =
-// clog2(T)), added to the class's sum of the passes before (a ring of K sums that turns once
+// K-way choice), summed by a tree of adders with a register after each level (adder_tree,
+// LEVELS = clog2(T)), added to the class's sum of the passes before (a ring of K sums that turns once
 // per class, so the class's own sum is always at its head: no choice), compared with the best
 // so far (the update of the class before forwarded into the comparison: no path from the
 // comparison's carry chain to the update's enables), and the best updated: one adder per
@@ -47,30 +47,14 @@ module readout #(
     input  wire                      m_axis_tready
 );
     localparam integer LEVELS = (T > 1) ? $clog2(T) : 0;
-    localparam integer TREE_W = BITS + LEVELS;                      // a class's sum over one pass
     localparam integer SUM_W = BITS + $clog2(CHUNKS * T + 1);       // ... over all passes
     localparam integer KW = (K > 1) ? $clog2(K) : 1;                // indexes the classes
     localparam [KW-1:0] LAST_K = KW'(K - 1);
-
-    // the adder tree's nodes, level by level in one vector: level l has ceil(T / 2^l) nodes
-    function integer nodes_at(input integer level);
-        nodes_at = (T + (1 << level) - 1) >> level;
-    endfunction
-    function integer base_at(input integer level);
-        integer j;
-        begin
-            base_at = 0;
-            for (j = 0; j < level; j = j + 1) base_at = base_at + nodes_at(j);
-        end
-    endfunction
-    localparam integer NODES = base_at(LEVELS + 1);
-    localparam integer ROOT = NODES - 1;
 
     reg                    reading;     // reading class k_read's currents into the tree's level 0
     reg [KW-1:0]           k_read;
     reg [LEVELS:0]         level_valid;     // level l holds a class
     reg [KW-1:0]           level_k [0:LEVELS];
-    reg [NODES*TREE_W-1:0] tree;
     reg                    cand_valid;  // a class's sum over the passes so far
     reg                    cand_last;
     reg [KW-1:0]           cand_k;
@@ -88,7 +72,8 @@ module readout #(
 
     // the lanes of the incoming beat
     wire [T*K*LANE-1:0] lanes;
-    genvar gt, gk, gl, gi;
+    wire [T*BITS-1:0] class_steps;         // class k_read's T currents
+    genvar gt, gk;
     generate
         for (gk = 0; gk < K; gk = gk + 1) begin : g_class
             for (gt = 0; gt < T; gt = gt + 1) begin : g_step
@@ -103,36 +88,20 @@ module readout #(
             end
         end
 
-        // level 0: class k_read's current of each step from the registered lanes (a K-way choice)
+        // class k_read's current of each step from the registered lanes (a K-way choice each),
+        // summed by a registered tree: level 0 is this choice registered
         for (gt = 0; gt < T; gt = gt + 1) begin : g_read
             wire [BITS-1:0] step_values [0:K-1];      // the step's current of each class
             for (gk = 0; gk < K; gk = gk + 1) begin : g_of_class
                 assign step_values[gk] = m_axis_tdata[(gt*K + gk)*LANE +: BITS];
             end
-            wire signed [BITS-1:0] step_value = step_values[k_read];
-            always @(posedge clk)
-                if (reading) tree[gt*TREE_W +: TREE_W] <= TREE_W'(step_value);
-        end
-        // level l: pairs of level l - 1 added (an odd one out handed on)
-        for (gl = 1; gl <= LEVELS; gl = gl + 1) begin : g_level
-            for (gi = 0; gi < nodes_at(gl); gi = gi + 1) begin : g_node
-                localparam integer A = base_at(gl - 1) + 2 * gi;
-                wire signed [TREE_W-1:0] a = tree[A*TREE_W +: TREE_W];
-                wire signed [TREE_W-1:0] node;
-                if (2 * gi + 1 < nodes_at(gl - 1)) begin : g_pair
-                    wire signed [TREE_W-1:0] b = tree[(A+1)*TREE_W +: TREE_W];
-                    assign node = a + b;
-                end else begin : g_odd
-                    assign node = a;
-                end
-                always @(posedge clk)
-                    if (level_valid[gl-1]) tree[(base_at(gl) + gi)*TREE_W +: TREE_W] <= node;
-            end
+            assign class_steps[gt*BITS +: BITS] = step_values[k_read];
         end
     endgenerate
 
-    wire signed [TREE_W-1:0] root = tree[ROOT*TREE_W +: TREE_W];
-    wire signed [SUM_W-1:0] pass_sum = SUM_W'(root);
+    wire signed [SUM_W-1:0] pass_sum;        // the class's sum over this pass's steps
+    adder_tree #(.N(T), .W(BITS), .REGISTERED(1), .SUM_W(SUM_W)) u_steps (
+        .clk(clk), .terms(class_steps), .sum(pass_sum));
 
     // the pass of the beat taken last: the sums start at its first, the class follows its last;
     // the sums of the passes before in a ring of K that turns as each class's sum is formed
