@@ -249,7 +249,11 @@ module accumulate_engine #(
                         assign products[gj*PW +: PW] = product;
                     end
                     wire [DOT_W-1:0] dot;
-                    adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (.clk(clk), .terms(products), .sum(dot));
+                    if (SIMD > 1) begin : g_tree
+                        adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (.clk(clk), .terms(products), .sum(dot));
+                    end else begin : g_one      // no module boundary between the product and its register
+                        assign dot = DOT_W'($signed(products));
+                    end
                     reg [DOT_W-1:0] dot_r;
                     always @(posedge clk) dot_r <= dot;
                     assign dot_q[(gt*PE + gp)*DOT_W +: DOT_W] = dot_r;
