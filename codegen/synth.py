@@ -1,7 +1,7 @@
 """Real synthesis of the generated RTL with Yosys: `synth_xilinx` maps it onto 7-series cells
-(LUT1-6, distributed RAM, FDRE, CARRY4, DSP48E1, RAMB18E1/36E1). The hierarchy is kept, so
-one run gives the cells of every stage instance (a layer's window, engine, LIF, ...) and of
-the whole top.
+(LUT1-6, distributed RAM, FDRE, CARRY4, DSP48E1, RAMB18E1/36E1). The stage instances (a
+layer's window, engine, LIF, ...) are kept apart, their own submodules flattened into them, so
+one run gives the cells of every stage and of the whole top.
 
 Yosys is found on PATH (`make setup` installs Debian's package when it can); when it is
 missing, `find_yosys` says which command installs it and the caller reports that instead.
@@ -67,16 +67,17 @@ def _flat_cells(modules: dict, name: str, memo: dict) -> Counter:
 
 
 def run_yosys(rtl_dir: str, sources: list[str], top: str, synth: str, netlist: str, timeout: int,
-              verilog: str | None = None) -> tuple[str, float]:
+              verilog: str | None = None, prepare: str = "") -> tuple[str, float]:
     """Yosys `synth` (synth_xilinx, synth_ecp5) of `top` (sources in rtl_dir, where the $readmemh
     files are), the netlist written as JSON to `netlist` (and, given `verilog`, as Verilog there
-    too: the gate-level simulation's source). Returns (script, seconds); a failure raises
-    DesignError with the end of Yosys' log, as does one past `timeout` seconds."""
+    too: the gate-level simulation's source); `prepare`: commands run before the synthesis.
+    Returns (script, seconds); a failure raises DesignError with the end of Yosys' log, as does
+    one past `timeout` seconds."""
     files = " ".join(os.path.relpath(s, rtl_dir) for s in sources)
     # -defer: elaborate modules only with the parameters the top gives them; QPSNN_ECP5: the
     # RTL's ECP5 primitives where Yosys would not use a block's own registers (registered_product)
     define = " -DQPSNN_ECP5" if synth == "synth_ecp5" else ""
-    script = f"read_verilog -defer -sv{define} {files}; {synth} -top {top}; write_json {netlist}"
+    script = f"read_verilog -defer -sv{define} {files}; {prepare}{synth} -top {top}; write_json {netlist}"
     if verilog:
         script += f"; write_verilog -noattr {verilog}"
     start = time.perf_counter()
@@ -100,7 +101,11 @@ def synthesize(rtl_dir: str, sources: list[str], top: str, timeout: int = 3600) 
         raise FileNotFoundError(f"yosys not found; install it with: {YOSYS_INSTALL}")
     with tempfile.TemporaryDirectory() as tmp:
         netlist = os.path.join(tmp, "netlist.json")
-        script, seconds = run_yosys(rtl_dir, sources, top, "synth_xilinx", netlist, timeout)
+        # the stages (the top's u_* instances) counted apart; their own submodules (adder_tree,
+        # lif_unit, ...) flattened into them, so that synthesis optimizes across those
+        # boundaries as a vendor tool's would (kept, one cost the shipped network 920 LUTs)
+        script, seconds = run_yosys(rtl_dir, sources, top, "synth_xilinx -flatten", netlist, timeout,
+                                    prepare=f"hierarchy -top {top}; setattr -set keep_hierarchy 1 {top}/c:u_*; ")
         with open(netlist) as fh:
             modules = json.load(fh)["modules"]
     memo: dict = {}
