@@ -251,7 +251,7 @@ module accumulate_engine #(
                     wire [DOT_W-1:0] dot;
                     if (SIMD > 1) begin : g_tree
                         adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (.clk(clk), .terms(products), .sum(dot));
-                    end else begin : g_one      // no module boundary between the product and its register
+                    end else begin : g_one      // one product: no tree
                         assign dot = DOT_W'($signed(products));
                     end
                     reg [DOT_W-1:0] dot_r;
