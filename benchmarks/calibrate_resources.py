@@ -101,13 +101,27 @@ def resynthesized(rows: list, module: str, work: str) -> list:
             if r["module"] is None else r for r in out]
 
 
+TRIMMED = 0.2     # an instance synthesized to less than this share of its predicted LUTs
+
+
+def trimmed(row: dict, before: dict) -> bool:
+    """Synthesis proved most of the instance constant: an untrained random network's LIF
+    layer whose currents can never reach its threshold keeps 4 of its 400 LUTs once its neuron
+    logic is flattened into it. The weights its spikes set are data, which a model of the
+    structure cannot know: such an instance is left out of the fit (and reported)."""
+    predicted = sum(before.get(row["module"], {}).get(t, 1.0) * v
+                    for t, v in MODULE_TERMS[row["module"]](row["params"])[0].items())
+    return row["yosys"]["LUT"] < TRIMMED * predicted
+
+
 def fit(rows, before: dict) -> dict:
-    """Per module, the weights of its LUT terms by non-negative least squares. A term no
+    """Per module, the weights of its LUT terms by non-negative least squares (instances
+    synthesis trimmed to a fraction left out: `trimmed`). A term no
     instance exercises (zero in every row: e.g. the shift-and-add products of counts when no
     network has a sum pool) keeps its weight from `before` (the coefficients so far), 1.0 if new."""
     by_module = defaultdict(list)
     for r in rows:
-        if r["module"]:
+        if r["module"] and not trimmed(r, before):
             by_module[r["module"]].append(r)
     weights = {}
     for module, items in sorted(by_module.items()):

@@ -5,7 +5,7 @@ registered, to see which module holds the clock and what a change to it bought.
     ... --instance u_lif1 --param LANES=8          (a parameter other than the design's)
     ... --instance u_conv0_engine --library ../wt/hw/rtl   (a changed module tried before it goes in)
 
-Prints the Fmax, the cells and the critical path down to three levels of hierarchy.
+Prints the Fmax, the cells and the critical path down to five levels of hierarchy.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import shutil
 import sys
 import tempfile
 
-from qpsnn.codegen.pnr import place_and_route
-from qpsnn.codegen.rtl import spec_design, write
+from qpsnn.codegen.pnr import ROUTERS, place_and_route
+from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.model.deploy import Deploy
 from qpsnn.spec import parse_spec
 
@@ -60,11 +60,13 @@ def main(argv=None) -> int:
     ap.add_argument("--instance", required=True, help="a stage of its design, e.g. u_lif1")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--router", default="router1", choices=ROUTERS, help="nextpnr's router")
     ap.add_argument("--library", help="a directory of hw/rtl modules to use instead of the installed library's")
     args = ap.parse_args(argv)
     with open(os.path.join(args.flow, "report.json")) as fh:
-        spec = parse_spec(json.load(fh)["spec"], os.path.join(args.flow, "report.json"))
-    design = spec_design(Deploy.load(os.path.join(args.flow, "deploy")), spec)
+        report = json.load(fh)
+    spec = parse_spec(report["spec"], os.path.join(args.flow, "report.json"))
+    design = flow_design(Deploy.load(os.path.join(args.flow, "deploy")), spec, report)     # a fold's knobs too
     stage = next((s for s in design.stages if s.instance == args.instance), None)
     if stage is None:
         print(f"error: no instance {args.instance!r}; the design has {[s.instance for s in design.stages]}",
@@ -92,7 +94,8 @@ def main(argv=None) -> int:
         with open(os.path.join(tmp, "wrap.v"), "w") as fh:
             fh.write(wrapper(stage.module, list(params.items()), header))
         library = [s for s in sources if os.path.basename(s) != f"{design.top}.v"]
-        placed = place_and_route(tmp, library + [os.path.join(tmp, "wrap.v")], "wrap", seed=args.seed, path_levels=3)
+        placed = place_and_route(tmp, library + [os.path.join(tmp, "wrap.v")], "wrap", seed=args.seed, path_levels=5,
+                                 router=args.router, timeout=10800)
     path = placed["critical_path"]
     print(f"{args.instance} ({stage.module}, {', '.join(f'{k}={v}' for k, v in params.items())}):")
     print(f"  Fmax {placed['fmax_mhz']:.1f} MHz on {placed['device']}, seed {args.seed}; cells {placed['utilization']}")

@@ -282,7 +282,7 @@ def resource_report(rtl_design, rtl_dir: str, synth: bool = True, part: str | No
         out["synthesis"] = {"skipped": f"yosys not found; install it with: {YOSYS_INSTALL}"}
     else:
         syn = synthesize(rtl_dir, rtl_design.sources(rtl_dir), rtl_design.top)
-        out["synthesis"] = {"tool": syn["yosys"], "flow": "synth_xilinx (7-series cells), each stage apart (its submodules flattened into it)",
+        out["synthesis"] = {"tool": syn["yosys"], "flow": "synth_xilinx (7-series cells), hierarchy kept",
                             "seconds": syn["seconds"], "top": syn["top"], "stages": syn["instances"]}
     layers: dict = {}
     for st in rtl_design.stages:

@@ -1,7 +1,7 @@
 """Real synthesis of the generated RTL with Yosys: `synth_xilinx` maps it onto 7-series cells
-(LUT1-6, distributed RAM, FDRE, CARRY4, DSP48E1, RAMB18E1/36E1). The stage instances (a
-layer's window, engine, LIF, ...) are kept apart, their own submodules flattened into them, so
-one run gives the cells of every stage and of the whole top.
+(LUT1-6, distributed RAM, FDRE, CARRY4, DSP48E1, RAMB18E1/36E1). The hierarchy is kept (but
+for adder_tree, flattened into its user), so one run gives the cells of every stage instance
+(a layer's window, engine, LIF, ...) and of the whole top.
 
 Yosys is found on PATH (`make setup` installs Debian's package when it can); when it is
 missing, `find_yosys` says which command installs it and the caller reports that instead.
@@ -101,11 +101,12 @@ def synthesize(rtl_dir: str, sources: list[str], top: str, timeout: int = 3600) 
         raise FileNotFoundError(f"yosys not found; install it with: {YOSYS_INSTALL}")
     with tempfile.TemporaryDirectory() as tmp:
         netlist = os.path.join(tmp, "netlist.json")
-        # the stages (the top's u_* instances) counted apart; their own submodules (adder_tree,
-        # lif_unit, ...) flattened into them, so that synthesis optimizes across those
-        # boundaries as a vendor tool's would (kept, one cost the shipped network 920 LUTs)
+        # the hierarchy kept (each stage's cells counted apart, as the resource model is fitted),
+        # but adder_tree flattened into its engine or readout: synthesis folds a one-word ROM's
+        # constant weights into the tree's adders only without the boundary between them
         script, seconds = run_yosys(rtl_dir, sources, top, "synth_xilinx -flatten", netlist, timeout,
-                                    prepare=f"hierarchy -top {top}; setattr -set keep_hierarchy 1 {top}/c:u_*; ")
+                                    prepare=f"hierarchy -top {top}; setattr -mod -set keep_hierarchy 1 *; "
+                                            f"setattr -mod -unset keep_hierarchy *adder_tree*; ")
         with open(netlist) as fh:
             modules = json.load(fh)["modules"]
     memo: dict = {}
