@@ -202,8 +202,8 @@ def readout_terms(p: dict) -> tuple[dict, dict]:
     """readout: the classes scanned one per cycle: a class's T currents picked from the
     registered lanes (a K-way choice of BITS each; a spike's lane is one varying bit), summed by
     a tree of T - 1 adders with a register after each level, added to the passes' sum (CHUNKS
-    > 1: the sums in a ring that turns, no choice), compared with the best so far (the update
-    before forwarded: a choice and a comparator)."""
+    > 1: the sums in a ring that turns, no choice), compared with the best so far and with the
+    class before (two comparators)."""
     k, t, spikes, passes = p["K"], p["T"], p.get("SPIKES", 0), p.get("CHUNKS", 1)
     value_bits = 1 if spikes else p["BITS"]
     levels = clog2(t) if t > 1 else 0

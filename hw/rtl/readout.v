@@ -16,9 +16,10 @@
 // K-way choice), summed by a tree of adders with a register after each level (adder_tree,
 // LEVELS = clog2(T)), added to the class's sum of the passes before (a ring of K sums that turns once
 // per class, so the class's own sum is always at its head: no choice), compared with the best
-// so far (the update of the class before forwarded into the comparison: no path from the
-// comparison's carry chain to the update's enables), and the best updated: one adder per
-// tree node and one for the passes, one comparator, whatever K is. A pass's beat goes out
+// so far and with the class before (whose update may still be in flight: both comparisons at
+// once, the right one chosen after, so no choice sits in front of a comparator's carry chain),
+// and the best updated: one adder per tree node and one for the passes, two comparators,
+// whatever K is. A pass's beat goes out
 // K + LEVELS + 1 cycles after its take, the last pass's (with the class) K + LEVELS + 3.
 `resetall
 `timescale 1ns / 1ps
