@@ -74,10 +74,8 @@ def resynthesized(rows: list, module: str, work: str) -> list:
     as stored, its ports behind registers: module_fmax.wrapper), seconds per instance instead of
     every network again. A network's total changes by its instances' differences. Only for a
     module that reads no memory file (the wrapper has no weights to give it)."""
-    from module_fmax import defaults, wrapper
-    text = (HW_RTL / f"{module}.v").read_text()
-    start = text.index(f"module {module}")
-    header = text[start:text.index(");", start)]
+    from module_fmax import defaults, module_header, wrapper
+    header = module_header((HW_RTL / f"{module}.v").read_text(), module)
     memo: dict = {}
     out, delta = [], defaultdict(lambda: dict.fromkeys(RESOURCE_KEYS, 0))
     for r in rows:
@@ -101,27 +99,13 @@ def resynthesized(rows: list, module: str, work: str) -> list:
             if r["module"] is None else r for r in out]
 
 
-TRIMMED = 0.2     # an instance synthesized to less than this share of its predicted LUTs
-
-
-def trimmed(row: dict, before: dict) -> bool:
-    """Synthesis proved most of the instance constant: an untrained random network's LIF
-    layer whose currents can never reach its threshold keeps 4 of its 400 LUTs once its neuron
-    logic is flattened into it. The weights its spikes set are data, which a model of the
-    structure cannot know: such an instance is left out of the fit (and reported)."""
-    predicted = sum(before.get(row["module"], {}).get(t, 1.0) * v
-                    for t, v in MODULE_TERMS[row["module"]](row["params"])[0].items())
-    return row["yosys"]["LUT"] < TRIMMED * predicted
-
-
 def fit(rows, before: dict) -> dict:
-    """Per module, the weights of its LUT terms by non-negative least squares (instances
-    synthesis trimmed to a fraction left out: `trimmed`). A term no
+    """Per module, the weights of its LUT terms by non-negative least squares. A term no
     instance exercises (zero in every row: e.g. the shift-and-add products of counts when no
     network has a sum pool) keeps its weight from `before` (the coefficients so far), 1.0 if new."""
     by_module = defaultdict(list)
     for r in rows:
-        if r["module"] and not trimmed(r, before):
+        if r["module"]:
             by_module[r["module"]].append(r)
     weights = {}
     for module, items in sorted(by_module.items()):

@@ -27,6 +27,12 @@ PORT = re.compile(r"(input|output)\s+(?:wire|reg)\s*(?:signed\s*)?(\[[^\]]*\])?\
 PARAMETER = re.compile(r"^\s*parameter\s+(?:integer\s+)?(\w+)\s*=\s*(.+?),?\s*$", re.M)
 
 
+def module_header(text: str, module: str) -> str:
+    """The module's header in its source: from `module` to the end of its port list."""
+    start = text.index(f"module {module}")
+    return text[start:text.index(");", start)]
+
+
 def defaults(header: str) -> dict:
     """The module's parameters with their default expressions (one per line, comments dropped)."""
     return dict(PARAMETER.findall(re.sub(r"//.*", "", header.split(") (")[0])))
@@ -88,8 +94,7 @@ def main(argv=None) -> int:
                     shutil.copyfile(changed, source)
         with open(os.path.join(tmp, f"{stage.module}.v")) as fh:
             text = fh.read()
-        start = text.index(f"module {stage.module}")
-        header = text[start:text.index(");", start)]
+        header = module_header(text, stage.module)
         params = {**defaults(header), **params}
         with open(os.path.join(tmp, "wrap.v"), "w") as fh:
             fh.write(wrapper(stage.module, list(params.items()), header))
