@@ -43,6 +43,12 @@ STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
 LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
 READOUT_CYCLES = 4      # readout: take the beat, read a class, its pass's sum, hand over the output (plus one per class and tree level; two more to compare)
 ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address registered, its read, its output register, the products summed, the accumulate
+
+
+def tree_lag(simd: int) -> int:
+    """The cycles an engine's sum over SIMD inputs adds to ACCUMULATE_CYCLES: its adder tree's
+    levels have a register each, the root's being the products' register of SIMD <= 2."""
+    return max(0, int(simd - 1).bit_length() - 1)
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
@@ -151,8 +157,9 @@ class Readout:
 class EngineReplay:
     """The handshakes of one accumulate engine, for N independent streams at once (lanes)."""
 
-    def __init__(self, n: int, groups: int, mode: str):
+    def __init__(self, n: int, groups: int, mode: str, simd: int = 1):
         self.groups, self.dense = groups, mode == "dense"
+        self.pipeline = ACCUMULATE_CYCLES + tree_lag(simd)     # from a group's read to its accumulate
         self.consumer = None                    # the next stage: push(presented) -> taken
         self.taken = np.full(n, -np.inf)        # the last beat left the output register
         self.ready = np.zeros(n)      # first cycle the engine can take an element
@@ -189,7 +196,7 @@ class EngineReplay:
         self.first_take = np.where(sent & np.isnan(self.first_take), first, self.first_take)
         self.ready = np.where(sent, ends[:, -1], self.ready)
         # its last group's weights are read G - 1 cycles after the take, then summed, then accumulated
-        self.work_done = np.where(np.isfinite(done), done + self.groups + ACCUMULATE_CYCLES, self.work_done)
+        self.work_done = np.where(np.isfinite(done), done + self.groups + self.pipeline, self.work_done)
         self.register_free = np.where(sent, last_take, self.register_free)
         return last_pick, np.where(sent, last_take, 0.0)
 
@@ -340,8 +347,8 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
         kind = layer["type"]
         if kind in ("conv", "dense"):
             n_out = deploy.array(layer["weights"]).shape[-1]
-            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // layer_pe[layer["name"]], mode)
             simd = layer_simd.get(layer["name"], 1)
+            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // layer_pe[layer["name"]], mode, simd)
             elems = grouped(inputs[layer["name"]], simd)
             if kind == "conv":
                 rows = layer_rows.get(layer["name"], line_buffer_rows(layer["kernel"], layer["stride"], shape[0]))

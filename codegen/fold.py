@@ -9,7 +9,9 @@ the one that leaves the fastest design, and the walk goes on while such moves ca
 steps make a path from small to fast; a target interval picks the first point on it that meets
 it, a LUT budget the fastest point within it; a local search then moves one knob up or down,
 or one down and another up, while that keeps the target (budget) and saves LUTs (cycles): the
-LUTs are not monotone in the knobs (a ROM's shape changes with pe and simd). Knobs the spec sets by hand stay as they are.
+LUTs are not monotone in the knobs (a ROM's shape changes with pe and simd), nor are the cycles
+(a wider sum's adder tree is deeper), so a target past the path's fastest point first gets a
+local search for the fastest. Knobs the spec sets by hand stay as they are.
 """
 
 from __future__ import annotations
@@ -231,6 +233,9 @@ def fold(deploy, images: np.ndarray, trace, mode: str = "event", time_chunk: int
             return bool(first) and p.luts > PAST_TARGET * first[0].luts
 
         path = folder.path(fixed, stop=far_enough)
+        if not first:       # past the path's fastest: a local search for a faster point (a wider
+                            # sum's tree adds cycles, so the fastest can have a narrower knob)
+            folder.best(path, fixed, lambda q: True, lambda p: (p.interval, p.luts))
         if not any(p.interval <= interval for p in folder.cache.values()):
             best = min(folder.cache.values(), key=lambda p: (p.interval, p.luts))
             raise InputError(

@@ -49,6 +49,17 @@ def adder_tree_bits(n: int, w: int) -> int:
     return bits
 
 
+def adder_tree_registers(n: int, w: int) -> int:
+    """adder_tree's flip-flops over n values of w bits (inputs not registered): every node of
+    level l >= 1, n / 2^l rounded up (an odd one out is registered as it is handed on), w + l bits."""
+    bits, nodes, level = 0, n, 1
+    while nodes > 1:
+        nodes = -(-nodes // 2)
+        bits += nodes * (w + level)
+        level += 1
+    return bits
+
+
 def engine_terms(p: dict) -> tuple[dict, dict]:
     """accumulate_engine: (structural LUT terms, exact FF / BRAM18 / DSP)."""
     simd, pe, t_in, n_out = p.get("SIMD", 1), p["PE"], p["T_IN"], p["N_OUT"]
@@ -89,8 +100,9 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # (constant), which synthesis removes; a ROM built from logic absorbs its read register;
     # the ROM's output register (`width`) is one more. One spike's product is its weight
     # (w_bits + 1 bits): the sum's upper bits are copies of its sign, one flip-flop. The DSPs
-    # hold their products' registers and accumulators themselves.
-    dot_ff = t_in * pe * (w_bits + 1 if in_bits == 1 and simd == 1 else dot_w)
+    # hold their products' registers and accumulators themselves. SIMD > 1: the sum's tree has a
+    # register after each level, the root's standing for the products' register.
+    dot_ff = t_in * pe * (adder_tree_registers(simd, pw) if simd > 1 else w_bits + 1 if in_bits == 1 else dot_w)
     ff = (lanes * acc_w * (1 if in_dsp else 2) + (0 if in_dsp else dot_ff) + lanes * (p["OUT_BITS"] - p["FRAC_BITS"])
           + 4 * x_bits + width + clog2(depth + 1) + clog2(max(depth, 2)) + clog2(max(groups, 2))
           + 25)   # 25: control, the copy's among them; clog2(depth): the ROM's address register

@@ -88,11 +88,11 @@ def test_conv_window(tmp_path, h, w, c, elem, k, stride, padding, skip, rows):
                     {"seed": 11, "maps": 3, "pads": list(pads), "zeros": 0.6, **STRESS}) == 0
 
 
-# the engine's 16 spike-selected weights into its wider DOT_W; a registered tree over 5 steps
-# (an odd one out at two levels). The engine's and the readout's tests cover the other shapes.
-@pytest.mark.parametrize("n,w,registered,sum_w", [(16, 5, 0, 11), (5, 8, 1, 12)])
-def test_adder_tree(tmp_path, n, w, registered, sum_w):
-    assert run_unit("adder_tree", {"N": n, "W": w, "REGISTERED": registered, "SUM_W": sum_w}, str(tmp_path),
+# the engine's 16 spike-selected weights into its wider DOT_W; the readout's 5 steps, inputs
+# registered (an odd one out at two levels). The engine's and the readout's tests cover the other shapes.
+@pytest.mark.parametrize("n,w,register_inputs,sum_w", [(16, 5, 0, 11), (5, 8, 1, 12)])
+def test_adder_tree(tmp_path, n, w, register_inputs, sum_w):
+    assert run_unit("adder_tree", {"N": n, "W": w, "REGISTER_INPUTS": register_inputs, "SUM_W": sum_w}, str(tmp_path),
                     {"seed": 5, "sets": 200}) == 0
 
 

@@ -33,7 +33,9 @@
 // read (block RAM) and its output register (the block RAM's own: its clock-to-out would
 // otherwise start the next path), the products and their sum over the
 // element's SIMD inputs (registered: the DSPs' own output registers for pixel inputs), the
-// accumulate; each ends in registers. A finished position goes out in two: the shadow, then
+// accumulate; each ends in registers. The sum over SIMD > 2 inputs is a tree with a register
+// after each level (adder_tree: one adder on any path), so it takes TREE_LAG = LEVELS - 1 cycles
+// more than one product's register. A finished position goes out in two: the shadow, then
 // the currents (sums plus biases) in the output register.
 // Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
 // bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
@@ -86,6 +88,8 @@ module accumulate_engine #(
     localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
+    // the cycles the tree's levels add after stage 1 beyond one register (stage 2's)
+    localparam integer TREE_LAG = (SIMD > 2) ? $clog2(SIMD) - 1 : 0;
 
     reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
     initial $readmemh(WEIGHT_FILE, rom);
@@ -128,10 +132,13 @@ module accumulate_engine #(
     // ROM data arrives one cycle after its address (w_rd), and is registered again (w_q)
     reg [RA-1:0]             rd_q;
     reg [SIMD*PE*W_BITS-1:0] w_rd, w_q;
-    reg                    sa_valid, s0_valid, s1_valid;
+    reg                    sa_valid, s0_valid;
     reg [X_BITS-1:0]       sa_x, s0_x, s1_x;
-    reg                    sa_bank, s0_bank, s1_bank;
-    reg                    sa_first, s0_first, s1_first;
+    reg                    sa_bank, s0_bank;
+    reg                    sa_first, s0_first;
+    // stage 1 and the tree's levels after it: bit 0 is stage 1, bit k the element k cycles on
+    reg [TREE_LAG:0]       s1_valid, s1_bank, s1_first;
+    integer                lag;
     // pipeline stage 2: the element's products summed per lane
     reg                    s2_valid;
     reg                    s2_first;
@@ -149,7 +156,7 @@ module accumulate_engine #(
     // the shadow is held through this cycle: full, and the output register not free to take it
     wire shadow_held = shadow_valid && m_axis_tvalid;
     // An element may be taken when its position's predecessor is in the shadow or certain to
-    // be copied there before this element's first accumulate lands (four cycles after the
+    // be copied there before this element's first accumulate lands (4 + TREE_LAG cycles after the
     // take, in the edge of that copy at the earliest): not while two finished positions wait
     // for the shadow (the position two back is not copied), nor while one does and the shadow
     // is held (nothing but that copy fills the shadow, so a free shadow stays free for it)
@@ -173,7 +180,7 @@ module accumulate_engine #(
     wire last_now = take && in_last && in_bank == out_bank && !nonzero;
     wire complete_next = (out_bank_done || last_now) && !(busy && x_bank == out_bank)
                          && !(sa_valid && sa_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
-                         && !(s1_valid && s1_bank == out_bank);
+                         && !(|(s1_valid & ~(s1_bank ^ {(TREE_LAG+1){out_bank}})));
     wire copy_next = complete_next && !copy_go && !shadow_held;
     // the output register takes the shadow's currents when it is empty (from registers only:
     // the consumer's ready does not reach this enable)
@@ -248,15 +255,14 @@ module accumulate_engine #(
                         end
                         assign products[gj*PW +: PW] = product;
                     end
-                    wire [DOT_W-1:0] dot;
-                    if (SIMD > 1) begin : g_tree
-                        adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (.clk(clk), .terms(products), .sum(dot));
-                    end else begin : g_one      // one product: no tree
-                        assign dot = DOT_W'($signed(products));
+                    if (SIMD > 1) begin : g_tree        // its root's register is stage 2's
+                        adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (
+                            .clk(clk), .terms(products), .sum(dot_q[(gt*PE + gp)*DOT_W +: DOT_W]));
+                    end else begin : g_one      // one product: its register
+                        reg [DOT_W-1:0] dot_r;
+                        always @(posedge clk) dot_r <= DOT_W'($signed(products));
+                        assign dot_q[(gt*PE + gp)*DOT_W +: DOT_W] = dot_r;
                     end
-                    reg [DOT_W-1:0] dot_r;
-                    always @(posedge clk) dot_r <= dot;
-                    assign dot_q[(gt*PE + gp)*DOT_W +: DOT_W] = dot_r;
                 end
             end
         end
@@ -275,12 +281,17 @@ module accumulate_engine #(
         s0_x <= sa_x;
         s0_bank <= sa_bank;
         s0_first <= sa_first;
-        s1_valid <= s0_valid;
+        s1_valid[0] <= s0_valid;
         s1_x <= s0_x;
-        s1_bank <= s0_bank;
-        s1_first <= s0_first;
-        s2_valid <= s1_valid;
-        s2_first <= s1_first;
+        s1_bank[0] <= s0_bank;
+        s1_first[0] <= s0_first;
+        for (lag = 1; lag <= TREE_LAG; lag = lag + 1) begin
+            s1_valid[lag] <= s1_valid[lag-1];
+            s1_bank[lag] <= s1_bank[lag-1];
+            s1_first[lag] <= s1_first[lag-1];
+        end
+        s2_valid <= s1_valid[TREE_LAG];
+        s2_first <= s1_first[TREE_LAG];
 
         if (take) begin
             if (in_last) begin
@@ -346,7 +357,7 @@ module accumulate_engine #(
             x_first <= 1'b0;
             sa_valid <= 1'b0;
             s0_valid <= 1'b0;
-            s1_valid <= 1'b0;
+            s1_valid <= {(TREE_LAG+1){1'b0}};
             s2_valid <= 1'b0;
             m_axis_tvalid <= 1'b0;
             copy_go <= 1'b0;
@@ -356,7 +367,7 @@ module accumulate_engine #(
     end
 
     // The accumulators: a lane's sum (its ring's head, or zero for a position's first element,
-    // plus its dot product) is taken four cycles after its group is addressed, into the
+    // plus its dot product) is taken 4 + TREE_LAG cycles after its group is addressed, into the
     // ring's tail as the ring turns.
     genvar gg;
     generate

@@ -1,9 +1,12 @@
 // The sum of N signed values of W bits by a balanced tree of N - 1 adders: ceil(log2 N) adders
 // deep (a chain of N - 1 in a row was the accumulate engine's longest path at SIMD 16: 30 ns),
 // each level one bit wider than the one before (W + l bits at level l), so the leaves' adders
-// are the narrow ones. REGISTERED = 1: the inputs and every level end in registers, the sum
-// out LEVELS + 1 cycles after its inputs, a new set taken every cycle (the readout's scan);
-// REGISTERED = 0: one combinational tree (the engine registers its result).
+// are the narrow ones. Every level of adders ends in registers (one adder on any path: a tree
+// left combinational was merged by Yosys' synth_ecp5 into one sum built from LUTs, 31 ns at
+// 16 inputs), a new set taken every cycle; REGISTER_INPUTS = 1 registers the inputs too (the
+// readout's choice among its classes; the engine's products come from registers already).
+// The sum is out LEVELS + REGISTER_INPUTS clock edges after its inputs (N = 1 without input
+// register: the input itself).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -11,11 +14,11 @@
 module adder_tree #(
     parameter integer N = 4,
     parameter integer W = 8,
-    parameter integer REGISTERED = 0,
+    parameter integer REGISTER_INPUTS = 0,
     parameter integer LEVELS = (N > 1) ? $clog2(N) : 0,
     parameter integer SUM_W = W + LEVELS
 ) (
-    /* verilator lint_off UNUSEDSIGNAL */      // (REGISTERED = 0: no register)
+    /* verilator lint_off UNUSEDSIGNAL */      // (N = 1 without input register: none)
     input  wire               clk,
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [N*W-1:0]     terms,
@@ -47,7 +50,7 @@ module adder_tree #(
                     end
                 end
             end
-            if (REGISTERED != 0) begin : g_register
+            if (gl > 0 || REGISTER_INPUTS != 0) begin : g_register
                 reg [NN*NW-1:0] q;
                 always @(posedge clk) q <= formed;
                 assign node = q;

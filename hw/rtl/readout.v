@@ -102,7 +102,7 @@ module readout #(
     endgenerate
 
     wire signed [SUM_W-1:0] pass_sum;        // the class's sum over this pass's steps
-    adder_tree #(.N(T), .W(BITS), .REGISTERED(1), .SUM_W(SUM_W)) u_steps (
+    adder_tree #(.N(T), .W(BITS), .REGISTER_INPUTS(1), .SUM_W(SUM_W)) u_steps (
         .clk(clk), .terms(class_steps), .sum(pass_sum));
 
     // the pass of the beat taken last: the sums start at its first, the class follows its last;

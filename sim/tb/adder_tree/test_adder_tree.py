@@ -1,6 +1,6 @@
 """adder_tree: N random signed values every cycle (all at the most negative, all at the most
-positive, and random), the sum in SUM_W bits against Python's integers: in the same cycle
-(REGISTERED = 0) or LEVELS + 1 clock edges later (REGISTERED = 1)."""
+positive, and random), the sum in SUM_W bits against Python's integers, LEVELS +
+REGISTER_INPUTS clock edges later."""
 
 import random
 import sys
@@ -17,13 +17,13 @@ from stream_tb import load_config, pack, to_signed  # noqa: E402
 async def sums(dut):
     cfg = load_config()
     p = cfg["parameters"]
-    n, w, registered = p["N"], p["W"], p["REGISTERED"]
+    n, w, register_inputs = p["N"], p["W"], p["REGISTER_INPUTS"]
     levels = (n - 1).bit_length()
     sum_w = p.get("SUM_W", w + levels)
     lo, hi = -(1 << w - 1), (1 << w - 1) - 1
     rng = random.Random(cfg["seed"])
     sets = [[lo] * n, [hi] * n, [0] * n] + [[rng.randint(lo, hi) for _ in range(n)] for _ in range(cfg["sets"])]
-    delay = levels + 1 if registered else 0
+    delay = levels + register_inputs
     Clock(dut.clk, 10, unit="ns").start()
     await FallingEdge(dut.clk)
     for cycle, values in enumerate(sets + [[0] * n] * delay):
