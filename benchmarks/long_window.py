@@ -35,7 +35,7 @@ import yaml
 
 from qpsnn import api
 from qpsnn.codegen.estimate import design_cycles
-from qpsnn.codegen.pnr import ROUTERS, TIMEOUT_S, place_and_route
+from qpsnn.codegen.pnr import PLACERS, ROUTERS, TIMEOUT_S, place_and_route
 from qpsnn.codegen.rtl import flow_design, spec_design
 from qpsnn.errors import DesignError
 from qpsnn.model.builder import build_model
@@ -59,7 +59,7 @@ def trained_weights(raw: dict, trained_dir: str, out_path: str) -> None:
     write_weights(out_path, model_weights(model, spec))
 
 
-def place_only(out: str, netlist: str, timeout: int, router: str) -> int:
+def place_only(out: str, netlist: str, timeout: int, router: str, placer: str) -> int:
     """The synthesized netlist placed and routed; microseconds per sample and samples per second
     at its Fmax from the cycles the flow's simulation measured."""
     report_path = os.path.join(out, "flow", "report.json")
@@ -71,7 +71,7 @@ def place_only(out: str, netlist: str, timeout: int, router: str) -> int:
     spec = parse_spec(report["spec"], report_path)
     top = flow_design(Deploy.load(os.path.join(out, "flow", "deploy")), spec, report, mode="event").top
     try:
-        placed = place_and_route("", [], top, timeout=timeout, router=router, netlist=netlist)
+        placed = place_and_route("", [], top, timeout=timeout, router=router, placer=placer, netlist=netlist)
     except DesignError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -83,7 +83,7 @@ def place_only(out: str, netlist: str, timeout: int, router: str) -> int:
     os.makedirs("benchmarks/results", exist_ok=True)
     with open("benchmarks/results/long_window_pnr.json", "w") as fh:
         json.dump(res, fh, indent=1)
-    print(f"{top} placed on {placed['device']} ({router}, {placed['seconds']:.0f} s): Fmax {placed['fmax_mhz']:.1f} MHz, "
+    print(f"{top} placed on {placed['device']} ({placer} placer, {router}, {placed['seconds']:.0f} s): Fmax {placed['fmax_mhz']:.1f} MHz, "
           f"{res['us_per_sample_at_fmax']:,.0f} us per sample ({alone:,.0f} cycles), "
           f"{res['samples_per_s_back_to_back_at_fmax']:.1f} samples/s back to back; "
           f"utilization {placed['utilization']}")
@@ -102,12 +102,13 @@ def main(argv=None) -> int:
     ap.add_argument("--pnr", action="store_true", help="place and route on the ECP5 (tens of minutes)")
     ap.add_argument("--pnr-timeout", type=int, default=TIMEOUT_S, help="seconds the place and route may take")
     ap.add_argument("--router", default="router1", choices=ROUTERS, help="nextpnr's router")
+    ap.add_argument("--placer", default="heap", choices=PLACERS, help="nextpnr's placer")
     ap.add_argument("--place-only", action="store_true",
                     help="place OUT/ecp5_synth.json (an earlier --pnr run's synthesis) with the flow's measured cycles")
     args = ap.parse_args(argv)
     netlist = os.path.join(args.out, "ecp5_synth.json")
     if args.place_only:
-        return place_only(args.out, netlist, args.pnr_timeout, args.router)
+        return place_only(args.out, netlist, args.pnr_timeout, args.router, args.placer)
 
     os.makedirs(args.out, exist_ok=True)
     weights = os.path.abspath(os.path.join(args.out, "weights.npz"))
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
     flow_dir = os.path.join(args.out, "flow")
     report = api.flow(spec_path, flow_dir, hls=False, synth=False, resume=True)
     res = check(flow_dir, args.images, ["event"], pnr=args.pnr, pnr_timeout=args.pnr_timeout, router=args.router,
-                keep_netlist=os.path.abspath(netlist))
+                placer=args.placer, keep_netlist=os.path.abspath(netlist))
 
     # the same network in passes of one step: T x the cycles of one step
     spec = parse_spec(raw, spec_path)

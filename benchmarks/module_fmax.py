@@ -18,7 +18,7 @@ import shutil
 import sys
 import tempfile
 
-from qpsnn.codegen.pnr import ROUTERS, place_and_route
+from qpsnn.codegen.pnr import PLACERS, ROUTERS, place_and_route
 from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.model.deploy import Deploy
 from qpsnn.spec import parse_spec
@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--router", default="router1", choices=ROUTERS, help="nextpnr's router")
+    ap.add_argument("--placer", default="heap", choices=PLACERS, help="nextpnr's placer")
     ap.add_argument("--library", help="a directory of hw/rtl modules to use instead of the installed library's")
     args = ap.parse_args(argv)
     with open(os.path.join(args.flow, "report.json")) as fh:
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
             fh.write(wrapper(stage.module, list(params.items()), header))
         library = [s for s in sources if os.path.basename(s) != f"{design.top}.v"]
         placed = place_and_route(tmp, library + [os.path.join(tmp, "wrap.v")], "wrap", seed=args.seed, path_levels=5,
-                                 router=args.router, timeout=10800)
+                                 router=args.router, placer=args.placer, timeout=10800)
     path = placed["critical_path"]
     print(f"{args.instance} ({stage.module}, {', '.join(f'{k}={v}' for k, v in params.items())}):")
     print(f"  Fmax {placed['fmax_mhz']:.1f} MHz on {placed['device']}, seed {args.seed}; cells {placed['utilization']}")

@@ -22,7 +22,7 @@ import time
 
 
 from qpsnn.codegen.estimate import NOMINAL_CLOCK_MHZ, design_cycles
-from qpsnn.codegen.pnr import ROUTERS, TIMEOUT_S, place_and_route
+from qpsnn.codegen.pnr import PLACERS, ROUTERS, TIMEOUT_S, place_and_route
 from qpsnn.codegen.rtl import flow_design, write
 from qpsnn.errors import DesignError, InputError
 from qpsnn.model.data import load_spec_data
@@ -35,11 +35,12 @@ from qpsnn.spec import parse_spec
 
 def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, simd: dict | None = None,
           lanes: dict | None = None, pnr: bool = False, seeds: tuple = (1,), pnr_timeout: int = TIMEOUT_S,
-          back_to_back: bool = False, router: str = "router1", keep_netlist: str | None = None) -> dict:
+          back_to_back: bool = False, router: str = "router1", keep_netlist: str | None = None,
+          placer: str = "heap") -> dict:
     """`pe` / `simd` / `lanes` override the spec's knobs (layer name -> value); `back_to_back`:
     the images also sent back to back (the throughput); `pnr`: that, and each mode's RTL placed and routed on an ECP5 (codegen/pnr.py) for its
     Fmax, once per placement seed in `seeds` (each within `pnr_timeout` seconds): the best is the
-    mode's Fmax, every seed's is kept (`pnr_seeds`); `router` is nextpnr's (codegen.pnr.ROUTERS),
+    mode's Fmax, every seed's is kept (`pnr_seeds`); `router` and `placer` are nextpnr's (codegen.pnr.ROUTERS, PLACERS),
     `keep_netlist` where the synthesized netlist is kept (to place it again without synthesis). A place and route that fails is said in
     `pnr_failed`, the simulation's figures kept."""
     with open(os.path.join(flow_dir, "report.json")) as fh:
@@ -68,7 +69,7 @@ def check(flow_dir: str, images: int, modes: list[str], pe: dict | None = None, 
             if pnr:
                 try:
                     runs = [place_and_route(os.path.join(tmp, "rtl"), sources, rtl.top, seed=seed, timeout=pnr_timeout,
-                                            router=router, keep_netlist=keep_netlist)
+                                            router=router, placer=placer, keep_netlist=keep_netlist)
                             for seed in seeds]
                 except DesignError as exc:      # e.g. past its timeout: what was simulated stands
                     pnr_failed = str(exc)
@@ -163,6 +164,8 @@ def main(argv=None) -> int:
                     help="seconds each place and route may take (a design of 28k LUTs took more than 3,600)")
     ap.add_argument("--router", default="router1", choices=ROUTERS,
                     help="nextpnr's router (router2 for designs of tens of thousands of LUTs)")
+    ap.add_argument("--placer", default="heap", choices=PLACERS,
+                    help="nextpnr's placer (static for designs of tens of thousands of LUTs)")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/rtl_<name>[_<tag>].json)")
     args = ap.parse_args(argv)
@@ -184,7 +187,7 @@ def main(argv=None) -> int:
         return 2
     try:
         res = check(args.flow, args.images, args.modes.split(","), pnr=args.pnr, seeds=seeds,
-                    pnr_timeout=args.pnr_timeout, back_to_back=args.back_to_back, router=args.router, **knobs)
+                    pnr_timeout=args.pnr_timeout, back_to_back=args.back_to_back, router=args.router, placer=args.placer, **knobs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

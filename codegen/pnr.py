@@ -33,6 +33,10 @@ TIMEOUT_S = 3600
 # nextpnr's routers: router1 is its ECP5 default and what every Fmax was measured with unless
 # BENCHMARKS.md says otherwise; router2 is its newer congestion-driven one, meant for large designs
 ROUTERS = ("router1", "router2")
+# nextpnr's placers: heap (analytical, its default, every Fmax unless BENCHMARKS.md says otherwise)
+# and static (electrostatic, newer: it placed the 53k-LUT4 T = 300 design where heap had not
+# converged in 87 minutes)
+PLACERS = ("heap", "static")
 
 
 def find_nextpnr() -> list[str] | None:
@@ -72,7 +76,7 @@ def _log_tail(tmp: str, lines: int = 4) -> str:
 def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, timeout: int = TIMEOUT_S,
                     path_levels: int = 1, target_mhz: float = TARGET_MHZ, lpf: str | None = None,
                     textcfg: str | None = None, check_cells=None, router: str = "router1",
-                    netlist: str | None = None, keep_netlist: str | None = None) -> dict:
+                    netlist: str | None = None, keep_netlist: str | None = None, placer: str = "heap") -> dict:
     """synth_ecp5 + nextpnr-ecp5 of `top`. Returns {"fmax_mhz", "device", "utilization",
     "seconds", "commands", ...}; a tool failure (including a design that does not fit) raises
     DesignError with the end of the tool's log.
@@ -82,11 +86,13 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     writes the configuration there that ecppack turns into a bitstream. `check_cells(cells)`
     sees the synthesized cells ({type: count}) before nextpnr runs and may refuse them (the
     board's fit check); the result has them under "cells" and every clock's achieved and
-    constrained MHz under "clocks". `router` is one of ROUTERS. `keep_netlist`: a path the
+    constrained MHz under "clocks". `router` is one of ROUTERS, `placer` of PLACERS. `keep_netlist`: a path the
     synthesized netlist is copied to; `netlist`: such a copy, placed as it is (no synthesis:
     a design whose synthesis took minutes placed again, e.g. with another router)."""
     if router not in ROUTERS:
         raise ValueError(f"router {router!r}: nextpnr-ecp5 routes with one of {', '.join(ROUTERS)}")
+    if placer not in PLACERS:
+        raise ValueError(f"placer {placer!r}: nextpnr-ecp5 places with one of {', '.join(PLACERS)}")
     reason = missing_tool()
     if reason:
         raise FileNotFoundError(reason)
@@ -107,7 +113,7 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
         # relative paths: the WebAssembly build sees only its working directory
         args = [f"--{DEVICE['device']}", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),
                 "--json", "ecp5.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                "--seed", str(seed), "--router", router, "--report", "pnr.json", "--log", "nextpnr.log", "--quiet"]
+                "--seed", str(seed), "--placer", placer, "--router", router, "--report", "pnr.json", "--log", "nextpnr.log", "--quiet"]
         if lpf:
             shutil.copyfile(lpf, os.path.join(tmp, "board.lpf"))
             args += ["--lpf", "board.lpf"] + (["--textcfg", "board.config"] if textcfg else [])
@@ -135,6 +141,7 @@ def place_and_route(rtl_dir: str, sources: list[str], top: str, seed: int = 1, t
     used = {cell: entry["used"] for cell, entry in report["utilization"].items() if entry["used"]}
     commands = [f"yosys -p '{script}'", " ".join([os.path.basename(nextpnr[0])] + args)]
     return {"fmax_mhz": round(achieved, 2), "device": DEVICE["name"], "target_mhz": target_mhz, "router": router,
+            "placer": placer,
             "critical_path": critical_path(report.get("critical_paths", []), path_levels), "utilization": used,
             "cells": cells, "clocks": {name: {"achieved_mhz": round(c["achieved"], 2), "constraint_mhz":
                                               round(c["constraint"], 2)} for name, c in fmax.items()},

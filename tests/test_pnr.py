@@ -73,18 +73,20 @@ def test_place_and_route_past_its_timeout_is_a_design_error(monkeypatch, tmp_pat
     assert str(err.value).endswith("Info: Routing..\nInfo: iter=40 overused=812")
     with pytest.raises(ValueError, match="router3"):
         pnr.place_and_route(str(tmp_path), [], "top", router="router3")
+    with pytest.raises(ValueError, match="placer 'sa'.*heap, static"):
+        pnr.place_and_route(str(tmp_path), [], "top", placer="sa")
 
 
 def test_a_kept_netlist_is_placed_without_synthesis(monkeypatch, tmp_path):
     """`netlist`: an earlier synthesis placed as it is (the T = 300 design's took 12 minutes),
-    with the router asked for."""
+    with the router and placer asked for."""
     kept = tmp_path / "kept.json"
     kept.write_text('{"modules": {"top": {"cells": {"a": {"type": "LUT4"}, "b": {"type": "LUT4"}}}}}')
     placed = {}
 
     def nextpnr(cmd, cwd, **kwargs):
         placed.update(netlist=open(os.path.join(cwd, cmd[cmd.index("--json") + 1])).read(),
-                      router=cmd[cmd.index("--router") + 1])
+                      router=cmd[cmd.index("--router") + 1], placer=cmd[cmd.index("--placer") + 1])
         with open(os.path.join(cwd, "pnr.json"), "w") as fh:
             fh.write('{"fmax": {"clk": {"achieved": 80.5, "constraint": 100}}, "utilization": {}}')
         return subprocess.CompletedProcess(cmd, 0, "", "")
@@ -93,8 +95,8 @@ def test_a_kept_netlist_is_placed_without_synthesis(monkeypatch, tmp_path):
     monkeypatch.setattr(pnr, "find_nextpnr", lambda: ["nextpnr-ecp5"])
     monkeypatch.setattr(pnr, "run_yosys", lambda *args: pytest.fail("synthesized again"))
     monkeypatch.setattr(pnr.subprocess, "run", nextpnr)
-    result = pnr.place_and_route("", [], "top", netlist=str(kept), router="router2")
-    assert placed == {"netlist": kept.read_text(), "router": "router2"}
+    result = pnr.place_and_route("", [], "top", netlist=str(kept), router="router2", placer="static")
+    assert placed == {"netlist": kept.read_text(), "router": "router2", "placer": "static"}
     assert result["fmax_mhz"] == 80.5 and result["cells"] == {"LUT4": 2} and result["synth_seconds"] == 0
 
 
