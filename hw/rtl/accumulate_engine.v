@@ -66,7 +66,7 @@ module accumulate_engine #(
     input  wire [1+INDEX_BITS+SIMD*T_IN*IN_BITS-1:0] s_axis_tdata,
     input  wire                             s_axis_tvalid,
     output wire                             s_axis_tready,
-    output reg  [T_IN*N_OUT*OUT_BITS-1:0]   m_axis_tdata,
+    output wire [T_IN*N_OUT*OUT_BITS-1:0]   m_axis_tdata,
     output reg                              m_axis_tvalid,
     input  wire                             m_axis_tready
 );
@@ -110,6 +110,19 @@ module accumulate_engine #(
     endgenerate
 
     localparam integer LANES = T_IN * N_OUT;
+    localparam integer ACC_LANES = T_IN * PE;                // one adder and ring each
+    // The enables of a position's copy into the shadow, of the output register's load and of
+    // the accumulates reach every lane: 4k flip-flops in the fast end's conv1 engine, where the
+    // load's enable net alone took 22.9 ns placed. So their registers are copied, each copy
+    // driving at most FANOUT flip-flops (copy 0 the register the control logic uses; the other
+    // copies' always blocks carry keep: Yosys would merge identical registers otherwise).
+    localparam integer FANOUT = 256;
+    localparam integer OUT_FANIN = LANES * (ACC_W + OUT_BITS);             // shadow and output bits
+    localparam integer OUT_COPIES = (OUT_FANIN + FANOUT - 1) / FANOUT < LANES ? (OUT_FANIN + FANOUT - 1) / FANOUT
+                                                                              : LANES;
+    localparam integer ACC_FANIN = ACC_LANES * (G + 1) * ACC_W;            // accumulators and head choices
+    localparam integer ACC_COPIES = (ACC_FANIN + FANOUT - 1) / FANOUT < ACC_LANES
+                                    ? (ACC_FANIN + FANOUT - 1) / FANOUT : ACC_LANES;
 
     // element state
     reg [X_BITS-1:0]  x_reg;
@@ -125,7 +138,7 @@ module accumulate_engine #(
     reg [1:0]         bank_empty;  // ... and none of them was non-zero (its sums are zero)
     reg               copy_go;     // the finished position goes into the shadow in this cycle
     reg               copy_zero;   // ... as zeros
-    reg [LANES*ACC_W-1:0] shadow;  // a finished position's sums, waiting for the output register
+    wire [LANES*ACC_W-1:0] shadow; // a finished position's sums, waiting for the output register
     reg               shadow_valid;
 
     // pipeline stage 0: the ROM address registered (rd_q), the element with it (sa_*); stage 1:
@@ -182,6 +195,7 @@ module accumulate_engine #(
                          && !(sa_valid && sa_bank == out_bank) && !(s0_valid && s0_bank == out_bank)
                          && !(|(s1_valid & ~(s1_bank ^ {(TREE_LAG+1){out_bank}})));
     wire copy_next = complete_next && !copy_go && !shadow_held;
+    wire copy_zero_next = copy_next && (out_bank_done ? out_bank_empty : fresh);
     // the output register takes the shadow's currents when it is empty (from registers only:
     // the consumer's ready does not reach this enable)
     wire load_out = shadow_valid && !m_axis_tvalid;
@@ -325,24 +339,18 @@ module accumulate_engine #(
             end
         end
 
-        // the finished position into the shadow (its sums, or zeros when it had no non-zero
-        // element: the accumulators then still hold the position before)
+        // the finished position into the shadow (each lane's copy below): its bank free again
         copy_go <= copy_next;
-        copy_zero <= copy_next && (out_bank_done ? out_bank_empty : fresh);
+        copy_zero <= copy_zero_next;
         if (copy_go) begin
             if (out_bank) bank_done[1] <= 1'b0;
             else bank_done[0] <= 1'b0;
             out_bank <= !out_bank;
         end
-        if (copy_zero) shadow <= 0;     // a constant 0, not a replication: LANES * ACC_W passes Verilator's limit (dense 256 x 10 steps)
-        else if (copy_go) shadow <= acc;
         shadow_valid <= copy_go || (shadow_valid && !load_out);
 
         if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
-        if (load_out) begin
-            m_axis_tdata <= currents;
-            m_axis_tvalid <= 1'b1;
-        end
+        if (load_out) m_axis_tvalid <= 1'b1;
 
         if (rst) begin
             busy <= 1'b0;
@@ -366,6 +374,69 @@ module accumulate_engine #(
         end
     end
 
+    // the control registers' copies (FANOUT above): copy c serves the lanes c * LANES / COPIES ..
+    wire [OUT_COPIES-1:0] copy_go_of, copy_zero_of, load_of;
+    wire [ACC_COPIES-1:0] s2_valid_of, s2_first_of;
+    genvar gc, gl;
+    generate
+        for (gc = 0; gc < OUT_COPIES; gc = gc + 1) begin : g_out_copy
+            if (gc == 0) begin : g_first
+                assign copy_go_of[gc] = copy_go;
+                assign copy_zero_of[gc] = copy_zero;
+                assign load_of[gc] = load_out;
+            end else begin : g_more
+                reg go_c, zero_c, full_c, out_c;        // copy_go, copy_zero, shadow_valid, m_axis_tvalid
+                wire load_c = full_c && !out_c;
+                (* keep *) always @(posedge clk) begin
+                    go_c <= copy_next;
+                    zero_c <= copy_zero_next;
+                    full_c <= go_c || (full_c && !load_c);
+                    if (out_c && m_axis_tready) out_c <= 1'b0;
+                    if (load_c) out_c <= 1'b1;
+                    if (rst) begin
+                        go_c <= 1'b0;
+                        zero_c <= 1'b0;
+                        full_c <= 1'b0;
+                        out_c <= 1'b0;
+                    end
+                end
+                assign copy_go_of[gc] = go_c;
+                assign copy_zero_of[gc] = zero_c;
+                assign load_of[gc] = load_c;
+            end
+        end
+        for (gc = 0; gc < ACC_COPIES; gc = gc + 1) begin : g_acc_copy
+            if (gc == 0) begin : g_first
+                assign s2_valid_of[gc] = s2_valid;
+                assign s2_first_of[gc] = s2_first;
+            end else begin : g_more
+                reg valid_c, first_c;
+                (* keep *) always @(posedge clk) begin
+                    valid_c <= s1_valid[TREE_LAG];
+                    first_c <= s1_first[TREE_LAG];
+                    if (rst) valid_c <= 1'b0;
+                end
+                assign s2_valid_of[gc] = valid_c;
+                assign s2_first_of[gc] = first_c;
+            end
+        end
+        // the shadow and the output register, lane l = t*N_OUT + o (the finished position's
+        // sums, or zeros when it had no non-zero element: the accumulators then still hold the
+        // position before)
+        for (gl = 0; gl < LANES; gl = gl + 1) begin : g_out_lane
+            localparam integer C = gl * OUT_COPIES / LANES;
+            reg [ACC_W-1:0] sums;
+            reg [OUT_BITS-1:0] out_q;
+            always @(posedge clk) begin
+                if (copy_zero_of[C]) sums <= {ACC_W{1'b0}};
+                else if (copy_go_of[C]) sums <= acc[gl*ACC_W +: ACC_W];
+                if (load_of[C]) out_q <= currents[gl*OUT_BITS +: OUT_BITS];
+            end
+            assign shadow[gl*ACC_W +: ACC_W] = sums;
+            assign m_axis_tdata[gl*OUT_BITS +: OUT_BITS] = out_q;
+        end
+    endgenerate
+
     // The accumulators: a lane's sum (its ring's head, or zero for a position's first element,
     // plus its dot product) is taken 4 + TREE_LAG cycles after its group is addressed, into the
     // ring's tail as the ring turns.
@@ -373,9 +444,10 @@ module accumulate_engine #(
     generate
         for (gt = 0; gt < T_IN; gt = gt + 1) begin : g_acc_step
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+                localparam integer C = (gt*PE + gp) * ACC_COPIES / ACC_LANES;
                 // this lane's G accumulators, group g at [g*ACC_W]
                 wire [G*ACC_W-1:0] ring;
-                wire signed [ACC_W-1:0] head = s2_first ? {ACC_W{1'b0}} : ring[0 +: ACC_W];
+                wire signed [ACC_W-1:0] head = s2_first_of[C] ? {ACC_W{1'b0}} : ring[0 +: ACC_W];
                 wire signed [ACC_W-1:0] total = head + ACC_W'($signed(dot_q[(gt*PE + gp)*DOT_W +: DOT_W]));
                 for (gg = 0; gg < G; gg = gg + 1) begin : g_group
                     reg signed [ACC_W-1:0] acc_reg;
@@ -387,7 +459,7 @@ module accumulate_engine #(
                         assign next = ring[(gg + 1)*ACC_W +: ACC_W];
                     end
                     always @(posedge clk)
-                        if (s2_valid) acc_reg <= next;
+                        if (s2_valid_of[C]) acc_reg <= next;
                     assign ring[gg*ACC_W +: ACC_W] = acc_reg;
                     assign acc[(gt*N_OUT + gg*PE + gp)*ACC_W +: ACC_W] = acc_reg;
                 end
