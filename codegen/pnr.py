@@ -159,17 +159,21 @@ def synthesized_cells(json_path: str, top: str) -> dict:
 
 
 def critical_path(paths: list, levels: int = 1) -> dict | None:
-    """The longest register-to-register path nextpnr reports: its delay and the instances it
-    runs through, in order (where to pipeline next), named to `levels` of hierarchy."""
+    """The longest register-to-register path nextpnr reports: its delay, the instances it runs
+    through, in order (where to pipeline next), named to `levels` of hierarchy, and its cells
+    (each once, in order: which register starts it and which ends it)."""
     if not paths:
         return None
     longest = max(paths, key=lambda p: sum(step["delay"] for step in p["path"]))
     instances: list = []
+    cells: list = []
     for step in longest["path"]:
+        if not cells or cells[-1] != step["to"]["cell"]:
+            cells.append(step["to"]["cell"])
         cell = step["to"]["cell"]
         if "." not in cell:         # a cell nextpnr added (a carry-chain feed), no instance of ours
             continue
         inst = ".".join(cell.split(".")[:levels])
         if not instances or instances[-1] != inst:
             instances.append(inst)
-    return {"ns": round(sum(step["delay"] for step in longest["path"]), 2), "through": instances}
+    return {"ns": round(sum(step["delay"] for step in longest["path"]), 2), "through": instances, "cells": cells}
