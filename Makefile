@@ -76,7 +76,7 @@ bench-long-window: setup out/nmnist_sim_300_small.npz
 	test -f out/nmnist_sim_events/report.json || $(MAKE) run-events
 	$(BIN)/python benchmarks/long_window.py --example examples/nmnist_sim_events.yaml \
 	  --trained out/nmnist_sim_events/trained --data out/nmnist_sim_300_small.npz --out out/long_window --images 5 \
-	  --chunk 3 --pnr --pnr-timeout 10800
+	  --chunk 3 --pnr --pnr-timeout 10800 --placer static --router router2
 
 # The shipped model folded to the two ends of its trade (issue 28, docs/measured.md): the same
 # trained model as make run (its directory copied, so the flow reuses the training), the fewest

@@ -227,14 +227,14 @@ def readout_terms(p: dict) -> tuple[dict, dict]:
     k, t, spikes, passes = p["K"], p["T"], p.get("SPIKES", 0), p.get("CHUNKS", 1)
     value_bits = 1 if spikes else p["BITS"]
     levels = clog2(t) if t > 1 else 0
-    tree_w = p["BITS"] + levels
     sum_w = p["BITS"] + clog2(passes * t + 1)      # passes: the sums run over all of them
-    nodes = sum(-(-t // (1 << level)) for level in range(levels + 1))
     kw = max(1, clog2(k))
-    lut = {"pick_bits": t * value_bits * (k - 1), "adder_bits": (t - 1) * tree_w + (sum_w if passes > 1 else 0),
+    # the tree counted as the engine's (adder_tree_bits, adder_tree_registers), its inputs registered
+    lut = {"pick_bits": t * value_bits * (k - 1),
+           "adder_bits": adder_tree_bits(t, p["BITS"]) + (sum_w if passes > 1 else 0),
            "argmax_bits": 2 * sum_w, "control": 1}
-    ff = (t * k * value_bits + nodes * tree_w + 3 * sum_w + (k * sum_w if passes > 1 else 0) + p["CLASS_BITS"]
-          + kw * (levels + 4) + levels + 8 + clog2(passes))
+    ff = (t * k * value_bits + t * p["BITS"] + adder_tree_registers(t, p["BITS"]) + 3 * sum_w
+          + (k * sum_w if passes > 1 else 0) + p["CLASS_BITS"] + kw * (levels + 4) + levels + 8 + clog2(passes))
     return lut, {"FF": ff, "BRAM18": 0, "DSP": 0}
 
 
