@@ -49,9 +49,6 @@ def adder_tree_bits(n: int, w: int) -> int:
     return bits
 
 
-ENGINE_FANOUT = 256     # accumulate_engine's FANOUT: flip-flops one copy of a control register drives
-
-
 def adder_tree_registers(n: int, w: int) -> int:
     """adder_tree's flip-flops over n values of w bits (inputs not registered): every node of
     level l >= 1, n / 2^l rounded up (an odd one out is registered as it is handed on), w + l bits."""
@@ -106,10 +103,11 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # hold their products' registers and accumulators themselves. SIMD > 1: the sum's tree has a
     # register after each level, the root's standing for the products' register.
     dot_ff = t_in * pe * (adder_tree_registers(simd, pw) if simd > 1 else w_bits + 1 if in_bits == 1 else dot_w)
-    # the control registers' copies (accumulate_engine's FANOUT): four per copy of the
+    # the control registers' copies (accumulate_engine's FANOUT, 0: none): four per copy of the
     # position's copy and load, two per copy of the accumulates' enable
-    out_copies = min(lanes, -(-lanes * (acc_w + p["OUT_BITS"]) // ENGINE_FANOUT))
-    acc_copies = min(t_in * pe, -(-t_in * pe * (groups + 1) * acc_w // ENGINE_FANOUT))
+    fanout = p.get("FANOUT", 0)
+    out_copies = min(lanes, -(-lanes * (acc_w + p["OUT_BITS"]) // fanout)) if fanout else 1
+    acc_copies = min(t_in * pe, -(-t_in * pe * (groups + 1) * acc_w // fanout)) if fanout else 1
     ff = (lanes * acc_w * (1 if in_dsp else 2) + (0 if in_dsp else dot_ff) + lanes * (p["OUT_BITS"] - p["FRAC_BITS"])
           + 4 * x_bits + width + clog2(depth + 1) + clog2(max(depth, 2)) + clog2(max(groups, 2))
           + 4 * (out_copies - 1) + 2 * (acc_copies - 1)

@@ -34,6 +34,13 @@ HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUPPORTED = ("conv", "maxpool", "sumpool", "flatten", "dense", "lif", "readout")
 MAX_PE = 16
+# An engine of at least this many products per cycle (steps x PE x SIMD) has its wide enables
+# copied, each copy driving at most ENGINE_FANOUT flip-flops (accumulate_engine's FANOUT): the
+# fast end's conv1 engine (2,048 products, 35k LUT4s) placed alone went from 43.7 to 63.1 MHz
+# with them; the default network's largest (64) placed at 98.6-118.8 MHz with its paths
+# elsewhere, and copies there cost LUTs (66 in the default, 121 in the small end)
+ENABLE_COPIES_FROM = 512
+ENGINE_FANOUT = 256
 @dataclass
 class Stage:
     module: str
@@ -232,7 +239,8 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("SKIP_ZEROS", skip), ("HAS_BIAS", has_bias),
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem"))]
                                 + [("BIAS_FILE", _quote(f"{name}_bias.mem"))] * has_bias
-                                + [("INDEX_BITS", idx_bits)]))
+                                + [("INDEX_BITS", idx_bits)]
+                                + [("FANOUT", ENGINE_FANOUT)] * (steps * p * q >= ENABLE_COPIES_FROM)))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])

@@ -57,6 +57,7 @@ module accumulate_engine #(
     parameter integer BIAS_BITS = 24,
     parameter integer SKIP_ZEROS = 1,
     parameter integer HAS_BIAS = 1,
+    parameter integer FANOUT = 0,        // > 0: no control register drives more flip-flops (copies)
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem",
     parameter integer INDEX_BITS = ($clog2(N_IN / SIMD) > 0) ? $clog2(N_IN / SIMD) : 1
@@ -113,16 +114,16 @@ module accumulate_engine #(
     localparam integer ACC_LANES = T_IN * PE;                // one adder and ring each
     // The enables of a position's copy into the shadow, of the output register's load and of
     // the accumulates reach every lane: 4k flip-flops in the fast end's conv1 engine, where the
-    // load's enable net alone took 22.9 ns placed. So their registers are copied, each copy
-    // driving at most FANOUT flip-flops (copy 0 the register the control logic uses; the other
-    // copies' always blocks carry keep: Yosys would merge identical registers otherwise).
-    localparam integer FANOUT = 256;
+    // load's enable net alone took 22.9 ns placed. With FANOUT > 0 their registers are copied,
+    // each copy driving at most FANOUT flip-flops (copy 0 the register the control logic uses;
+    // the other copies' always blocks carry keep: Yosys would merge identical registers
+    // otherwise). codegen/rtl.py asks for it in large engines only: in a small one the enables'
+    // nets are short and the copies cost LUTs (about 120 in the small end).
     localparam integer OUT_FANIN = LANES * (ACC_W + OUT_BITS);             // shadow and output bits
-    localparam integer OUT_COPIES = (OUT_FANIN + FANOUT - 1) / FANOUT < LANES ? (OUT_FANIN + FANOUT - 1) / FANOUT
-                                                                              : LANES;
     localparam integer ACC_FANIN = ACC_LANES * (G + 1) * ACC_W;            // accumulators and head choices
-    localparam integer ACC_COPIES = (ACC_FANIN + FANOUT - 1) / FANOUT < ACC_LANES
-                                    ? (ACC_FANIN + FANOUT - 1) / FANOUT : ACC_LANES;
+    localparam integer FAN = (FANOUT > 0) ? FANOUT : OUT_FANIN + ACC_FANIN;   // 0: one copy
+    localparam integer OUT_COPIES = (OUT_FANIN + FAN - 1) / FAN < LANES ? (OUT_FANIN + FAN - 1) / FAN : LANES;
+    localparam integer ACC_COPIES = (ACC_FANIN + FAN - 1) / FAN < ACC_LANES ? (ACC_FANIN + FAN - 1) / FAN : ACC_LANES;
 
     // element state
     reg [X_BITS-1:0]  x_reg;
