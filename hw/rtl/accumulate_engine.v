@@ -123,6 +123,11 @@ module accumulate_engine #(
     localparam integer ACC_FANIN = ACC_LANES * (G + 1) * ACC_W;            // accumulators and head choices
     localparam integer FAN = (FANOUT > 0) ? FANOUT : OUT_FANIN + ACC_FANIN;   // 0: one copy
     localparam integer OUT_COPIES = (OUT_FANIN + FAN - 1) / FAN < LANES ? (OUT_FANIN + FAN - 1) / FAN : LANES;
+    // ... and the element register (stage 1's x) copied per FANOUT / 32 PE lanes (8 at 256): each
+    // of its bits reaches every lane's products, which spread over the whole engine (the fast
+    // end's next critical path, 16.3 ns, from one spike to a far lane's first tree level)
+    localparam integer X_LANES = (FANOUT >= 64) ? FANOUT / 32 : PE;
+    localparam integer X_COPIES = (PE + X_LANES - 1) / X_LANES;
     localparam integer ACC_COPIES = (ACC_FANIN + FAN - 1) / FAN < ACC_LANES ? (ACC_FANIN + FAN - 1) / FAN : ACC_LANES;
 
     // element state
@@ -148,6 +153,7 @@ module accumulate_engine #(
     reg [SIMD*PE*W_BITS-1:0] w_rd, w_q;
     reg                    sa_valid, s0_valid;
     reg [X_BITS-1:0]       sa_x, s0_x, s1_x;
+    wire [X_BITS-1:0]      s1_x_of [0:X_COPIES-1];     // s1_x and its copies (X_LANES)
     reg                    sa_bank, s0_bank;
     reg                    sa_first, s0_first;
     // stage 1 and the tree's levels after it: bit 0 is stage 1, bit k the element k cycles on
@@ -252,7 +258,7 @@ module accumulate_engine #(
                                                                                            : IN_BITS + 1 + VW;
                     wire [SIMD*PW-1:0] products;
                     for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
-                        wire [IN_BITS-1:0]     x = s1_x[(gj*T_IN + gt)*IN_BITS +: IN_BITS];
+                        wire [IN_BITS-1:0]     x = s1_x_of[gp / X_LANES][(gj*T_IN + gt)*IN_BITS +: IN_BITS];
                         wire [W_BITS-1:0]      code = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
                         wire signed [VW-1:0]   w = $signed({code ^ TOP_BIT, 1'b1});    // 2 code - S
                         wire signed [PW-1:0]   product;
@@ -404,6 +410,15 @@ module accumulate_engine #(
                 assign copy_go_of[gc] = go_c;
                 assign copy_zero_of[gc] = zero_c;
                 assign load_of[gc] = load_c;
+            end
+        end
+        for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
+            if (gc == 0) begin : g_first
+                assign s1_x_of[gc] = s1_x;
+            end else begin : g_more
+                reg [X_BITS-1:0] x_c;
+                (* keep *) always @(posedge clk) x_c <= s0_x;
+                assign s1_x_of[gc] = x_c;
             end
         end
         for (gc = 0; gc < ACC_COPIES; gc = gc + 1) begin : g_acc_copy
