@@ -112,7 +112,6 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     ff = (lanes * acc_w * (1 if in_dsp else 2) + (0 if in_dsp else dot_ff) + lanes * (p["OUT_BITS"] - p["FRAC_BITS"])
           + 4 * x_bits + width + clog2(depth + 1) + clog2(max(depth, 2)) + clog2(max(groups, 2))
           + 4 * (out_copies - 1) + 2 * (acc_copies - 1) + x_bits * (x_copies - 1)
-          + (width * (t_in - 1) if fanout else 0)      # the weights' register, a copy per step
           + 25)   # 25: control, the copy's among them; clog2(depth): the ROM's address register
     return lut, {"FF": ff, "BRAM18": rom_bram18 if rom_in_bram else 0, "DSP": dsp}
 

@@ -128,9 +128,6 @@ module accumulate_engine #(
     // end's next critical path, 16.3 ns, from one spike to a far lane's first tree level)
     localparam integer X_LANES = (FANOUT >= 64) ? FANOUT / 32 : PE;
     localparam integer X_COPIES = (PE + X_LANES - 1) / X_LANES;
-    // ... and the weights' register (w_q) copied per time step: each of its bits reaches the
-    // T_IN steps' lanes, placed apart (the critical path after the element's copies, 15.5 ns)
-    localparam integer W_COPIES = (FANOUT > 0) ? T_IN : 1;
     localparam integer ACC_COPIES = (ACC_FANIN + FAN - 1) / FAN < ACC_LANES ? (ACC_FANIN + FAN - 1) / FAN : ACC_LANES;
 
     // element state
@@ -157,7 +154,6 @@ module accumulate_engine #(
     reg                    sa_valid, s0_valid;
     reg [X_BITS-1:0]       sa_x, s0_x, s1_x;
     wire [X_BITS-1:0]      s1_x_of [0:X_COPIES-1];     // s1_x and its copies (X_LANES)
-    wire [SIMD*PE*W_BITS-1:0] w_q_of [0:W_COPIES-1];    // w_q and its copies (W_COPIES)
     reg                    sa_bank, s0_bank;
     reg                    sa_first, s0_first;
     // stage 1 and the tree's levels after it: bit 0 is stage 1, bit k the element k cycles on
@@ -263,7 +259,7 @@ module accumulate_engine #(
                     wire [SIMD*PW-1:0] products;
                     for (gj = 0; gj < SIMD; gj = gj + 1) begin : g_term
                         wire [IN_BITS-1:0]     x = s1_x_of[gp / X_LANES][(gj*T_IN + gt)*IN_BITS +: IN_BITS];
-                        wire [W_BITS-1:0]      code = w_q_of[gt % W_COPIES][(gj*PE + gp)*W_BITS +: W_BITS];
+                        wire [W_BITS-1:0]      code = w_q[(gj*PE + gp)*W_BITS +: W_BITS];
                         wire signed [VW-1:0]   w = $signed({code ^ TOP_BIT, 1'b1});    // 2 code - S
                         wire signed [PW-1:0]   product;
                         if (IN_BITS == 1) begin : g_spike     // a spike selects the weight
@@ -414,15 +410,6 @@ module accumulate_engine #(
                 assign copy_go_of[gc] = go_c;
                 assign copy_zero_of[gc] = zero_c;
                 assign load_of[gc] = load_c;
-            end
-        end
-        for (gc = 0; gc < W_COPIES; gc = gc + 1) begin : g_w_copy
-            if (gc == 0) begin : g_first
-                assign w_q_of[gc] = w_q;
-            end else begin : g_more
-                reg [SIMD*PE*W_BITS-1:0] w_c;
-                (* keep *) always @(posedge clk) w_c <= w_rd;
-                assign w_q_of[gc] = w_c;
             end
         end
         for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
