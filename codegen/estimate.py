@@ -43,13 +43,13 @@ STAGE_CYCLES = 1        # a beat handed on through a register stage (max-pool)
 LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages B and C, assembled, output register
 READOUT_CYCLES = 4      # readout: take the beat, read a class, its pass's sum, hand over the output (plus one per class and tree level; two more to compare)
 ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address registered, its read, its output register, the products summed, the accumulate
+NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
 def tree_lag(simd: int) -> int:
     """The cycles an engine's sum over SIMD inputs adds to ACCUMULATE_CYCLES: its adder tree's
     levels have a register each, the root's being the products' register of SIMD <= 2."""
     return max(0, int(simd - 1).bit_length() - 1)
-NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
 def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace, passes: int = 1) -> dict:

@@ -168,9 +168,9 @@ def critical_path(paths: list, levels: int = 1) -> dict | None:
     instances: list = []
     cells: list = []
     for step in longest["path"]:
-        if not cells or cells[-1] != step["to"]["cell"]:
-            cells.append(step["to"]["cell"])
         cell = step["to"]["cell"]
+        if not cells or cells[-1] != cell:
+            cells.append(cell)
         if "." not in cell:         # a cell nextpnr added (a carry-chain feed), no instance of ours
             continue
         inst = ".".join(cell.split(".")[:levels])

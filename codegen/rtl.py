@@ -41,6 +41,8 @@ MAX_PE = 16
 # elsewhere, and copies there cost LUTs (66 in the default, 121 in the small end)
 ENABLE_COPIES_FROM = 512
 ENGINE_FANOUT = 256
+
+
 @dataclass
 class Stage:
     module: str
