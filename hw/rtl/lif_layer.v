@@ -16,12 +16,13 @@
 // while it is walked (AXI-Stream holds tdata while tvalid): the LIF reads its lanes there and
 // takes it (tready) in its last slot, so no copy of the currents is kept here. Three register
 // stages per slot, each one adder or one multiplexer deep:
-//   A: the slot's LANES currents picked from the beat (a multiplexer over the slots)
+//   A: the slot's LANES currents picked from the beat (a multiplexer over the slots; past
+//      PICK_SPLIT slots two, through a head register: below)
 //   B: x - theta (lif_unit's second adder takes it: the spike comes from beside the membrane's
-//      adder, not after it), the slot decoded to the spike bits it writes
-//   C: the update, lif_unit: the membrane of each lane in a register, the spikes into the
-//      beat being assembled. A lane's membrane register is cleared (the flip-flops' own
-//      synchronous reset) in the slot of step T - 1, or loaded with the next group's stored
+//      adder, not after it)
+//   C: the update, lif_unit: the membrane of each lane in a register, the spikes shifted
+//      into the beat being assembled. A lane's membrane register is cleared (the flip-flops'
+//      own synchronous reset) in the slot of step T - 1, or loaded with the next group's stored
 //      membrane when passes continue an image, so step 0 reads it with no multiplexer in
 //      front of the adders.
 // The assembled beat goes to the output register when that is empty, so the consumer's ready
@@ -48,6 +49,7 @@ module lif_layer #(
     parameter integer LANES = 8,         // neurons updated per cycle, 1..N
     parameter integer CHUNKS = 1,        // passes of T steps per image (the window: CHUNKS * T)
     parameter integer POSITIONS = 1,     // beats per pass (CHUNKS > 1: the membranes kept)
+    parameter integer PICK_SPLIT = 32,   // more slots than this (X_STEPS = T): the pick in two
     parameter THRESHOLD_FILE = "threshold.mem"
 ) (
     input  wire                          clk,
@@ -75,12 +77,17 @@ module lif_layer #(
     // stage B
     reg           b_valid, b_last;
     wire          b_clear;         // the slot is of step T - 1
-    reg  [F-1:0]  b_writes;        // one-hot: the slot whose spikes C writes
     reg  [LANES*X_BITS-1:0] b_x;
     reg  [LANES*(U_BITS+1)-1:0] b_xd;
     // stage C
     reg  [LANES*U_BITS-1:0] u;     // the lanes' membranes
-    reg  [N*T-1:0] spikes;         // the beat being assembled
+    // the beat being assembled: each lane's spikes shifted into a chain of its own as its
+    // slots are updated, so after the beat's slots slot i = g*T + t is at bit i of lane p's
+    // chain (wired to neuron g*LANES + p's bit t below). A shift costs no LUT; writing each
+    // bit in its own slot cost a decoder. A lane with no neuron in the last group (N not a
+    // multiple of LANES) stops shifting there (b_tail), so its chain holds live bits only.
+    wire [N*T-1:0] spikes;
+    wire           b_tail;         // the slot is of the last group
     reg            pending;        // spikes holds a whole beat not yet in the output register
 
     // slot 0 may start when the beat before can no longer be overwritten: not in B (its last
@@ -90,15 +97,25 @@ module lif_layer #(
     wire go = s_axis_tvalid && (slot != {IW{1'b0}} || start_ok);
     assign s_axis_tready = go && slot == LAST_SLOT;
 
-    // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron)
+    // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron).
+    // Past PICK_SPLIT slots (a current per slot) it is two multiplexers of about sqrt(F)
+    // inputs each, not one of F, and still one cycle. The slots are walked in order, so while
+    // a group of G slots is walked a head register is loaded with the next group's currents
+    // (at the group's last slot: the beat is held until the take), and a slot picks from the
+    // head, or from the beat itself in group 0 (a new beat's first head cannot be ready: slot
+    // 0 starts the cycle the beat comes).
+    localparam integer SPLIT = (X_STEPS == T && F > PICK_SPLIT) ? 1 : 0;
+    localparam integer GW = (F > 1) ? ($clog2(F) + 1) / 2 - 1 : 0;    // G = 2^GW, about sqrt(F / 2)
+    localparam integer G = 1 << GW;
+    localparam integer NG = (F + G - 1) / G;
     genvar p, i, n, t;
     generate
         for (p = 0; p < LANES; p = p + 1) begin : g_pick
-            wire [X_BITS-1:0] x_slot [0:F-1];
-            for (i = 0; i < F; i = i + 1) begin : g_slot
+            wire [X_BITS-1:0] x_slot [0:NG*G-1];
+            for (i = 0; i < NG*G; i = i + 1) begin : g_slot
                 localparam integer NEURON = (i / T) * LANES + p;
                 localparam integer XT = (X_STEPS == 1) ? 0 : i % T;
-                if (NEURON < N) begin : g_live
+                if (i < F && NEURON < N) begin : g_live
                     assign x_slot[i] = s_axis_tdata[(XT*N + NEURON)*X_BITS +: X_BITS];
                 end else begin : g_pad
                     assign x_slot[i] = {X_BITS{1'b0}};
@@ -106,7 +123,31 @@ module lif_layer #(
             end
             // loaded every cycle, used where a_valid says: an enable here would fan `go`, which
             // comes from the producer's valid, out to every bit
-            always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
+            if (SPLIT != 0) begin : g_split
+                wire [IW-GW-1:0] group = slot[IW-1:GW];
+                wire [GW-1:0] member = slot[GW-1:0];
+                reg  [X_BITS-1:0] head [0:G-1];     // the currents of the group being walked
+                wire [X_BITS-1:0] first [0:G-1];    // ... of group 0, from the beat
+                wire [X_BITS-1:0] next_head [0:NG-1][0:G-1];   // ... of the group after group g
+                genvar g, m;
+                for (g = 0; g < NG; g = g + 1) begin : g_group
+                    for (m = 0; m < G; m = m + 1) begin : g_member
+                        if (g + 1 < NG) begin : g_next
+                            assign next_head[g][m] = x_slot[(g + 1)*G + m];
+                        end else begin : g_none
+                            assign next_head[g][m] = {X_BITS{1'b0}};
+                        end
+                    end
+                end
+                for (m = 0; m < G; m = m + 1) begin : g_head
+                    assign first[m] = x_slot[m];
+                    always @(posedge clk) if (member == GW'(G - 1)) head[m] <= next_head[group][m];
+                end
+                always @(posedge clk)
+                    a_x[p*X_BITS +: X_BITS] <= (group == {(IW-GW){1'b0}}) ? first[member] : head[member];
+            end else begin : g_flat
+                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
+            end
         end
     endgenerate
 
@@ -154,8 +195,15 @@ module lif_layer #(
             always @(posedge clk)
                 b_xd[p*(U_BITS+1) +: U_BITS+1] <= (U_BITS+1)'(x) - (U_BITS+1)'(theta_slot[a_slot]);
         end
-        for (i = 0; i < F; i = i + 1) begin : g_decode
-            always @(posedge clk) b_writes[i] <= a_valid && a_slot == IW'(i);
+    endgenerate
+
+    generate
+        if (N % LANES != 0 && GROUPS > 1) begin : g_tail
+            reg b_tail_q;
+            always @(posedge clk) b_tail_q <= a_slot >= IW'((GROUPS - 1) * T);
+            assign b_tail = b_tail_q;
+        end else begin : g_no_tail
+            assign b_tail = 1'b0;      // every lane is live in every group (or there is one group)
         end
     endgenerate
 
@@ -218,7 +266,7 @@ module lif_layer #(
         end
     endgenerate
 
-    // stage C: the updates, the spikes into their bits of the beat
+    // stage C: the updates, the spikes shifted into the beat
     generate
         for (p = 0; p < LANES; p = p + 1) begin : g_lane
             // a signed wire, not $signed() at the port: with one lane the slice is all of u, and
@@ -241,10 +289,19 @@ module lif_layer #(
                 if (rst || (b_valid && b_clear && b_rest)) u[p*U_BITS +: U_BITS] <= {U_BITS{1'b0}};
                 else if (b_valid && b_clear) u[p*U_BITS +: U_BITS] <= u_load[p*U_BITS +: U_BITS];
                 else if (b_valid) u[p*U_BITS +: U_BITS] <= u_next;
-            for (n = p; n < N; n = n + LANES) begin : g_neuron
-                for (t = 0; t < T; t = t + 1) begin : g_step
-                    always @(posedge clk)
-                        if (b_writes[(n / LANES) * T + t]) spikes[n*T + t] <= spike;
+            localparam integer LIVE = ((N - p + LANES - 1) / LANES) * T;    // the lane's live slots
+            if (LIVE > 0) begin : g_chain
+                reg [LIVE-1:0] chain;
+                wire shift = b_valid && (LIVE == F || !b_tail);
+                if (LIVE > 1) begin : g_shift
+                    always @(posedge clk) if (shift) chain <= {spike, chain[LIVE-1:1]};
+                end else begin : g_one
+                    always @(posedge clk) if (shift) chain <= spike;
+                end
+                for (n = p; n < N; n = n + LANES) begin : g_neuron
+                    for (t = 0; t < T; t = t + 1) begin : g_step
+                        assign spikes[n*T + t] = chain[(n / LANES) * T + t];
+                    end
                 end
             end
         end
