@@ -174,7 +174,11 @@ def export_deploy(spec: Spec, model, input_shape) -> Deploy:
             else:
                 taps = shape[0]
                 out_shape = [layer["units"]]
-            acc_bound = taps * x_max * s
+            # the widest sum these weights can make with every input at most x_max (not taps *
+            # x_max * s, every weight at its largest): a bit or more off each current's width
+            # down the line, as FINN's MinimizeAccumulatorWidth takes it from the weights
+            weight_values = 2 * codes.reshape(taps, -1).astype(np.int64) - s
+            acc_bound = x_max * int(np.abs(weight_values).sum(axis=0).max(initial=0))
             x_bound = acc_bound * 2**F + int(np.abs(bias_int).max())
             arrays[f"{name}.weights"] = codes.astype(np.int64)
             arrays[f"{name}.bias"] = bias_int
