@@ -179,7 +179,7 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     n, t, lanes, x_bits, u_bits = p["N"], p["T"], p["LANES"], p["X_BITS"], p["U_BITS"]
     groups = -(-n // lanes)
     slots = groups * t
-    distinct = groups * (t if p["X_STEPS"] == t else 1)       # currents a lane picks from
+    distinct = groups * (t if p["X_STEPS"] == t else 1)       # currents a lane picks from (by slot, or by group)
     passes = p.get("CHUNKS", 1) > 1
     m = p.get("POSITIONS", 1) * groups
     memory_luts, memory_bram = membrane_memory(m, lanes * u_bits) if passes and m > 1 else (0, 0)
@@ -207,6 +207,8 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
           + lanes * (u_bits + 1) - p.get("THETA_SHARED_BITS", 0)   # x - theta in B, less the bits that are x's
           + lanes * u_bits * (t > 1 or passes)                 # the membranes (from rest each step when T = 1)
           + (n % lanes != 0 and groups > 1)                    # in the last group (lanes with no neuron there stop)
+          # the slot's group, counted when T is not a power of two (one current for all steps)
+          + clog2(groups) * (p["X_STEPS"] == 1 and t > 1 and groups > 1 and (t & (t - 1)) != 0)
           + 2 * n * t + 2)                                     # the beat shifted in, the output; pending, valid
     if passes:      # the load register (a block RAM's own), the groups in A (and the next) and B, the pass, rest
         ff += lanes * u_bits * (m > 1 and not memory_bram) + 3 * max(1, clog2(m)) + clog2(p["CHUNKS"]) + 1

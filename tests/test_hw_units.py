@@ -15,7 +15,8 @@ STRESS = {"idle": 0.3, "backpressure": 0.3}
 @pytest.mark.parametrize("n,c,t,x_steps,leak,soft,lanes,complement,chunks,positions", [
     (6, 3, 4, 4, 1, 0, 6, 0, 1, 1),   # every neuron per cycle: a beat in T slots
     (4, 4, 1, 1, 2, 1, 4, 0, 1, 1),   # one step: one slot per beat, beats back to back
-    (5, 1, 7, 1, 0, 0, 1, 0, 1, 1),   # one neuron per cycle, one current for all steps
+    (5, 1, 7, 1, 0, 0, 1, 0, 1, 1),   # one neuron per cycle, one current for all steps (its group counted)
+    (6, 3, 4, 1, 1, 0, 2, 0, 1, 1),   # one current for all steps picked by group (the slot's high bits)
     (6, 3, 4, 4, 1, 0, 4, 0, 1, 1),   # 4 lanes over 6 neurons: the second group has 2 live lanes
     (8, 8, 2, 2, 1, 1, 2, 0, 1, 1),   # soft reset, four groups
     (4, 2, 5, 1, 3, 1, 2, 1, 1, 1),   # the complement leak (tau = 7/8), soft reset, one current for all steps

@@ -108,6 +108,11 @@ module lif_layer #(
     localparam integer GW = (F > 1) ? ($clog2(F) + 1) / 2 - 1 : 0;    // G = 2^GW, about sqrt(F / 2)
     localparam integer G = 1 << GW;
     localparam integer NG = (F + G - 1) / G;
+    // with one current for all steps a lane picks from the groups' currents, not the slots'
+    localparam integer GRW = (GROUPS > 1) ? $clog2(GROUPS) : 1;
+    /* verilator lint_off UNUSEDSIGNAL */     // (a current per slot: the slots are picked)
+    wire [GRW-1:0] slot_group;      // slot / T
+    /* verilator lint_on UNUSEDSIGNAL */
     genvar p, i, n, t;
     generate
         for (p = 0; p < LANES; p = p + 1) begin : g_pick
@@ -145,6 +150,13 @@ module lif_layer #(
                 end
                 always @(posedge clk)
                     a_x[p*X_BITS +: X_BITS] <= (group == {(IW-GW){1'b0}}) ? first[member] : head[member];
+            end else if (X_STEPS == 1 && T > 1 && GROUPS > 1) begin : g_by_group
+                wire [X_BITS-1:0] x_group [0:GROUPS-1];
+                genvar g;
+                for (g = 0; g < GROUPS; g = g + 1) begin : g_group
+                    assign x_group[g] = x_slot[g*T];
+                end
+                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_group[slot_group];
             end else begin : g_flat
                 always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
             end
@@ -160,10 +172,27 @@ module lif_layer #(
             for (s = 0; s < F; s = s + 1) step_slots[s] = (s % T) == step;
         end
     endfunction
+    localparam [F-1:0] LAST_STEP_SLOTS = step_slots(T - 1);
+    // the slot's group: its high bits when T is a power of two, else counted beside the slot
+    generate
+        if (X_STEPS != 1 || T == 1 || GROUPS == 1) begin : g_no_group
+            assign slot_group = {GRW{1'b0}};
+        end else if ((T & (T - 1)) == 0) begin : g_group_bits
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [IW-1:0] high = slot >> $clog2(T);
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign slot_group = high[GRW-1:0];
+        end else begin : g_group_count
+            reg [GRW-1:0] group_q;
+            always @(posedge clk)
+                if (rst || (go && slot == LAST_SLOT)) group_q <= {GRW{1'b0}};
+                else if (go && LAST_STEP_SLOTS[slot]) group_q <= group_q + 1'b1;
+            assign slot_group = group_q;
+        end
+    endgenerate
     // with one group of neurons the slots of step T - 1 are the beat's last; with one step, all
     generate
         if (F > T && T > 1) begin : g_clear
-            localparam [F-1:0] LAST_STEP_SLOTS = step_slots(T - 1);
             reg b_clear_q;      // decoded in B from stage A's slot, as the spike bits' one-hot
             always @(posedge clk) b_clear_q <= LAST_STEP_SLOTS[a_slot];
             assign b_clear = b_clear_q;
