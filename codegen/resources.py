@@ -171,9 +171,9 @@ def membrane_memory(depth: int, width: int) -> tuple[int, int]:
 def lif_terms(p: dict) -> tuple[dict, dict]:
     """lif_layer, folded: LANES neuron updates, a beat walked in F = ceil(N / LANES) * T slots.
     LUTs: the slot's currents picked per lane (a multiplexer over the distinct currents a lane
-    meets; past PICK_SPLIT slots two, through a head register of G, about sqrt(F / 2), slots),
-    x - theta, the update (the membrane's adder, the comparison's, the reset). The spikes are
-    shifted into the beat as the slots are updated, which costs no LUT. In passes (CHUNKS > 1) the
+    meets: the slots', or the groups' when the current is the same at every step), x - theta,
+    the update (the membrane's adder, the comparison's, the reset). The spikes are shifted into
+    the beat as the slots are updated, which costs no LUT. In passes (CHUNKS > 1) the
     membranes of M = POSITIONS x groups live in a RAM (membrane_memory), loaded through a
     multiplexer in front of the lanes' registers (none when M = 1: the group stays put)."""
     n, t, lanes, x_bits, u_bits = p["N"], p["T"], p["LANES"], p["X_BITS"], p["U_BITS"]
@@ -183,15 +183,7 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     passes = p.get("CHUNKS", 1) > 1
     m = p.get("POSITIONS", 1) * groups
     memory_luts, memory_bram = membrane_memory(m, lanes * u_bits) if passes and m > 1 else (0, 0)
-    split = p["X_STEPS"] == t and slots > p["PICK_SPLIT"]
-    if split:       # the group's head (G currents) loaded from the beat's groups, then 2G ways
-        g = 1 << ((clog2(slots) + 1) // 2 - 1)
-        head_bits = lanes * x_bits * g
-        pick = {"pick_bits": 0, "split_pick_bits": lanes * x_bits * (g * -(-slots // g) - 1)}
-    else:
-        head_bits = 0
-        pick = {"pick_bits": lanes * x_bits * (distinct - 1), "split_pick_bits": 0}
-    lut = {**pick,
+    lut = {"pick_bits": lanes * x_bits * (distinct - 1),
            # the membrane's adder (and the complement leak's subtraction before it), the reset's
            # multiplexer, the comparison's adder
            "neuron_bits": lanes * u_bits * (3 if p["SOFT_RESET"] else 2) + lanes * (u_bits + 1)
@@ -203,7 +195,7 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     ff = (slot_bits * (1 + (groups > 1))                       # the slot walked, and in stage A (one group: unread)
           + 2 + 2 * (slots > 1)                                # valid A, B; last A, B (constant for one slot)
           + (t > 1 and groups > 1)                             # clear in B (the last flag for one group, 1 for one step)
-          + 2 * lanes * x_bits + head_bits                     # the currents in A and B, the head
+          + 2 * lanes * x_bits                                 # the currents in A and B
           + lanes * (u_bits + 1) - p.get("THETA_SHARED_BITS", 0)   # x - theta in B, less the bits that are x's
           + lanes * u_bits * (t > 1 or passes)                 # the membranes (from rest each step when T = 1)
           + (n % lanes != 0 and groups > 1)                    # in the last group (lanes with no neuron there stop)

@@ -41,8 +41,6 @@ MAX_PE = 16
 # elsewhere, and copies there cost LUTs (66 in the default, 121 in the small end)
 ENABLE_COPIES_FROM = 512
 ENGINE_FANOUT = 256
-# a LIF layer's pick of its currents is split in two past this many slots (lif_layer's PICK_SPLIT)
-LIF_PICK_SPLIT = 32
 
 
 @dataclass
@@ -266,7 +264,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
                                  ("LEAK_COMPLEMENT", int(layer.get("leak_complement", False))),
                                  ("SOFT_RESET", int(layer["reset"] == "soft")), ("LANES", lanes_here),
-                                 ("CHUNKS", passes), ("POSITIONS", positions), ("PICK_SPLIT", LIF_PICK_SPLIT),
+                                 ("CHUNKS", passes), ("POSITIONS", positions),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))],
                                 facts={"THETA_SHARED_BITS": theta_shared_bits(theta, n, lanes_here, out_bits, u_bits)}))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)

@@ -16,8 +16,8 @@
 // while it is walked (AXI-Stream holds tdata while tvalid): the LIF reads its lanes there and
 // takes it (tready) in its last slot, so no copy of the currents is kept here. Three register
 // stages per slot, each one adder or one multiplexer deep:
-//   A: the slot's LANES currents picked from the beat (a multiplexer over the slots; past
-//      PICK_SPLIT slots two, through a head register: below)
+//   A: the slot's LANES currents picked from the beat (a multiplexer over the slots, or over
+//      the groups when the current is the same at every step)
 //   B: x - theta (lif_unit's second adder takes it: the spike comes from beside the membrane's
 //      adder, not after it)
 //   C: the update, lif_unit: the membrane of each lane in a register, the spikes shifted
@@ -49,7 +49,6 @@ module lif_layer #(
     parameter integer LANES = 8,         // neurons updated per cycle, 1..N
     parameter integer CHUNKS = 1,        // passes of T steps per image (the window: CHUNKS * T)
     parameter integer POSITIONS = 1,     // beats per pass (CHUNKS > 1: the membranes kept)
-    parameter integer PICK_SPLIT = 32,   // more slots than this (X_STEPS = T): the pick in two
     parameter THRESHOLD_FILE = "threshold.mem"
 ) (
     input  wire                          clk,
@@ -97,18 +96,9 @@ module lif_layer #(
     wire go = s_axis_tvalid && (slot != {IW{1'b0}} || start_ok);
     assign s_axis_tready = go && slot == LAST_SLOT;
 
-    // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron).
-    // Past PICK_SPLIT slots (a current per slot) it is two multiplexers of about sqrt(F)
-    // inputs each, not one of F, and still one cycle. The slots are walked in order, so while
-    // a group of G slots is walked a head register is loaded with the next group's currents
-    // (at the group's last slot: the beat is held until the take), and a slot picks from the
-    // head, or from the beat itself in group 0 (a new beat's first head cannot be ready: slot
-    // 0 starts the cycle the beat comes).
-    localparam integer SPLIT = (X_STEPS == T && F > PICK_SPLIT) ? 1 : 0;
-    localparam integer GW = (F > 1) ? ($clog2(F) + 1) / 2 - 1 : 0;    // G = 2^GW, about sqrt(F / 2)
-    localparam integer G = 1 << GW;
-    localparam integer NG = (F + G - 1) / G;
-    // with one current for all steps a lane picks from the groups' currents, not the slots'
+    // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron); with
+    // one current for all steps a lane picks among the groups' currents, not the slots' (a
+    // multiplexer T times narrower than the one over the slots' copies of them)
     localparam integer GRW = (GROUPS > 1) ? $clog2(GROUPS) : 1;
     /* verilator lint_off UNUSEDSIGNAL */     // (a current per slot: the slots are picked)
     wire [GRW-1:0] slot_group;      // slot / T
@@ -116,11 +106,11 @@ module lif_layer #(
     genvar p, i, n, t;
     generate
         for (p = 0; p < LANES; p = p + 1) begin : g_pick
-            wire [X_BITS-1:0] x_slot [0:NG*G-1];
-            for (i = 0; i < NG*G; i = i + 1) begin : g_slot
+            wire [X_BITS-1:0] x_slot [0:F-1];
+            for (i = 0; i < F; i = i + 1) begin : g_slot
                 localparam integer NEURON = (i / T) * LANES + p;
                 localparam integer XT = (X_STEPS == 1) ? 0 : i % T;
-                if (i < F && NEURON < N) begin : g_live
+                if (NEURON < N) begin : g_live
                     assign x_slot[i] = s_axis_tdata[(XT*N + NEURON)*X_BITS +: X_BITS];
                 end else begin : g_pad
                     assign x_slot[i] = {X_BITS{1'b0}};
@@ -128,29 +118,7 @@ module lif_layer #(
             end
             // loaded every cycle, used where a_valid says: an enable here would fan `go`, which
             // comes from the producer's valid, out to every bit
-            if (SPLIT != 0) begin : g_split
-                wire [IW-GW-1:0] group = slot[IW-1:GW];
-                wire [GW-1:0] member = slot[GW-1:0];
-                reg  [X_BITS-1:0] head [0:G-1];     // the currents of the group being walked
-                wire [X_BITS-1:0] first [0:G-1];    // ... of group 0, from the beat
-                wire [X_BITS-1:0] next_head [0:NG-1][0:G-1];   // ... of the group after group g
-                genvar g, m;
-                for (g = 0; g < NG; g = g + 1) begin : g_group
-                    for (m = 0; m < G; m = m + 1) begin : g_member
-                        if (g + 1 < NG) begin : g_next
-                            assign next_head[g][m] = x_slot[(g + 1)*G + m];
-                        end else begin : g_none
-                            assign next_head[g][m] = {X_BITS{1'b0}};
-                        end
-                    end
-                end
-                for (m = 0; m < G; m = m + 1) begin : g_head
-                    assign first[m] = x_slot[m];
-                    always @(posedge clk) if (member == GW'(G - 1)) head[m] <= next_head[group][m];
-                end
-                always @(posedge clk)
-                    a_x[p*X_BITS +: X_BITS] <= (group == {(IW-GW){1'b0}}) ? first[member] : head[member];
-            end else if (X_STEPS == 1 && T > 1 && GROUPS > 1) begin : g_by_group
+            if (X_STEPS == 1 && T > 1 && GROUPS > 1) begin : g_by_group
                 wire [X_BITS-1:0] x_group [0:GROUPS-1];
                 genvar g;
                 for (g = 0; g < GROUPS; g = g + 1) begin : g_group
