@@ -99,6 +99,7 @@ module lif_layer #(
     // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron); with
     // one current for all steps a lane picks among the groups' currents, not the slots' (a
     // multiplexer T times narrower than the one over the slots' copies of them)
+    localparam integer BY_GROUP = (X_STEPS == 1 && T > 1 && GROUPS > 1) ? 1 : 0;
     localparam integer GRW = (GROUPS > 1) ? $clog2(GROUPS) : 1;
     /* verilator lint_off UNUSEDSIGNAL */     // (a current per slot: the slots are picked)
     wire [GRW-1:0] slot_group;      // slot / T
@@ -118,7 +119,7 @@ module lif_layer #(
             end
             // loaded every cycle, used where a_valid says: an enable here would fan `go`, which
             // comes from the producer's valid, out to every bit
-            if (X_STEPS == 1 && T > 1 && GROUPS > 1) begin : g_by_group
+            if (BY_GROUP != 0) begin : g_by_group
                 wire [X_BITS-1:0] x_group [0:GROUPS-1];
                 genvar g;
                 for (g = 0; g < GROUPS; g = g + 1) begin : g_group
@@ -143,7 +144,7 @@ module lif_layer #(
     localparam [F-1:0] LAST_STEP_SLOTS = step_slots(T - 1);
     // the slot's group: its high bits when T is a power of two, else counted beside the slot
     generate
-        if (X_STEPS != 1 || T == 1 || GROUPS == 1) begin : g_no_group
+        if (BY_GROUP == 0) begin : g_no_group
             assign slot_group = {GRW{1'b0}};
         end else if ((T & (T - 1)) == 0) begin : g_group_bits
             /* verilator lint_off UNUSEDSIGNAL */
@@ -161,7 +162,7 @@ module lif_layer #(
     // with one group of neurons the slots of step T - 1 are the beat's last; with one step, all
     generate
         if (F > T && T > 1) begin : g_clear
-            reg b_clear_q;      // decoded in B from stage A's slot, as the spike bits' one-hot
+            reg b_clear_q;      // decoded in B from stage A's slot
             always @(posedge clk) b_clear_q <= LAST_STEP_SLOTS[a_slot];
             assign b_clear = b_clear_q;
         end else begin : g_clear_last
