@@ -46,10 +46,27 @@ ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address r
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
-def tree_lag(simd: int) -> int:
+# An engine of at least this many products per cycle (steps x PE x SIMD) is a large one: its
+# wide enables are copied (accumulate_engine's FANOUT) and its products registered before its
+# tree (REGISTER_PRODUCTS): the fast end's conv1 engine (2,048 products, 35k LUT4s) placed alone
+# went from 43.7 to 63.1 MHz with the copies, and its path then ran from the weights' register
+# across the engine into a tree's first adder. The default network's largest (64) placed at
+# 98.6-118.8 MHz with its paths elsewhere, and copies there cost LUTs (66 in the default, 121
+# in the small end).
+LARGE_ENGINE_PRODUCTS = 512
+
+
+def large_engine(steps: int, pe: int, simd: int) -> bool:
+    """Whether an engine of `steps` x `pe` x `simd` products per cycle copies its enables and
+    registers its products (LARGE_ENGINE_PRODUCTS)."""
+    return steps * pe * simd >= LARGE_ENGINE_PRODUCTS
+
+
+def tree_lag(simd: int, products_registered: bool = False) -> int:
     """The cycles an engine's sum over SIMD inputs adds to ACCUMULATE_CYCLES: its adder tree's
-    levels have a register each, the root's being the products' register of SIMD <= 2."""
-    return max(0, int(simd - 1).bit_length() - 1)
+    levels have a register each, the root's being the products' register of SIMD <= 2; a large
+    engine's products have one more in front of the tree (SIMD > 1)."""
+    return max(0, int(simd - 1).bit_length() - 1) + (1 if products_registered and simd > 1 else 0)
 
 
 def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace, passes: int = 1) -> dict:
@@ -157,9 +174,10 @@ class Readout:
 class EngineReplay:
     """The handshakes of one accumulate engine, for N independent streams at once (lanes)."""
 
-    def __init__(self, n: int, groups: int, mode: str, simd: int = 1):
+    def __init__(self, n: int, groups: int, mode: str, simd: int = 1, products_registered: bool = False):
         self.groups, self.dense = groups, mode == "dense"
-        self.pipeline = ACCUMULATE_CYCLES + tree_lag(simd)     # from a group's read to its accumulate
+        # from a group's read to its accumulate
+        self.pipeline = ACCUMULATE_CYCLES + tree_lag(simd, products_registered)
         self.consumer = None                    # the next stage: push(presented) -> taken
         self.taken = np.full(n, -np.inf)        # the last beat left the output register
         self.ready = np.zeros(n)      # first cycle the engine can take an element
@@ -347,8 +365,10 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
         kind = layer["type"]
         if kind in ("conv", "dense"):
             n_out = deploy.array(layer["weights"]).shape[-1]
-            simd = layer_simd.get(layer["name"], 1)
-            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // layer_pe[layer["name"]], mode, simd)
+            simd, pe = layer_simd.get(layer["name"], 1), layer_pe[layer["name"]]
+            steps = 1 if layer["input"] == "analog" else T      # an image's current is computed once
+            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // pe, mode, simd,
+                                                           large_engine(steps, pe, simd))
             elems = grouped(inputs[layer["name"]], simd)
             if kind == "conv":
                 rows = layer_rows.get(layer["name"], line_buffer_rows(layer["kernel"], layer["stride"], shape[0]))

@@ -26,6 +26,7 @@ import numpy as np
 
 import qpsnn
 from qpsnn.codegen.element_stream import index_bits, line_buffer_rows
+from qpsnn.codegen.estimate import large_engine
 from qpsnn.errors import InputError
 from qpsnn.model.deploy import Deploy, signed_width
 from qpsnn.spec import check_chunk
@@ -34,12 +35,8 @@ HW_RTL = Path(__file__).resolve().parent.parent / "hw" / "rtl"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUPPORTED = ("conv", "maxpool", "sumpool", "flatten", "dense", "lif", "readout")
 MAX_PE = 16
-# An engine of at least this many products per cycle (steps x PE x SIMD) has its wide enables
-# copied, each copy driving at most ENGINE_FANOUT flip-flops (accumulate_engine's FANOUT): the
-# fast end's conv1 engine (2,048 products, 35k LUT4s) placed alone went from 43.7 to 63.1 MHz
-# with them; the default network's largest (64) placed at 98.6-118.8 MHz with its paths
-# elsewhere, and copies there cost LUTs (66 in the default, 121 in the small end)
-ENABLE_COPIES_FROM = 512
+# a large engine's enables are copied, each copy driving at most this many flip-flops
+# (accumulate_engine's FANOUT; codegen.estimate.large_engine)
 ENGINE_FANOUT = 256
 
 
@@ -242,7 +239,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem"))]
                                 + [("BIAS_FILE", _quote(f"{name}_bias.mem"))] * has_bias
                                 + [("INDEX_BITS", idx_bits)]
-                                + [("FANOUT", ENGINE_FANOUT)] * (steps * p * q >= ENABLE_COPIES_FROM)))
+                                + [("FANOUT", ENGINE_FANOUT), ("REGISTER_PRODUCTS", 1)] * large_engine(steps, p, q)))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])

@@ -96,38 +96,69 @@ module lif_layer #(
     wire go = s_axis_tvalid && (slot != {IW{1'b0}} || start_ok);
     assign s_axis_tready = go && slot == LAST_SLOT;
 
-    // stage A's multiplexer: per lane, the current of each slot (0 past the last neuron); with
-    // one current for all steps a lane picks among the groups' currents, not the slots' (a
-    // multiplexer T times narrower than the one over the slots' copies of them)
+    // stage A's multiplexer: per lane, the current of each slot; with one current for all
+    // steps a lane picks among the groups' currents, not the slots' (a multiplexer T times
+    // narrower than the one over the slots' copies of them)
     localparam integer BY_GROUP = (X_STEPS == 1 && T > 1 && GROUPS > 1) ? 1 : 0;
     localparam integer GRW = (GROUPS > 1) ? $clog2(GROUPS) : 1;
     /* verilator lint_off UNUSEDSIGNAL */     // (a current per slot: the slots are picked)
     wire [GRW-1:0] slot_group;      // slot / T
     /* verilator lint_on UNUSEDSIGNAL */
+    // the choice is by `pick`: the slot, or its group when a lane picks among the groups'
+    localparam integer CHOICES = (BY_GROUP != 0) ? GROUPS : F;
+    localparam integer PKW = (BY_GROUP != 0) ? GRW : IW;
+    wire [PKW-1:0] pick;
+    // a wide choice is made as 4-way choices by the index's two low bits, then one among
+    // those: synth_ecp5 maps a flat choice of more than 16 into LUT4s and wide multiplexers
+    // (PFUMX, L6MUX21) at up to 1.6x the LUT4s of the 4-way ones (lif1 of the shipped network
+    // 2,928 -> 1,824); at 16 or fewer it is no larger flat, and synth_xilinx's LUT6s are the
+    // same either way
+    localparam integer QUADS = (CHOICES > 16) ? (CHOICES + 3) / 4 : 0;
     genvar p, i, n, t;
     generate
+        if (BY_GROUP != 0) begin : g_pick_group
+            assign pick = slot_group;
+        end else begin : g_pick_slot
+            assign pick = slot;
+        end
         for (p = 0; p < LANES; p = p + 1) begin : g_pick
-            wire [X_BITS-1:0] x_slot [0:F-1];
-            for (i = 0; i < F; i = i + 1) begin : g_slot
-                localparam integer NEURON = (i / T) * LANES + p;
-                localparam integer XT = (X_STEPS == 1) ? 0 : i % T;
+            localparam integer LIVE_GROUPS = (N - p + LANES - 1) / LANES;   // the lane's groups with a neuron
+            wire [X_BITS-1:0] choice [0:CHOICES-1];
+            for (i = 0; i < CHOICES; i = i + 1) begin : g_choice
+                // the current of choice i: slot i's, or group i's (its first step's)
+                localparam integer SLOT = (BY_GROUP != 0) ? i * T : i;
+                localparam integer NEURON = (SLOT / T) * LANES + p;
+                localparam integer XT = (X_STEPS == 1) ? 0 : SLOT % T;
+                // a lane's slots past its last neuron (N not a multiple of LANES): their
+                // updates are never shifted into the beat, so what they read does not matter:
+                // zero in a flat choice, the lane's last live current among 4-way ones (an
+                // input fewer to choose from)
+                localparam integer STAND_IN = (QUADS == 0 || LIVE_GROUPS == 0) ? -1
+                    : (LIVE_GROUPS - 1) * LANES + p;
                 if (NEURON < N) begin : g_live
-                    assign x_slot[i] = s_axis_tdata[(XT*N + NEURON)*X_BITS +: X_BITS];
+                    assign choice[i] = s_axis_tdata[(XT*N + NEURON)*X_BITS +: X_BITS];
+                end else if (STAND_IN >= 0) begin : g_stand_in
+                    assign choice[i] = s_axis_tdata[(((X_STEPS == 1) ? 0 : T - 1)*N + STAND_IN)*X_BITS +: X_BITS];
                 end else begin : g_pad
-                    assign x_slot[i] = {X_BITS{1'b0}};
+                    assign choice[i] = {X_BITS{1'b0}};
                 end
             end
             // loaded every cycle, used where a_valid says: an enable here would fan `go`, which
             // comes from the producer's valid, out to every bit
-            if (BY_GROUP != 0) begin : g_by_group
-                wire [X_BITS-1:0] x_group [0:GROUPS-1];
-                genvar g;
-                for (g = 0; g < GROUPS; g = g + 1) begin : g_group
-                    assign x_group[g] = x_slot[g*T];
+            if (QUADS != 0) begin : g_quads
+                wire [X_BITS-1:0] quad [0:QUADS-1];
+                genvar q, j;
+                for (q = 0; q < QUADS; q = q + 1) begin : g_quad
+                    wire [X_BITS-1:0] member [0:3];
+                    for (j = 0; j < 4; j = j + 1) begin : g_member
+                        // past the last choice: the last one (never picked)
+                        assign member[j] = choice[(4*q + j < CHOICES) ? 4*q + j : CHOICES - 1];
+                    end
+                    assign quad[q] = member[pick[1:0]];
                 end
-                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_group[slot_group];
+                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= quad[pick[PKW-1:2]];
             end else begin : g_flat
-                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= x_slot[slot];
+                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= choice[pick];
             end
         end
     endgenerate
