@@ -22,8 +22,9 @@ completes on to the next stage. So a stage that cannot take a beat holds the one
   - a dense layer's serializer takes an input beat when done with the one before;
   - a LIF layer walks the engine's beat in F = ceil(N / LANES) * T update slots while it
     stays in the engine's output register, starting the cycle it is presented: it takes the
-    beat F - 1 cycles later and presents the spikes LIF_CYCLES after the take, or later if
-    its consumer has not taken the spikes before;
+    beat F - 1 cycles later and presents the spikes LIF_CYCLES after the take (a cycle more
+    when its lanes pick among more than LIF_FLAT_PICK currents), or later if its consumer has
+    not taken the spikes before;
   - a max-pool stage presents a pooled pixel the cycle after its block's last pixel and takes
     a pixel while its output is empty or being taken;
   - the readout takes a beat when idle.
@@ -36,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from qpsnn.codegen.element_stream import line_buffer_rows, sent
+from qpsnn.codegen.hw_choices import large_engine, lif_pick_stages
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool, sumpool
 
@@ -44,22 +46,6 @@ LIF_CYCLES = 4          # a LIF layer's last slot to its spikes out: its stages 
 READOUT_CYCLES = 4      # readout: take the beat, read a class, its pass's sum, hand over the output (plus one per class and tree level; two more to compare)
 ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address registered, its read, its output register, the products summed, the accumulate
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
-
-
-# An engine of at least this many products per cycle (steps x PE x SIMD) is a large one: its
-# wide enables are copied (accumulate_engine's FANOUT) and its products registered before its
-# tree (REGISTER_PRODUCTS): the fast end's conv1 engine (2,048 products, 35k LUT4s) placed alone
-# went from 43.7 to 63.1 MHz with the copies, and its path then ran from the weights' register
-# across the engine into a tree's first adder. The default network's largest (64) placed at
-# 98.6-118.8 MHz with its paths elsewhere, and copies there cost LUTs (66 in the default, 121
-# in the small end).
-LARGE_ENGINE_PRODUCTS = 512
-
-
-def large_engine(steps: int, pe: int, simd: int) -> bool:
-    """Whether an engine of `steps` x `pe` x `simd` products per cycle copies its enables and
-    registers its products (LARGE_ENGINE_PRODUCTS)."""
-    return steps * pe * simd >= LARGE_ENGINE_PRODUCTS
 
 
 def tree_lag(simd: int, products_registered: bool = False) -> int:
@@ -104,14 +90,14 @@ def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace, passes:
 class Lif:
     """A LIF layer fed by an accumulate engine: a beat presented at `out` is walked in `slots`
     update slots from the cycle slot 0 starts, and taken in the last; its spikes are presented
-    LIF_CYCLES after the take, or two cycles after the consumer took the spikes before if that
-    is later, and stay until the consumer takes them. Slot 0 starts the cycle the beat is
+    LIF_CYCLES after the take (a cycle more with a pick in two stages), or two cycles after the
+    consumer took the spikes before if that is later, and stay until the consumer takes them. Slot 0 starts the cycle the beat is
     presented, two cycles after the take before at the earliest, and not while the beat
     before waits for the output register and that still holds the one before: then the cycle
     after the consumer takes that one."""
 
-    def __init__(self, n: int, slots: int):
-        self.slots = slots
+    def __init__(self, n: int, slots: int, pick_stages: int = 1):
+        self.slots, self.latency = slots, LIF_CYCLES + pick_stages - 1
         self.downstream = None
         self.last_take = np.full(n, -np.inf)
         self.spikes_taken = [np.full(n, -np.inf)] * 2     # the consumer took the last two beats' spikes
@@ -121,7 +107,7 @@ class Lif:
         start = np.maximum(out, self.last_take + 2)
         start = np.where(start <= before, before + 1, start)
         take = start + self.slots - 1
-        spikes = np.maximum(take + LIF_CYCLES, last + 2)
+        spikes = np.maximum(take + self.latency, last + 2)
         self.spikes_taken = [last, self.downstream.push(spikes)]
         self.last_take = take
         return take
@@ -379,8 +365,11 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
                 shape = (1, 1)
             beat_elems = n_out
         elif kind == "lif":
-            neurons = layer_lanes.get(layer["name"], layer_pe[engine_name(deploy, layer)])
-            stages.append(Lif(lanes, -(-layer["out_shape"][-1] // neurons) * T))
+            source = engine_name(deploy, layer)
+            neurons = layer_lanes.get(layer["name"], layer_pe[source])
+            one_current = next(x for x in deploy.layers if x["name"] == source)["input"] == "analog"
+            stages.append(Lif(lanes, -(-layer["out_shape"][-1] // neurons) * T,
+                              lif_pick_stages(layer["out_shape"][-1], neurons, T, one_current)))
         elif kind in ("maxpool", "sumpool"):
             stages.append(Pool(lanes, shape))
             shape = (shape[0] // 2, shape[1] // 2)

@@ -15,6 +15,8 @@ import json
 import math
 from pathlib import Path
 
+from qpsnn.codegen.hw_choices import lif_pick_stages
+
 COEFFICIENTS = Path(__file__).resolve().parent / "resource_coefficients.json"
 RESOURCE_KEYS = ("LUT", "FF", "BRAM18", "DSP")
 
@@ -204,6 +206,11 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
           # the slot's group, counted when T is not a power of two (one current for all steps)
           + clog2(groups) * (p["X_STEPS"] == 1 and t > 1 and groups > 1 and (t & (t - 1)) != 0)
           + 2 * n * t + 2)                                     # the beat shifted in, the output; pending, valid
+    by_group = p["X_STEPS"] == 1 and t > 1 and groups > 1
+    if lif_pick_stages(n, lanes, t, p["X_STEPS"] == 1) > 1:
+        # stage Q: the quad's 4 currents per lane, the slot and its valid, and the group's
+        # member when the group is counted (else the slot's bits)
+        ff += 4 * lanes * x_bits + slot_bits + 1 + 2 * (by_group and (t & (t - 1)) != 0)
     if passes:      # the load register (a block RAM's own), the groups in A (and the next) and B, the pass, rest
         ff += lanes * u_bits * (m > 1 and not memory_bram) + 3 * max(1, clog2(m)) + clog2(p["CHUNKS"]) + 1
     return lut, {"FF": ff, "BRAM18": memory_bram, "DSP": 0}

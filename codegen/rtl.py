@@ -26,7 +26,7 @@ import numpy as np
 
 import qpsnn
 from qpsnn.codegen.element_stream import index_bits, line_buffer_rows
-from qpsnn.codegen.estimate import large_engine
+from qpsnn.codegen import hw_choices
 from qpsnn.errors import InputError
 from qpsnn.model.deploy import Deploy, signed_width
 from qpsnn.spec import check_chunk
@@ -36,7 +36,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUPPORTED = ("conv", "maxpool", "sumpool", "flatten", "dense", "lif", "readout")
 MAX_PE = 16
 # a large engine's enables are copied, each copy driving at most this many flip-flops
-# (accumulate_engine's FANOUT; codegen.estimate.large_engine)
+# (accumulate_engine's FANOUT; codegen.hw_choices.large_engine)
 ENGINE_FANOUT = 256
 
 
@@ -239,7 +239,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem"))]
                                 + [("BIAS_FILE", _quote(f"{name}_bias.mem"))] * has_bias
                                 + [("INDEX_BITS", idx_bits)]
-                                + [("FANOUT", ENGINE_FANOUT), ("REGISTER_PRODUCTS", 1)] * large_engine(steps, p, q)))
+                                + [("FANOUT", ENGINE_FANOUT), ("REGISTER_PRODUCTS", 1)] * hw_choices.large_engine(steps, p, q)))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])
@@ -261,7 +261,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("X_BITS", out_bits), ("U_BITS", u_bits), ("LEAK_SHIFT", layer["leak_shift"]),
                                  ("LEAK_COMPLEMENT", int(layer.get("leak_complement", False))),
                                  ("SOFT_RESET", int(layer["reset"] == "soft")), ("LANES", lanes_here),
-                                 ("CHUNKS", passes), ("POSITIONS", positions),
+                                 ("CHUNKS", passes), ("POSITIONS", positions), ("FLAT_PICK", hw_choices.LIF_FLAT_PICK),
                                  ("THRESHOLD_FILE", _quote(f"{name}_threshold.mem"))],
                                 facts={"THETA_SHARED_BITS": theta_shared_bits(theta, n, lanes_here, out_bits, u_bits)}))
             stream = Stream("pixels" if stream.shape else "vector", n, T, shape=stream.shape)

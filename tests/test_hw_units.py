@@ -20,13 +20,15 @@ STRESS = {"idle": 0.3, "backpressure": 0.3}
     (6, 3, 4, 4, 1, 0, 4, 0, 1, 1),   # 4 lanes over 6 neurons: the second group has 2 live lanes
     (8, 8, 2, 2, 1, 1, 2, 0, 1, 1),   # soft reset, four groups
     (4, 2, 5, 1, 3, 1, 2, 1, 1, 1),   # the complement leak (tau = 7/8), soft reset, one current for all steps
-    (11, 3, 3, 3, 1, 0, 1, 0, 1, 1),  # 33 slots of one lane
+    (11, 3, 3, 3, 1, 0, 1, 0, 1, 1),  # 33 slots of one lane: the pick in two stages (quads)
+    (18, 5, 3, 1, 1, 0, 1, 0, 1, 1),  # 18 groups' currents in two stages, the group counted
+    (20, 4, 2, 1, 1, 0, 1, 0, 1, 1),  # 20 groups' currents in two stages, the group in the slot's bits
     # passes: the membranes in block RAM between them
     (6, 3, 3, 3, 1, 0, 4, 0, 3, 4),   # 3 passes of 3 steps over 4 positions of 2 groups
     (4, 2, 1, 1, 0, 1, 2, 0, 5, 1),   # one step per pass, one position of 2 groups (forwarded loads), IF
     (3, 3, 2, 2, 1, 0, 3, 0, 4, 1),   # one group of one position: the load is the word just stored
     (5, 5, 2, 1, 2, 0, 5, 0, 2, 3),   # one current for all steps, 3 positions of one group
-    (13, 13, 6, 6, 2, 1, 2, 0, 2, 2), # 42 slots, 2 lanes over 13 neurons (a lane idle in the last group), in passes
+    (13, 13, 6, 6, 2, 1, 2, 0, 2, 2), # 42 slots in two stages, 2 lanes over 13 neurons (a lane idle in the last group), in passes
 ])
 def test_lif_layer(tmp_path, n, c, t, x_steps, leak, soft, lanes, complement, chunks, positions):
     x_bits = 8

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from qpsnn.codegen import estimate
+from qpsnn.codegen import hw_choices
 from qpsnn.flow import run_flow
 from qpsnn.sim.random_network import random_network
 from qpsnn.spec import parse_spec
@@ -30,16 +30,18 @@ def seeds() -> list[int]:
     return out
 
 
-# built with every engine a large one (copied enables, products registered before the tree:
-# codegen.estimate.large_engine), which the test networks are far too small to be otherwise
-LARGE_ENGINE_SEEDS = {11}      # event mode, passes of one step, a conv of SIMD 3
+# built with every engine a large one (copied enables, products registered before the tree)
+# and every LIF lane's pick of more than 4 currents in two stages (codegen/hw_choices.py), which
+# the test networks are far too small for otherwise
+WIDE_FORM_SEEDS = {4, 11}   # dense mode, LIFs of 12 and more choices; event mode in passes; convs of SIMD 3
 
 
 @pytest.mark.slow(seconds=100)
 @pytest.mark.parametrize("seed", seeds())
 def test_random_network_bit_exact(tmp_path, monkeypatch, seed):
-    if seed in LARGE_ENGINE_SEEDS:
-        monkeypatch.setattr(estimate, "LARGE_ENGINE_PRODUCTS", 1)
+    if seed in WIDE_FORM_SEEDS:
+        monkeypatch.setattr(hw_choices, "LARGE_ENGINE_PRODUCTS", 1)
+        monkeypatch.setattr(hw_choices, "LIF_FLAT_PICK", 1)
     raw = random_network(seed, str(tmp_path / "data"))
     report = run_flow(parse_spec(raw, str(tmp_path / "spec.yaml")), str(tmp_path / "out"), hls=False, synth=False)
     rtl = report["bit_exact"]["rtl"]

@@ -15,7 +15,10 @@
 // g*LANES .. g*LANES + LANES-1 at step t. The beat stays in the producer's output register
 // while it is walked (AXI-Stream holds tdata while tvalid): the LIF reads its lanes there and
 // takes it (tready) in its last slot, so no copy of the currents is kept here. Three register
-// stages per slot, each one adder or one multiplexer deep:
+// stages per slot, each one adder or one multiplexer deep (four with a wide pick):
+//   (Q: with more than 16 currents to pick from, the 4 currents of the slot's quad, by the
+//      index's high bits: stage A then picks among those 4, and everything after is a cycle
+//      later)
 //   A: the slot's LANES currents picked from the beat (a multiplexer over the slots, or over
 //      the groups when the current is the same at every step)
 //   B: x - theta (lif_unit's second adder takes it: the spike comes from beside the membrane's
@@ -31,7 +34,8 @@
 // fed by an accumulate engine, whose next beat comes two cycles after the take at the
 // earliest, a beat starts the cycle it is presented, or a cycle later when a one-slot walk
 // (F = 1) finds the beat before that still in the output register: its take F - 1 cycles
-// after the start and its spikes out 4 cycles after the take (codegen/estimate.py, LifWalk).
+// after the start and its spikes out 4 cycles after the take, 5 with stage Q
+// (codegen/estimate.py, Lif).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -49,6 +53,7 @@ module lif_layer #(
     parameter integer LANES = 8,         // neurons updated per cycle, 1..N
     parameter integer CHUNKS = 1,        // passes of T steps per image (the window: CHUNKS * T)
     parameter integer POSITIONS = 1,     // beats per pass (CHUNKS > 1: the membranes kept)
+    parameter integer FLAT_PICK = 16,    // a lane picks among at most this many currents in one stage
     parameter THRESHOLD_FILE = "threshold.mem"
 ) (
     input  wire                          clk,
@@ -68,8 +73,16 @@ module lif_layer #(
     reg signed [U_BITS-1:0] theta [0:C-1];
     initial $readmemh(THRESHOLD_FILE, theta);
 
-    // stage A: the slot walked at the input
+    // the slot walked at the input
     reg  [IW-1:0] slot;
+    // the slot as stage A takes it: the input's, or stage Q's (a wide pick, below)
+    wire          w_go, w_last;
+    wire [IW-1:0] w_slot;
+    wire          q_last_held;     // stage Q holds a beat's last slot (none without stage Q)
+    /* verilator lint_off UNUSEDSIGNAL */     // (no stage Q)
+    wire [1:0]    q_member;        // the slot's current among its quad's, in stage Q
+    /* verilator lint_on UNUSEDSIGNAL */
+    // stage A
     reg           a_valid, a_last;
     reg  [IW-1:0] a_slot;
     reg  [LANES*X_BITS-1:0] a_x;
@@ -89,10 +102,13 @@ module lif_layer #(
     wire           b_tail;         // the slot is of the last group
     reg            pending;        // spikes holds a whole beat not yet in the output register
 
-    // slot 0 may start when the beat before can no longer be overwritten: not in B (its last
-    // spikes are written two cycles on), and if it is in C or assembled, the output register
-    // is empty now (so it is loaded before slot 0's first spike is written)
-    wire start_ok = !(a_valid && a_last) && (!(pending || (b_valid && b_last)) || !m_axis_tvalid);
+    // slot 0 may start when the beat before can no longer be overwritten: not in the stage
+    // after the input (A, or Q: its last spikes are written two cycles after that stage, when
+    // this slot's first could be), and if it is further on (in A after Q, in B, in C or
+    // assembled), the output register is empty now (so it is loaded before slot 0's first
+    // spike is written)
+    wire start_ok = !(PICK_STAGE != 0 ? q_last_held : a_valid && a_last)
+                    && (!(pending || (b_valid && b_last) || (PICK_STAGE != 0 && a_valid && a_last)) || !m_axis_tvalid);
     wire go = s_axis_tvalid && (slot != {IW{1'b0}} || start_ok);
     assign s_axis_tready = go && slot == LAST_SLOT;
 
@@ -107,13 +123,16 @@ module lif_layer #(
     // the choice is by `pick`: the slot, or its group when a lane picks among the groups'
     localparam integer CHOICES = (BY_GROUP != 0) ? GROUPS : F;
     localparam integer PKW = (BY_GROUP != 0) ? GRW : IW;
+    /* verilator lint_off UNUSEDSIGNAL */     // (in quads its low bits are taken in stage Q)
     wire [PKW-1:0] pick;
-    // a wide choice is made as 4-way choices by the index's two low bits, then one among
-    // those: synth_ecp5 maps a flat choice of more than 16 into LUT4s and wide multiplexers
-    // (PFUMX, L6MUX21) at up to 1.6x the LUT4s of the 4-way ones (lif1 of the shipped network
-    // 2,928 -> 1,824); at 16 or fewer it is no larger flat, and synth_xilinx's LUT6s are the
-    // same either way
-    localparam integer QUADS = (CHOICES > 16) ? (CHOICES + 3) / 4 : 0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    // A wide choice (more than FLAT_PICK, and than 4) is made in two stages: Q takes the 4
+    // currents of the slot's quad (choices 4q .. 4q + 3) by the index's high bits, A the slot's
+    // among them by its two low bits. Flat, more than 16 choices are a multiplexer several LUT
+    // and wide-multiplexer levels deep: the small end's critical path (lif1's 128 choices,
+    // 10.58 ns placed on the ECP5)
+    localparam integer QUADS = (CHOICES > FLAT_PICK && CHOICES > 4) ? (CHOICES + 3) / 4 : 0;
+    localparam integer PICK_STAGE = (QUADS != 0) ? 1 : 0;
     genvar p, i, n, t;
     generate
         if (BY_GROUP != 0) begin : g_pick_group
@@ -131,8 +150,8 @@ module lif_layer #(
                 localparam integer XT = (X_STEPS == 1) ? 0 : SLOT % T;
                 // a lane's slots past its last neuron (N not a multiple of LANES): their
                 // updates are never shifted into the beat, so what they read does not matter:
-                // zero in a flat choice, the lane's last live current among 4-way ones (an
-                // input fewer to choose from)
+                // zero in a flat choice, the lane's last live current in quads (an input fewer
+                // to choose from)
                 localparam integer STAND_IN = (QUADS == 0 || LIVE_GROUPS == 0) ? -1
                     : (LIVE_GROUPS - 1) * LANES + p;
                 if (NEURON < N) begin : g_live
@@ -146,17 +165,17 @@ module lif_layer #(
             // loaded every cycle, used where a_valid says: an enable here would fan `go`, which
             // comes from the producer's valid, out to every bit
             if (QUADS != 0) begin : g_quads
-                wire [X_BITS-1:0] quad [0:QUADS-1];
+                reg [X_BITS-1:0] q_x [0:3];     // stage Q: the quad's currents
                 genvar q, j;
-                for (q = 0; q < QUADS; q = q + 1) begin : g_quad
-                    wire [X_BITS-1:0] member [0:3];
-                    for (j = 0; j < 4; j = j + 1) begin : g_member
+                for (j = 0; j < 4; j = j + 1) begin : g_member
+                    wire [X_BITS-1:0] member [0:QUADS-1];     // member j of each quad
+                    for (q = 0; q < QUADS; q = q + 1) begin : g_quad
                         // past the last choice: the last one (never picked)
-                        assign member[j] = choice[(4*q + j < CHOICES) ? 4*q + j : CHOICES - 1];
+                        assign member[q] = choice[(4*q + j < CHOICES) ? 4*q + j : CHOICES - 1];
                     end
-                    assign quad[q] = member[pick[1:0]];
+                    always @(posedge clk) q_x[j] <= member[pick[PKW-1:2]];
                 end
-                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= quad[pick[PKW-1:2]];
+                always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= q_x[q_member];
             end else begin : g_flat
                 always @(posedge clk) a_x[p*X_BITS +: X_BITS] <= choice[pick];
             end
@@ -190,6 +209,40 @@ module lif_layer #(
             assign slot_group = group_q;
         end
     endgenerate
+    // stage Q (a wide pick): the slot a cycle on, and its member in the quad (the pick's low
+    // bits: the slot's, or its group's)
+    generate
+        if (PICK_STAGE != 0) begin : g_q
+            reg          q_valid;
+            reg [IW-1:0] q_slot;
+            always @(posedge clk) begin
+                q_valid <= go;
+                q_slot <= slot;
+                if (rst) q_valid <= 1'b0;
+            end
+            assign w_go = q_valid;
+            assign w_slot = q_slot;
+            if (BY_GROUP == 0) begin : g_member_slot
+                assign q_member = q_slot[1:0];
+            end else if ((T & (T - 1)) == 0) begin : g_member_bits
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [IW-1:0] high = q_slot >> $clog2(T);
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign q_member = high[1:0];
+            end else begin : g_member_count
+                reg [1:0] q_member_r;
+                always @(posedge clk) q_member_r <= pick[1:0];
+                assign q_member = q_member_r;
+            end
+        end else begin : g_no_q
+            assign w_go = go;
+            assign w_slot = slot;
+            assign q_member = 2'b00;
+        end
+    endgenerate
+    assign w_last = w_slot == LAST_SLOT;
+    assign q_last_held = (PICK_STAGE != 0) && w_go && w_last;
+
     // with one group of neurons the slots of step T - 1 are the beat's last; with one step, all
     generate
         if (F > T && T > 1) begin : g_clear
@@ -202,9 +255,9 @@ module lif_layer #(
     endgenerate
 
     always @(posedge clk) begin
-        a_valid <= go;
-        a_slot <= slot;
-        a_last <= slot == LAST_SLOT;
+        a_valid <= w_go;
+        a_slot <= w_slot;
+        a_last <= w_last;
         if (go) slot <= (slot == LAST_SLOT) ? {IW{1'b0}} : slot + 1'b1;
         if (rst) begin
             slot <= {IW{1'b0}};
@@ -270,7 +323,7 @@ module lif_layer #(
             reg [LANES*U_BITS-1:0] load_q;
             wire store = b_valid && b_clear;
             always @(posedge clk) begin
-                if (go && FIRST_STEP_SLOTS[slot]) begin     // a group's first slot enters A
+                if (w_go && FIRST_STEP_SLOTS[w_slot]) begin     // a group's first slot enters A
                     ma <= rd_addr;
                     rd_addr <= (rd_addr == LAST_M) ? {MW{1'b0}} : rd_addr + 1'b1;
                     if (rd_addr == {MW{1'b0}}) chunk <= (chunk == LAST_CHUNK) ? {KW{1'b0}} : chunk + 1'b1;
