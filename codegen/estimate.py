@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from qpsnn.codegen.element_stream import line_buffer_rows, sent
-from qpsnn.codegen.hw_choices import large_engine, lif_pick_stages
+from qpsnn.codegen.hw_choices import lif_pick_stages
 from qpsnn.model.deploy import Deploy
 from qpsnn.model.golden import GoldenTrace, im2col, maxpool, sumpool
 
@@ -48,11 +48,10 @@ ACCUMULATE_CYCLES = 4   # an engine's pipeline after the take: the ROM address r
 NOMINAL_CLOCK_MHZ = 100.0   # the clock the microseconds and frames per second assume
 
 
-def tree_lag(simd: int, products_registered: bool = False) -> int:
+def tree_lag(simd: int) -> int:
     """The cycles an engine's sum over SIMD inputs adds to ACCUMULATE_CYCLES: its adder tree's
-    levels have a register each, the root's being the products' register of SIMD <= 2; a large
-    engine's products have one more in front of the tree (SIMD > 1)."""
-    return max(0, int(simd - 1).bit_length() - 1) + (1 if products_registered and simd > 1 else 0)
+    levels have a register each, the root's being the products' register of SIMD <= 2."""
+    return max(0, int(simd - 1).bit_length() - 1)
 
 
 def layer_inputs(deploy: Deploy, images: np.ndarray, trace: GoldenTrace, passes: int = 1) -> dict:
@@ -160,10 +159,9 @@ class Readout:
 class EngineReplay:
     """The handshakes of one accumulate engine, for N independent streams at once (lanes)."""
 
-    def __init__(self, n: int, groups: int, mode: str, simd: int = 1, products_registered: bool = False):
+    def __init__(self, n: int, groups: int, mode: str, simd: int = 1):
         self.groups, self.dense = groups, mode == "dense"
-        # from a group's read to its accumulate
-        self.pipeline = ACCUMULATE_CYCLES + tree_lag(simd, products_registered)
+        self.pipeline = ACCUMULATE_CYCLES + tree_lag(simd)     # from a group's read to its accumulate
         self.consumer = None                    # the next stage: push(presented) -> taken
         self.taken = np.full(n, -np.inf)        # the last beat left the output register
         self.ready = np.zeros(n)      # first cycle the engine can take an element
@@ -351,10 +349,8 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
         kind = layer["type"]
         if kind in ("conv", "dense"):
             n_out = deploy.array(layer["weights"]).shape[-1]
-            simd, pe = layer_simd.get(layer["name"], 1), layer_pe[layer["name"]]
-            steps = 1 if layer["input"] == "analog" else T      # an image's current is computed once
-            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // pe, mode, simd,
-                                                           large_engine(steps, pe, simd))
+            simd = layer_simd.get(layer["name"], 1)
+            engine = engines[layer["name"]] = EngineReplay(lanes, n_out // layer_pe[layer["name"]], mode, simd)
             elems = grouped(inputs[layer["name"]], simd)
             if kind == "conv":
                 rows = layer_rows.get(layer["name"], line_buffer_rows(layer["kernel"], layer["stride"], shape[0]))

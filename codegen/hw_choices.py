@@ -9,18 +9,18 @@ from __future__ import annotations
 LIF_FLAT_PICK = 16
 
 # An engine of at least this many products per cycle (steps x PE x SIMD) is a large one: its
-# wide enables are copied (accumulate_engine's FANOUT) and its products registered before its
-# tree (REGISTER_PRODUCTS): the fast end's conv1 engine (2,048 products, 35k LUT4s) placed alone
-# went from 43.7 to 63.1 MHz with the copies, and its path then ran from the weights' register
-# across the engine into a tree's first adder. The default network's largest (64) placed at
-# 98.6-118.8 MHz with its paths elsewhere, and copies there cost LUTs (66 in the default, 121
-# in the small end).
+# wide enables are copied (accumulate_engine's FANOUT): the fast end's conv1 engine (2,048
+# products, 35k LUT4s) placed alone went from 43.7 to 63.1 MHz with the copies. The default
+# network's largest (64) placed at 98.6-118.8 MHz with its paths elsewhere, and copies there
+# cost LUTs (66 in the default, 121 in the small end). (Its products registered before the
+# tree as well placed worse: synth_ecp5 makes each a flip-flop reset by its spike, and the
+# slices' shared resets held the fast end at 50.4 MHz.)
 LARGE_ENGINE_PRODUCTS = 512
 
 
 def large_engine(steps: int, pe: int, simd: int) -> bool:
-    """Whether an engine of `steps` x `pe` x `simd` products per cycle copies its enables and
-    registers its products (LARGE_ENGINE_PRODUCTS)."""
+    """Whether an engine of `steps` x `pe` x `simd` products per cycle copies its enables
+    (LARGE_ENGINE_PRODUCTS)."""
     return steps * pe * simd >= LARGE_ENGINE_PRODUCTS
 
 

@@ -105,8 +105,6 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     # hold their products' registers and accumulators themselves. SIMD > 1: the sum's tree has a
     # register after each level, the root's standing for the products' register.
     dot_ff = t_in * pe * (adder_tree_registers(simd, pw) if simd > 1 else w_bits + 1 if in_bits == 1 else dot_w)
-    if p.get("REGISTER_PRODUCTS", 0) and simd > 1:      # the products' register in front of the tree
-        dot_ff += products * pw
     # the control registers' copies (accumulate_engine's FANOUT, 0: none): four per copy of the
     # position's copy and load, two per copy of the accumulates' enable
     fanout = p.get("FANOUT", 0)

@@ -67,9 +67,8 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
               "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
               "HAS_BIAS": has_bias, "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem" if has_bias else "",
               "INDEX_BITS": index_bits(n_in // simd),
-              # a large engine's copies of the enables (at most 64 flip-flops each) and products'
-              # register in event mode, one of each and none in dense
-              "FANOUT": 64 if skip else 0, "REGISTER_PRODUCTS": int(skip and simd > 1)}
+              # the enables copied (at most 64 flip-flops each) in event mode, one of each in dense
+              "FANOUT": 64 if skip else 0}
     files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), simd * pe * w_bits)}
     if has_bias:
         files["b.mem"] = hex_words(bias, bias_bits)

@@ -35,7 +35,7 @@
 // element's SIMD inputs (registered: the DSPs' own output registers for pixel inputs), the
 // accumulate; each ends in registers. The sum over SIMD > 2 inputs is a tree with a register
 // after each level (adder_tree: one adder on any path), so it takes TREE_LAG = LEVELS - 1 cycles
-// more than one product's register (LEVELS with REGISTER_PRODUCTS). A finished position goes out in two: the shadow, then
+// more than one product's register. A finished position goes out in two: the shadow, then
 // the currents (sums plus biases) in the output register.
 // Weights: a ROM of N_IN/SIMD * N_OUT/PE words of SIMD x PE codes (input j, output p at
 // bits [(j*PE + p)*W_BITS]), read synchronously (block RAM), from WEIGHT_FILE ($readmemh);
@@ -58,7 +58,6 @@ module accumulate_engine #(
     parameter integer SKIP_ZEROS = 1,
     parameter integer HAS_BIAS = 1,
     parameter integer FANOUT = 0,        // > 0: no control register drives more flip-flops (copies)
-    parameter integer REGISTER_PRODUCTS = 0,    // 1: a register between the products and the tree
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem",
     parameter integer INDEX_BITS = ($clog2(N_IN / SIMD) > 0) ? $clog2(N_IN / SIMD) : 1
@@ -90,14 +89,8 @@ module accumulate_engine #(
     localparam integer WIDE1 = (OUT_BITS > BIAS_BITS) ? OUT_BITS : BIAS_BITS;
     localparam integer WIDE = ((WIDE0 > WIDE1) ? WIDE0 : WIDE1) + 1;  // signed working width
     localparam [GW-1:0] LAST_G = GW'(G - 1);
-    // the products registered in front of the tree (REGISTER_PRODUCTS, SIMD > 1; one product
-    // is registered alone anyway): in a large engine the weights' and the element's registers
-    // reach lanes spread over the whole engine, and that wire then ends in a flip-flop beside
-    // its selection rather than running on through a tree's first adder
-    localparam integer PRODUCTS_Q = (REGISTER_PRODUCTS != 0 && SIMD > 1) ? 1 : 0;
-    // the cycles the tree's levels (and that register) add after stage 1 beyond one register
-    // (stage 2's)
-    localparam integer TREE_LAG = ((SIMD > 2) ? $clog2(SIMD) - 1 : 0) + PRODUCTS_Q;
+    // the cycles the tree's levels add after stage 1 beyond one register (stage 2's)
+    localparam integer TREE_LAG = (SIMD > 2) ? $clog2(SIMD) - 1 : 0;
 
     reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
     initial $readmemh(WEIGHT_FILE, rom);
@@ -284,7 +277,7 @@ module accumulate_engine #(
                         assign products[gj*PW +: PW] = product;
                     end
                     if (SIMD > 1) begin : g_tree        // its root's register is stage 2's
-                        adder_tree #(.N(SIMD), .W(PW), .REGISTER_INPUTS(PRODUCTS_Q), .SUM_W(DOT_W)) u_sum (
+                        adder_tree #(.N(SIMD), .W(PW), .SUM_W(DOT_W)) u_sum (
                             .clk(clk), .terms(products), .sum(dot_q[(gt*PE + gp)*DOT_W +: DOT_W]));
                     end else begin : g_one      // one product: its register
                         reg [DOT_W-1:0] dot_r;

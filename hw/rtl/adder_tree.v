@@ -4,7 +4,7 @@
 // are the narrow ones. Every level of adders ends in registers (one adder on any path: a tree
 // left combinational was merged by Yosys' synth_ecp5 into one sum built from LUTs, 31 ns at
 // 16 inputs), a new set taken every cycle; REGISTER_INPUTS = 1 registers the inputs too (the
-// readout's choice among its classes, a large engine's products).
+// readout's choice among its classes; the engine's products come from registers already).
 // The sum is out LEVELS + REGISTER_INPUTS clock edges after its inputs (N = 1 without input
 // register: the input itself).
 `resetall
