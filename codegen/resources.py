@@ -73,7 +73,8 @@ def engine_terms(p: dict) -> tuple[dict, dict]:
     depth, width = n_in // simd * groups, simd * pe * w_bits
     x_bits = simd * t_in * in_bits
     rom_bram18 = bram18(depth, width)
-    rom_in_bram = BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width
+    rom_in_bram = (BRAM18_COST * rom_bram18 < ROM_LOGIC_COST_PER_BIT * depth * width
+                   or p.get("ROM_BLOCK_RAM", 0) == 1)      # asked for (a large engine)
     products = t_in * pe * simd
     # a count of up to SHIFT_ADD_BITS is multiplied by shifts and adds (accumulate_engine)
     shift_add = 1 < in_bits <= SHIFT_ADD_BITS

@@ -239,7 +239,7 @@ def design(deploy: Deploy, pe: dict | None = None, mode: str = "event", simd: di
                                  ("WEIGHT_FILE", _quote(f"{name}_weights.mem"))]
                                 + [("BIAS_FILE", _quote(f"{name}_bias.mem"))] * has_bias
                                 + [("INDEX_BITS", idx_bits)]
-                                + [("FANOUT", ENGINE_FANOUT)] * hw_choices.large_engine(steps, p, q)))
+                                + [("FANOUT", ENGINE_FANOUT), ("ROM_BLOCK_RAM", 1)] * hw_choices.large_engine(steps, p, q)))
             stream = Stream("currents", n_out, 0, steps=steps, shape=positions)
         elif kind == "lif":
             theta = deploy.array(layer["threshold"])

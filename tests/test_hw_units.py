@@ -67,8 +67,9 @@ def test_accumulate_engine(tmp_path, n_in, n_out, pe, simd, t_in, in_bits, w_bit
               "FRAC_BITS": frac, "OUT_BITS": out_bits, "BIAS_BITS": bias_bits, "SKIP_ZEROS": skip,
               "HAS_BIAS": has_bias, "WEIGHT_FILE": "w.mem", "BIAS_FILE": "b.mem" if has_bias else "",
               "INDEX_BITS": index_bits(n_in // simd),
-              # the enables copied (at most 64 flip-flops each) in event mode, one of each in dense
-              "FANOUT": 64 if skip else 0}
+              # a large engine's form in event mode: the enables copied (at most 64 flip-flops
+              # each), the ROM in block RAM; one of each and the ROM as synthesis likes in dense
+              "FANOUT": 64 if skip else 0, "ROM_BLOCK_RAM": skip}
     files = {"w.mem": hex_words(weight_words(codes, pe, w_bits, simd), simd * pe * w_bits)}
     if has_bias:
         files["b.mem"] = hex_words(bias, bias_bits)

@@ -58,6 +58,7 @@ module accumulate_engine #(
     parameter integer SKIP_ZEROS = 1,
     parameter integer HAS_BIAS = 1,
     parameter integer FANOUT = 0,        // > 0: no control register drives more flip-flops (copies)
+    parameter integer ROM_BLOCK_RAM = 0, // 1: the weight ROM in block RAM whatever its shape
     parameter WEIGHT_FILE = "weights.mem",
     parameter BIAS_FILE = "bias.mem",
     parameter integer INDEX_BITS = ($clog2(N_IN / SIMD) > 0) ? $clog2(N_IN / SIMD) : 1
@@ -92,8 +93,6 @@ module accumulate_engine #(
     // the cycles the tree's levels add after stage 1 beyond one register (stage 2's)
     localparam integer TREE_LAG = (SIMD > 2) ? $clog2(SIMD) - 1 : 0;
 
-    reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
-    initial $readmemh(WEIGHT_FILE, rom);
     // output o's bias at [o*BIAS_BITS]; none for a layer without (HAS_BIAS = 0: `bias: false`
     // and no batch norm), whose currents are the sums shifted, no adder
     wire [N_OUT*BIAS_BITS-1:0] biases;
@@ -163,6 +162,22 @@ module accumulate_engine #(
     reg                    s2_valid;
     reg                    s2_first;
     wire [T_IN*PE*DOT_W-1:0] dot_q;
+
+    // The weight ROM, read one cycle after its address (w_rd). Synthesis chooses block RAM or
+    // logic by its shape; ROM_BLOCK_RAM = 1 asks for block RAM: a large engine's shallow, wide
+    // ROM built from logic (the fast end's conv1: 18 words of 1,024 bits) put its address
+    // register's fanout and a few LUT levels on the critical path (13.2 ns placed)
+    generate
+        if (ROM_BLOCK_RAM != 0) begin : g_rom_block
+            (* rom_style = "block" *) reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
+            initial $readmemh(WEIGHT_FILE, rom);
+            always @(posedge clk) w_rd <= rom[rd_q];    // past the end only when nothing uses it
+        end else begin : g_rom
+            reg [SIMD*PE*W_BITS-1:0] rom [0:DEPTH-1];
+            initial $readmemh(WEIGHT_FILE, rom);
+            always @(posedge clk) w_rd <= rom[rd_q];    // past the end only when nothing uses it
+        end
+    endgenerate
 
     wire [X_BITS-1:0]       in_x = s_axis_tdata[X_BITS-1:0];
     wire [INDEX_BITS-1:0]   in_index = s_axis_tdata[X_BITS +: INDEX_BITS];
@@ -292,7 +307,6 @@ module accumulate_engine #(
 
     always @(posedge clk) begin
         rd_q <= rd_addr[RA-1:0];
-        w_rd <= rom[rd_q];  // past the end only when nothing uses it
         w_q <= w_rd;
         sa_valid <= busy || (take && nonzero);
         sa_x <= busy ? x_reg : in_x;
