@@ -90,10 +90,10 @@ class Lif:
     """A LIF layer fed by an accumulate engine: a beat presented at `out` is walked in `slots`
     update slots from the cycle slot 0 starts, and taken in the last; its spikes are presented
     LIF_CYCLES after the take (a cycle more with a pick in two stages), or two cycles after the
-    consumer took the spikes before if that is later, and stay until the consumer takes them. Slot 0 starts the cycle the beat is
-    presented, two cycles after the take before at the earliest, and not while the beat
-    before waits for the output register and that still holds the one before: then the cycle
-    after the consumer takes that one."""
+    consumer took the spikes before if that is later, and stay until the consumer takes them.
+    Slot 0 starts the cycle the beat is presented, two cycles after the take before at the
+    earliest, and not while the beat before waits for the output register and that still
+    holds the one before: then the cycle after the consumer takes that one."""
 
     def __init__(self, n: int, slots: int, pick_stages: int = 1):
         self.slots, self.latency = slots, LIF_CYCLES + pick_stages - 1

@@ -12,9 +12,9 @@ LIF_FLAT_PICK = 16
 # wide enables are copied (accumulate_engine's FANOUT; the fast end's conv1 engine, 2,048
 # products and 35k LUT4s, placed alone went from 43.7 to 63.1 MHz with them) and its weight ROM
 # is in block RAM whatever its shape (ROM_BLOCK_RAM: built from logic, the fast end's conv1 ROM
-# of 18 words x 1,024 bits held it at 75.9 MHz). The default
-# network's largest (64) placed at 98.6-118.8 MHz with its paths elsewhere, and copies there
-# cost LUTs (66 in the default, 121 in the small end). (Its products registered before the
+# of 18 words x 1,024 bits held it at 75.9 MHz). The default network's largest (64) placed at
+# 98.6-118.8 MHz with its paths elsewhere, and copies there cost LUTs (66 in the default, 121 in
+# the small end). (Its products registered before the
 # tree as well placed worse: synth_ecp5 makes each a flip-flop reset by its spike, and the
 # slices' shared resets held the fast end at 50.4 MHz.)
 LARGE_ENGINE_PRODUCTS = 512

@@ -186,6 +186,8 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
     passes = p.get("CHUNKS", 1) > 1
     m = p.get("POSITIONS", 1) * groups
     memory_luts, memory_bram = membrane_memory(m, lanes * u_bits) if passes and m > 1 else (0, 0)
+    by_group = p["X_STEPS"] == 1 and t > 1 and groups > 1     # one current for all steps: picked by group
+    counted_group = by_group and (t & (t - 1)) != 0            # ... counted (T not a power of two)
     lut = {"pick_bits": lanes * x_bits * (distinct - 1),
            # the membrane's adder (and the complement leak's subtraction before it), the reset's
            # multiplexer, the comparison's adder
@@ -203,13 +205,12 @@ def lif_terms(p: dict) -> tuple[dict, dict]:
           + lanes * u_bits * (t > 1 or passes)                 # the membranes (from rest each step when T = 1)
           + (n % lanes != 0 and groups > 1)                    # in the last group (lanes with no neuron there stop)
           # the slot's group, counted when T is not a power of two (one current for all steps)
-          + clog2(groups) * (p["X_STEPS"] == 1 and t > 1 and groups > 1 and (t & (t - 1)) != 0)
+          + clog2(groups) * counted_group
           + 2 * n * t + 2)                                     # the beat shifted in, the output; pending, valid
-    by_group = p["X_STEPS"] == 1 and t > 1 and groups > 1
     if lif_pick_stages(n, lanes, t, p["X_STEPS"] == 1) > 1:
         # stage Q: the quad's 4 currents per lane, the slot and its valid, and the group's
         # member when the group is counted (else the slot's bits)
-        ff += 4 * lanes * x_bits + slot_bits + 1 + 2 * (by_group and (t & (t - 1)) != 0)
+        ff += 4 * lanes * x_bits + slot_bits + 1 + 2 * counted_group
     if passes:      # the load register (a block RAM's own), the groups in A (and the next) and B, the pass, rest
         ff += lanes * u_bits * (m > 1 and not memory_bram) + 3 * max(1, clog2(m)) + clog2(p["CHUNKS"]) + 1
     return lut, {"FF": ff, "BRAM18": memory_bram, "DSP": 0}

@@ -410,11 +410,11 @@ def folding(ws: Workspace) -> dict | None:
         check = ws.data().x_train[:FOLD_CHECK_IMAGES]
         folded["point"] = Folder(deploy, check, run_golden(deploy, check), rtl["mode"],
                                  rtl["time_chunk"]).evaluate(folded["knobs"])
-        target = rtl["target_images_per_s"]
-        if target is not None and folded["point"].images_per_s(folded["clock_mhz"]) < target:
+        target, streams = rtl["target_images_per_s"], folded["point"].images_per_s(folded["clock_mhz"])
+        if target is not None and streams < target:
             print(f"[qpsnn] warning: the folding chosen on {FOLD_IMAGES} training images streams "
-                  f"{folded['point'].images_per_s(folded['clock_mhz']):,.0f} images/s on {FOLD_CHECK_IMAGES} "
-                  f"at {folded['clock_mhz']:g} MHz, below rtl.target_images_per_s ({target:,.0f})", flush=True)
+                  f"{streams:,.0f} images/s on {FOLD_CHECK_IMAGES} at {folded['clock_mhz']:g} MHz, "
+                  f"below rtl.target_images_per_s ({target:,.0f})", flush=True)
         ws._folding = folded
     return ws._folding
 

@@ -123,9 +123,7 @@ module lif_layer #(
     // the choice is by `pick`: the slot, or its group when a lane picks among the groups'
     localparam integer CHOICES = (BY_GROUP != 0) ? GROUPS : F;
     localparam integer PKW = (BY_GROUP != 0) ? GRW : IW;
-    /* verilator lint_off UNUSEDSIGNAL */     // (in quads its low bits are taken in stage Q)
     wire [PKW-1:0] pick;
-    /* verilator lint_on UNUSEDSIGNAL */
     // A wide choice (more than FLAT_PICK, and than 4) is made in two stages: Q takes the 4
     // currents of the slot's quad (choices 4q .. 4q + 3) by the index's high bits, A the slot's
     // among them by its two low bits. Flat, more than 16 choices are a multiplexer several LUT
@@ -220,20 +218,14 @@ module lif_layer #(
                 q_slot <= slot;
                 if (rst) q_valid <= 1'b0;
             end
+            // the pick's low bits registered: where they are the slot's (a pick by slot, or by
+            // group when T is a power of two) synthesis merges them with q_slot's; a counted
+            // group's are two flip-flops of their own
+            reg [1:0]    q_member_r;
+            always @(posedge clk) q_member_r <= pick[1:0];
             assign w_go = q_valid;
             assign w_slot = q_slot;
-            if (BY_GROUP == 0) begin : g_member_slot
-                assign q_member = q_slot[1:0];
-            end else if ((T & (T - 1)) == 0) begin : g_member_bits
-                /* verilator lint_off UNUSEDSIGNAL */
-                wire [IW-1:0] high = q_slot >> $clog2(T);
-                /* verilator lint_on UNUSEDSIGNAL */
-                assign q_member = high[1:0];
-            end else begin : g_member_count
-                reg [1:0] q_member_r;
-                always @(posedge clk) q_member_r <= pick[1:0];
-                assign q_member = q_member_r;
-            end
+            assign q_member = q_member_r;
         end else begin : g_no_q
             assign w_go = go;
             assign w_slot = slot;
