@@ -141,8 +141,11 @@ module accumulate_engine #(
     reg               out_bank;    // the parity of the oldest position not yet in the shadow
     reg [1:0]         bank_done;   // a position of this parity has all its elements, not yet copied
     reg [1:0]         bank_empty;  // ... and none of them was non-zero (its sums are zero)
-    reg               copy_go;     // the finished position goes into the shadow in this cycle
-    reg               copy_zero;   // ... as zeros
+    // the finished position goes into the shadow in this cycle, and as zeros. keep: synthesis
+    // would otherwise merge copy_go with one of its copies (below), placed among that copy's
+    // lanes, far from the control logic it feeds back into
+    (* keep *) reg    copy_go;
+    (* keep *) reg    copy_zero;
     wire [LANES*ACC_W-1:0] shadow; // a finished position's sums, waiting for the output register
     reg               shadow_valid;
 

@@ -224,22 +224,26 @@ module conv_window #(
 
     // Vector registers between the walker and the serializer: vec_data takes the map's read
     // (a block RAM's own output register, where synthesis puts the map), then a two-entry
-    // buffer, vec_q (what the serializer sees) and a skid register behind it, so the path from
-    // the RAM ends in a register, the serializer's search over a vector's elements starts from
-    // one, and the walker moves on by registers alone (the skid is empty), not by the
-    // serializer's ready, which comes from the engine: still a vector a cycle.
+    // buffer, so the walker moves on by registers alone (the buffer has room), not by the
+    // serializer's ready, which comes from the engine: still a vector a cycle. The buffer's
+    // entries are written in place and read by a pointer: the RAM's read
+    // (its clock-to-out is half the cycle) ends in the entries' registers with no multiplexer
+    // in front (a head register refilled from a skid register or the read was the default's
+    // critical path, 9.0 ns); the choice of the older entry is on the serializer's side, from
+    // registers.
     reg  [VW-1:0] vec_data;
     reg           vec_valid;
-    reg  [VW-1:0] vec_q, vec_skid;
-    reg           vec_q_valid, vec_skid_valid;
-    wire          vec_ready;      // the serializer takes vec_q
-    wire vec_move = vec_valid && !vec_skid_valid;
+    reg  [VW-1:0] vec_buf0, vec_buf1;    // two registers (as a memory they could become LUT RAM)
+    reg           vec_wr, vec_rd;    // the entry written next, the older entry
+    reg           vec_any, vec_full; // the buffer holds one entry or more, two
+    wire          vec_ready;         // the serializer takes the older entry
+    wire vec_move = vec_valid && !vec_full;
     // the last tap is always live and goes last, so it is pending exactly while any tap is:
     // its flag stands for pending != 0 (a wide OR that sat on the path into take_window's
     // loads); and it is the lowest one left (first) exactly when it is the only one left.
     // take_window keeps pending == 0, the same value beside the other terms, which
     // synth_xilinx maps in 150 fewer LUTs over the small end's two windows (Yosys 0.23)
-    wire vec_room = !vec_valid || !vec_skid_valid;     // vec_data is free or moves on in this cycle
+    wire vec_room = !vec_valid || !vec_full;           // vec_data is free or moves on in this cycle
     wire hand_on = pending[TAPS-1] && vec_room;
     wire last_tap_out = first[TAPS-1] && vec_room;     // the last tap goes last: the window is through
     // The next window's live taps, registered after the flag memories (block RAMs on a large
@@ -296,16 +300,21 @@ module conv_window #(
         live_q <= live;
         live_fresh <= !advance;
 
-        // the buffer: vec_q refills from the skid, else from vec_data, when it is empty or taken
-        if (!vec_q_valid || vec_ready) begin
-            vec_q <= vec_skid_valid ? vec_skid : vec_data;
-            vec_q_valid <= vec_skid_valid || vec_move;
-            vec_skid_valid <= 1'b0;
+        // the buffer: vec_data into the free entry, the older entry out when the serializer
+        // takes it (the fill flags from registers and the ready alone, no pointer choice)
+        if (!vec_any || vec_ready) begin
+            vec_any <= vec_full || vec_move;
+            vec_full <= 1'b0;
         end else if (vec_move) begin
-            vec_skid <= vec_data;
-            vec_skid_valid <= 1'b1;
+            vec_full <= 1'b1;
         end
-        if (vec_move) vec_valid <= 1'b0;
+        if (vec_any && vec_ready) vec_rd <= !vec_rd;
+        if (vec_move) begin
+            if (vec_wr) vec_buf1 <= vec_data;
+            else vec_buf0 <= vec_data;
+            vec_wr <= !vec_wr;
+            vec_valid <= 1'b0;
+        end
         if (hand_on) begin
             vec_data <= {first[TAPS-1], tap_base, tap_pixel};
             vec_valid <= 1'b1;
@@ -360,14 +369,16 @@ module conv_window #(
             live_fresh <= 1'b0;
             primed <= 1'b0;
             vec_valid <= 1'b0;
-            vec_q_valid <= 1'b0;
-            vec_skid_valid <= 1'b0;
+            vec_any <= 1'b0;
+            vec_full <= 1'b0;
+            vec_wr <= 1'b0;
+            vec_rd <= 1'b0;
         end
     end
 
     element_serializer #(.N(C), .ELEM_BITS(ELEM_BITS), .SKIP_ZEROS(SKIP_ZEROS), .INDEX_BITS(INDEX_BITS)) u_serial (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(vec_q), .s_axis_tvalid(vec_q_valid), .s_axis_tready(vec_ready),
+        .s_axis_tdata(vec_rd ? vec_buf1 : vec_buf0), .s_axis_tvalid(vec_any), .s_axis_tready(vec_ready),
         .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready));
 endmodule
 
