@@ -201,9 +201,20 @@ module accumulate_engine #(
     assign s_axis_tready = !busy && !in_bank_done && !(prev_bank_done && !copy_go && shadow_held);
     wire take = s_axis_tvalid && s_axis_tready;
     wire nonzero = (SKIP_ZEROS == 0) || (in_x != {X_BITS{1'b0}});
-    /* verilator lint_off WIDTHEXPAND */
-    wire [AW-1:0] in_base = AW'(in_index * G);              // group 0 of the element taken
-    /* verilator lint_on WIDTHEXPAND */
+    // group 0 of the element taken: in_index * G by shifts and adds, one per set bit of the
+    // constant G (synth_ecp5 put the product in a MULT18X18D, whose 3.9 ns was the fast end's
+    // critical path: dense0's G = 10, from the serializer's output to the ROM's address)
+    function automatic [AW-1:0] times_g(input [INDEX_BITS-1:0] index);
+        integer b;
+        begin
+            times_g = {AW{1'b0}};
+            for (b = 0; b < GW + 1; b = b + 1)
+                /* verilator lint_off WIDTHEXPAND */
+                if (((G >> b) & 1) != 0) times_g = times_g + (AW'(index) << b);
+                /* verilator lint_on WIDTHEXPAND */
+        end
+    endfunction
+    wire [AW-1:0] in_base = times_g(in_index);
     /* verilator lint_off UNUSEDSIGNAL */
     // busy: group g of the element taken earlier; else group 0 of the element at the input
     wire [AW-1:0] rd_addr = busy ? base + {{(AW-GW){1'b0}}, g} : in_base;

@@ -84,10 +84,24 @@ module conv_window #(
     // is next_ahead (the same to the next window's top row: what ahead becomes when the window
     // being walked is through), so the ready is a comparison with a constant (a subtraction
     // before it was the longest path of conv0's window alone once its map was in block RAM:
-    // 9.3 ns, through the write enables)
+    // 9.3 ns, through the write enables). The ready itself is a register (room): the
+    // comparison is made for each value ahead may take next, from registers, and the one taken
+    // chosen by the late selects (the comparison's carry chain in front of the write enables,
+    // which reach the map and every tap's flags, was the fast end's critical path: 10.4 ns)
     reg  [BW-1:0] ahead;
     reg  [BW-1:0] next_ahead;
-    assign s_axis_tready = ahead[BW-1] || ahead < BW'(ROWS);
+    reg           room;         // ahead < ROWS, or negative
+    function automatic has_room(input [BW-1:0] rows_ahead);
+        has_room = rows_ahead[BW-1] || rows_ahead < BW'(ROWS);
+    endfunction
+    // ... of rows_ahead + 1, without the addition's chain before the comparison's (the values
+    // stay far from the top of BW bits: + 1 never turns one negative)
+    /* verilator lint_off UNSIGNED */     // (ROWS = 1: only a negative value has room)
+    function automatic has_room_1(input [BW-1:0] rows_ahead);
+        has_room_1 = rows_ahead[BW-1] || rows_ahead < BW'(ROWS - 1);
+    endfunction
+    /* verilator lint_on UNSIGNED */
+    assign s_axis_tready = room;
 
     // Two windows ahead of the walker, both in registers, so that taking a window is a
     // register-to-register step: the window after the next one by its position, its
@@ -293,6 +307,8 @@ module conv_window #(
         // come late in the cycle, and into an addition they ran through its chain)
         if (last_tap_out) ahead <= row_in ? next_ahead_1 : next_ahead;
         else ahead <= row_in ? ahead_1 : ahead;
+        if (last_tap_out) room <= row_in ? has_room_1(next_ahead) : has_room(next_ahead);
+        else room <= row_in ? has_room_1(ahead) : has_room(ahead);
         if (advance) next_ahead <= row_in ? after_ahead_1 : after_ahead;
         else next_ahead <= row_in ? next_ahead_1 : next_ahead;
         rows_in_q <= advance ? rows_in_after : rows_in_next;
@@ -351,6 +367,7 @@ module conv_window #(
             wr_addr <= {AW{1'b0}};
             wr_row <= {BW{1'b0}};
             ahead <= {BW{1'b0}};
+            room <= 1'b1;
             next_ahead <= {BW{1'b0}};
             map_row0 <= {BW{1'b0}};
             after_rows_needed <= BW'(ROWS_START);
