@@ -81,8 +81,7 @@ bench-long-window: setup out/nmnist_sim_300_small.npz
 # The shipped model folded to the two ends of its trade (issue 28, docs/measured.md): the same
 # trained model as make run (its directory copied, so the flow reuses the training), the fewest
 # LUTs at 2,000 images/s (examples/mnist_conv_small.yaml) and at 45,000 images/s at 125 MHz
-# (examples/mnist_conv_fast.yaml), each checked on 200 hold-out images, placed and routed (the
-# fast end, 90% of the LFE5U-85F, with nextpnr's router2: router1 did not finish within the hour)
+# (examples/mnist_conv_fast.yaml), each checked on 200 hold-out images, placed and routed
 FOLD_ENDS ?= small fast
 fold-flows: setup
 	test -f out/mnist_conv_pruned/report.json || $(MAKE) run
@@ -93,9 +92,8 @@ fold-flows: setup
 
 fold-ends: fold-flows
 	for end in $(FOLD_ENDS); do \
-	  router=router1; [ $$end = fast ] && router=router2; \
 	  $(BIN)/python benchmarks/rtl_check.py --flow out/mnist_conv_$$end --images 200 --modes event --pnr \
-	    --pnr-timeout 10800 --router $$router --tag $$end || exit 1; \
+	    --pnr-timeout 10800 --tag $$end || exit 1; \
 	done
 
 # The tests run on TEST_JOBS processes (pytest-xdist): the tests of a file that share a module
