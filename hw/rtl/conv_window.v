@@ -240,11 +240,11 @@ module conv_window #(
     // (a block RAM's own output register, where synthesis puts the map), then a two-entry
     // buffer, so the walker moves on by registers alone (the buffer has room), not by the
     // serializer's ready, which comes from the engine: still a vector a cycle. The buffer's
-    // entries are written in place and read by a pointer: the RAM's read
-    // (its clock-to-out is half the cycle) ends in the entries' registers with no multiplexer
-    // in front (a head register refilled from a skid register or the read was the default's
-    // critical path, 9.0 ns); the choice of the older entry is on the serializer's side, from
-    // registers.
+    // entries are written in place and read by a pointer: the RAM's read (its clock-to-out,
+    // 5.83 ns on the ECP5 -6, is most of a cycle) ends in the entries' registers with no
+    // multiplexer in front (a head register refilled from a skid register or the read was the
+    // default's critical path, 9.0 ns); the choice of the older entry is on the serializer's
+    // side, from registers.
     reg  [VW-1:0] vec_data;
     reg           vec_valid;
     reg  [VW-1:0] vec_buf0, vec_buf1;    // two registers (as a memory they could become LUT RAM)
