@@ -345,9 +345,11 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
     T = deploy.time_steps // passes       # the steps of a pass
     h, w, c = deploy.meta["input"]["shape"]
     shape, beat_elems, stages, engines, engine = (h, w), c, [], {}, None
+    source = None       # the weight layer last met: the one feeding a LIF layer
     for layer in deploy.layers:
         kind = layer["type"]
         if kind in ("conv", "dense"):
+            source = layer
             n_out = deploy.array(layer["weights"]).shape[-1]
             simd = layer_simd.get(layer["name"], 1)
             engine = engines[layer["name"]] = EngineReplay(lanes, n_out // layer_pe[layer["name"]], mode, simd)
@@ -361,9 +363,8 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
                 shape = (1, 1)
             beat_elems = n_out
         elif kind == "lif":
-            source = engine_name(deploy, layer)
-            neurons = layer_lanes.get(layer["name"], layer_pe[source])
-            one_current = next(x for x in deploy.layers if x["name"] == source)["input"] == "analog"
+            neurons = layer_lanes.get(layer["name"], layer_pe[source["name"]])
+            one_current = source["input"] == "analog"     # an image's current computed once
             stages.append(Lif(lanes, -(-layer["out_shape"][-1] // neurons) * T,
                               lif_pick_stages(layer["out_shape"][-1], neurons, T, one_current)))
         elif kind in ("maxpool", "sumpool"):
@@ -381,17 +382,6 @@ def replay(deploy: Deploy, layer_pe: dict, inputs: dict, lanes: int, mode: str, 
     for _ in range(images * h * w):
         offer = first.push(offer) + 1
     return np.stack(readout.done, axis=1), engines
-
-
-def engine_name(deploy: Deploy, lif: dict) -> str:
-    """The weight layer feeding a LIF layer."""
-    engine = None
-    for layer in deploy.layers:
-        if layer["type"] in ("conv", "dense"):
-            engine = layer["name"]
-        elif layer is lif:
-            return engine
-    raise ValueError(f"{lif['name']} has no weight layer before it")
 
 
 def cycle_model(deploy: Deploy, layer_pe: dict, images: np.ndarray, trace: GoldenTrace,

@@ -14,9 +14,9 @@ LIF_FLAT_PICK = 16
 # is in block RAM whatever its shape (ROM_BLOCK_RAM: built from logic, the fast end's conv1 ROM
 # of 18 words x 1,024 bits held it at 75.9 MHz). The default network's largest (64) placed at
 # 98.6-118.8 MHz with its paths elsewhere, and copies there cost LUTs (66 in the default, 121 in
-# the small end). (Its products registered before the
-# tree as well placed worse: synth_ecp5 makes each a flip-flop reset by its spike, and the
-# slices' shared resets held the fast end at 50.4 MHz.)
+# the small end). (Its products registered before the tree as well placed worse: synth_ecp5
+# makes each a flip-flop reset by its spike, and the slices' shared resets held the fast end at
+# 50.4 MHz.)
 LARGE_ENGINE_PRODUCTS = 512
 
 

@@ -30,8 +30,9 @@ def seeds() -> list[int]:
     return out
 
 
-# built with every engine a large one (copied enables) and every LIF lane's pick of more than 4 currents in two stages (codegen/hw_choices.py), which
-# the test networks are far too small for otherwise
+# built with every engine a large one (copied enables, the ROM in block RAM) and every LIF
+# lane's pick of more than 4 currents in two stages (codegen/hw_choices.py), which the test
+# networks are far too small for otherwise
 WIDE_FORM_SEEDS = {4, 11}   # dense mode, LIFs of 12 and more choices; event mode in passes; convs of SIMD 3
 
 
